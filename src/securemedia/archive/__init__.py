@@ -1,0 +1,1 @@
+"""Inside the encrypted payload: members, the index (manifest), compression, extraction."""

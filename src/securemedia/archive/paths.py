@@ -1,0 +1,83 @@
+"""Member names: what a name inside an archive may look like.
+
+A member name is a relative POSIX path of UTF-8 components. Everything that
+could make an extractor write outside its destination, or that means something
+different on another operating system, is refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from ..errors import UnsafeMemberError
+
+MAX_NAME_BYTES = 4096
+MAX_COMPONENT_BYTES = 255
+MAX_DEPTH = 64
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+# Names Windows reserves: a receiving office may copy the tree onto a Windows share.
+_WINDOWS_RESERVED = frozenset(
+    ["CON", "PRN", "AUX", "NUL"]
+    + [f"COM{i}" for i in range(1, 10)]
+    + [f"LPT{i}" for i in range(1, 10)]
+)
+
+
+def validate_member_name(name: str) -> str:
+    """Return ``name`` unchanged if it is a safe relative member path, else raise.
+
+    Refused: empty names, absolute paths, drive letters, backslashes, ``.`` and
+    ``..`` components, empty components, NUL and other control characters,
+    Windows device names, and names or components over the length caps.
+    """
+    shown = _printable(name)
+    if not name:
+        raise UnsafeMemberError("unsafe member name: empty name")
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        raise UnsafeMemberError(f"unsafe member name {shown}: longer than {MAX_NAME_BYTES} bytes")
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
+        raise UnsafeMemberError(f"unsafe member name {shown}: control character")
+    if name.startswith("/") or _DRIVE.match(name):
+        raise UnsafeMemberError(f"unsafe member name {shown}: absolute path")
+    if "\\" in name:
+        raise UnsafeMemberError(f"unsafe member name {shown}: backslash")
+    parts = name.split("/")
+    if len(parts) > MAX_DEPTH:
+        raise UnsafeMemberError(f"unsafe member name {shown}: nested deeper than {MAX_DEPTH}")
+    for part in parts:
+        if part in ("", ".", ".."):
+            raise UnsafeMemberError(f"unsafe member name {shown}: '{part}' component")
+        if len(part.encode("utf-8")) > MAX_COMPONENT_BYTES:
+            raise UnsafeMemberError(f"unsafe member name {shown}: component too long")
+        if part.split(".")[0].upper() in _WINDOWS_RESERVED:
+            raise UnsafeMemberError(f"unsafe member name {shown}: reserved device name")
+    return name
+
+
+def check_unique(entries: Iterable[tuple[str, bool]]) -> None:
+    """Refuse duplicate members and members inside a file.
+
+    ``entries`` are ``(name, is_directory)`` pairs. Names that differ only by
+    case or Unicode normalisation count as duplicates, because they overwrite
+    each other on the file systems receiving offices use (NTFS, APFS).
+    """
+    kinds: dict[str, bool] = {}
+    for name, is_dir in entries:
+        key = unicodedata.normalize("NFC", name).casefold()
+        if key in kinds:
+            raise UnsafeMemberError(f"duplicate member name {_printable(name)}")
+        kinds[key] = is_dir
+    for key in kinds:
+        parent, _, _ = key.rpartition("/")
+        while parent:
+            if kinds.get(parent) is False:
+                raise UnsafeMemberError(f"member {_printable(key)} is inside a file")
+            parent, _, _ = parent.rpartition("/")
+
+
+def _printable(name: str) -> str:
+    """A quoted form of ``name`` that is safe to print on a terminal."""
+    return repr(name)[:200]

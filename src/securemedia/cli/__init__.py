@@ -1,0 +1,1 @@
+"""The ``securemedia`` command line: one module per command, errors mapped in ``main``."""
