@@ -57,25 +57,38 @@ def validate_member_name(name: str) -> str:
     return name
 
 
-def check_unique(entries: Iterable[tuple[str, bool]]) -> None:
-    """Refuse duplicate members and members inside a file.
+class NameSet:
+    """Member names seen so far, checked one at a time in O(depth).
 
-    ``entries`` are ``(name, is_directory)`` pairs. Names that differ only by
-    case or Unicode normalisation count as duplicates, because they overwrite
-    each other on the file systems receiving offices use (NTFS, APFS).
+    Refused: duplicates, including names that differ only by case or Unicode
+    normalisation (they overwrite each other on NTFS and APFS, where receiving
+    offices unpack), and any member inside something that is a file.
     """
-    kinds: dict[str, bool] = {}
-    for name, is_dir in entries:
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, bool] = {}
+        self._parents: set[str] = set()
+
+    def add(self, name: str, is_dir: bool) -> None:
         key = unicodedata.normalize("NFC", name).casefold()
-        if key in kinds:
+        if key in self._kinds:
             raise UnsafeMemberError(f"duplicate member name {_printable(name)}")
-        kinds[key] = is_dir
-    for key in kinds:
-        parent, _, _ = key.rpartition("/")
+        if not is_dir and key in self._parents:
+            raise UnsafeMemberError(f"member {_printable(name)} is a file but holds other members")
+        parent = key.rpartition("/")[0]
         while parent:
-            if kinds.get(parent) is False:
-                raise UnsafeMemberError(f"member {_printable(key)} is inside a file")
-            parent, _, _ = parent.rpartition("/")
+            if self._kinds.get(parent) is False:
+                raise UnsafeMemberError(f"member {_printable(name)} is inside a file")
+            self._parents.add(parent)
+            parent = parent.rpartition("/")[0]
+        self._kinds[key] = is_dir
+
+
+def check_unique(entries: Iterable[tuple[str, bool]]) -> None:
+    """Check ``(name, is_directory)`` pairs with :class:`NameSet` rules."""
+    names = NameSet()
+    for name, is_dir in entries:
+        names.add(name, is_dir)
 
 
 def _printable(name: str) -> str:

@@ -1,0 +1,52 @@
+"""zstd compression settings, and the one place the zstandard library is used."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import zstandard
+
+from .records import Readable
+
+DEFAULT_LEVEL = 3
+
+
+def default_threads() -> int:
+    return min(os.cpu_count() or 1, 8)
+
+
+@dataclass(frozen=True)
+class Compression:
+    """How members are stored: zstd at ``level`` with ``threads`` workers, or not at all."""
+
+    enabled: bool = True
+    level: int = DEFAULT_LEVEL
+    threads: int = 0  # 0: one per core (up to 8)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.level <= 19:
+            raise ValueError("compression level must be between 1 and 19")
+
+    @property
+    def name(self) -> str:
+        return "zstd" if self.enabled else "none"
+
+    def compressor(self, sink: Any) -> Any:
+        """A zstd stream writer that sends compressed bytes to ``sink.write``."""
+        threads = self.threads or default_threads()
+        ctx = zstandard.ZstdCompressor(level=self.level, threads=threads if threads > 1 else 0)
+        return ctx.stream_writer(sink, write_size=1 << 20, closefd=False)
+
+
+def decompressor(source: Readable) -> Readable:
+    """A pull-based decompressing reader: output is produced only as it is read,
+    so a small hostile input cannot make memory grow (a decompression bomb)."""
+    reader: Readable = zstandard.ZstdDecompressor().stream_reader(
+        source, read_size=1 << 17, read_across_frames=False, closefd=False
+    )
+    return reader
+
+
+ZstdError = zstandard.ZstdError

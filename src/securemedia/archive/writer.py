@@ -1,0 +1,331 @@
+"""Writing an archive: header, then member records streamed through the
+encrypted STREAM, then the index, the signature and the trailer.
+
+Memory stays flat whatever the input: data moves through in 1 MiB pieces.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO
+
+import blake3
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from .. import signature
+from ..envelope import seal_header
+from ..errors import UsageError
+from ..header import Header
+from ..recipients import Recipient
+from ..stream import StreamWriter
+from .compression import Compression
+from .index import DIRECTORY, FILE, Member, encode_index
+from .paths import NameSet, validate_member_name
+from .records import INDEX_TAG, MAX_FRAME, U32, encode_meta, encode_trailer
+
+READ_SIZE = 1 << 20
+Progress = Callable[[int], None]
+
+
+class _Payload:
+    """The plaintext side of the STREAM, counting its offset."""
+
+    def __init__(self, stream: StreamWriter) -> None:
+        self._stream = stream
+        self.offset = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        n = self._stream.write(data)
+        self.offset += n
+        return n
+
+
+class _Framer:
+    """Cuts a member's stored bytes into frames of at most MAX_FRAME bytes."""
+
+    def __init__(self, payload: _Payload) -> None:
+        self._payload = payload
+        self._buffer = bytearray()
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        view = memoryview(data).cast("B")
+        size = len(view)
+        if self._buffer:
+            room = MAX_FRAME - len(self._buffer)
+            self._buffer += view[:room]
+            view = view[room:]
+            if len(self._buffer) == MAX_FRAME:
+                self._emit(self._buffer)
+                self._buffer = bytearray()
+        while len(view) >= MAX_FRAME:
+            self._emit(view[:MAX_FRAME])
+            view = view[MAX_FRAME:]
+        self._buffer += view
+        return size
+
+    def flush(self) -> None:
+        pass
+
+    def finish(self) -> None:
+        if self._buffer:
+            self._emit(self._buffer)
+            self._buffer = bytearray()
+        self._payload.write(U32.pack(0))
+
+    def _emit(self, frame: bytes | bytearray | memoryview) -> None:
+        self._payload.write(U32.pack(len(frame)))
+        self._payload.write(frame)
+
+
+class MemberWriter:
+    """A writable stream for one member's content (a context manager)."""
+
+    def __init__(self, archive: ArchiveWriter, meta: dict[str, Any], offset: int) -> None:
+        self._archive = archive
+        self._meta = meta
+        self._offset = offset
+        self._framer = _Framer(archive._payload)
+        self._compressor = (
+            archive.compression.compressor(self._framer) if archive.compression.enabled else None
+        )
+        self._hash = blake3.blake3(max_threads=blake3.blake3.AUTO)
+        self.size = 0
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        if self.closed:
+            raise ValueError("write to a closed member")
+        self._hash.update(data)
+        n = len(memoryview(data).cast("B"))
+        self.size += n
+        if self._compressor is not None:
+            self._compressor.write(data)
+        else:
+            self._framer.write(data)
+        self._archive._progressed(n)
+        return n
+
+    def writable(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self._compressor is not None:
+            self._compressor.close()
+        self._framer.finish()
+        self._archive._member_done(
+            Member(
+                size=self.size,
+                blake3=self._hash.hexdigest(),
+                offset=self._offset,
+                length=self._archive._payload.offset - self._offset,
+                **self._meta,
+            )
+        )
+
+    def __enter__(self) -> MemberWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.closed = True
+            self._archive._failed = True
+
+
+@dataclass
+class ArchiveSummary:
+    """What was written: for ``--json`` and for scripts."""
+
+    archive_id: str
+    members: list[Member] = field(default_factory=list)
+    input_bytes: int = 0
+    archive_bytes: int = 0
+    signed: bool = False
+    recipients: list[str] = field(default_factory=list)
+
+
+class ArchiveWriter:
+    """Streams an encrypted archive into ``sink``.
+
+    ``with ArchiveWriter(out, recipients) as w: w.add_path(Path("export"))`` or
+    ``with w.open_member("rows.csv") as f: f.write(...)``. The header goes out at
+    once; the index, signature and trailer at ``close()``. On an exception the
+    archive is left unfinished (no trailer), which every reader refuses.
+    """
+
+    def __init__(
+        self,
+        sink: BinaryIO,
+        recipients: Sequence[Recipient],
+        *,
+        signer: ed25519.Ed25519PrivateKey | None = None,
+        compression: Compression | None = None,
+        progress: Progress | None = None,
+        _file_key: bytes | None = None,
+        _payload_nonce: bytes | None = None,
+    ) -> None:
+        self.compression = compression or Compression()
+        self._signer = signer
+        self._progress = progress
+        self.header: Header
+        self.header, key = seal_header(
+            recipients, _file_key=_file_key, _payload_nonce=_payload_nonce
+        )
+        self._sink = sink
+        sink.write(self.header.raw)
+        self._stream = StreamWriter(key, sink)
+        self._payload = _Payload(self._stream)
+        self._members: list[Member] = []
+        self._names = NameSet()
+        self._open: MemberWriter | None = None
+        self._failed = False
+        self._closed = False
+        self.summary = ArchiveSummary(
+            self.header.archive_id, recipients=[r.label for r in recipients]
+        )
+
+    # -- members ---------------------------------------------------------------
+
+    def open_member(
+        self, name: str, *, mode: int = 0o644, mtime_ns: int | None = None
+    ) -> MemberWriter:
+        """A writable stream for a new file member; close it before the next one."""
+        meta = self._begin(name, FILE, mode, mtime_ns)
+        self._open = MemberWriter(self, meta, self._payload.offset - len(encode_meta(meta)))
+        return self._open
+
+    def add_directory(self, name: str, *, mode: int = 0o755, mtime_ns: int | None = None) -> None:
+        meta = self._begin(name, DIRECTORY, mode, mtime_ns)
+        record = len(encode_meta(meta))
+        self._member_done(
+            Member(size=0, blake3="", offset=self._payload.offset - record, length=record, **meta)
+        )
+
+    def add_file(self, path: Path, name: str) -> None:
+        """Add one regular file from disk under member name ``name``."""
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - closed below, around a long loop
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+        with handle:
+            st = os.fstat(handle.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise UsageError(f"{path} is not a regular file")
+            with self.open_member(name, mode=st.st_mode & 0o777, mtime_ns=st.st_mtime_ns) as out:
+                buffer = bytearray(READ_SIZE)
+                view = memoryview(buffer)
+                while n := handle.readinto(buffer):
+                    out.write(view[:n])
+
+    def add_path(self, path: Path, name: str | None = None) -> None:
+        """Add a file, or a directory and everything below it (sorted, so archives
+        of the same tree are laid out the same way)."""
+        name = name if name is not None else path.name
+        try:
+            st = path.lstat()
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+        if stat.S_ISREG(st.st_mode):
+            self.add_file(path, name)
+        elif stat.S_ISDIR(st.st_mode):
+            self.add_directory(name, mode=st.st_mode & 0o777, mtime_ns=st.st_mtime_ns)
+            try:
+                children = sorted(os.scandir(path), key=lambda e: e.name)
+            except OSError as exc:
+                raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+            for child in children:
+                self.add_path(Path(child.path), f"{name}/{child.name}")
+        elif stat.S_ISLNK(st.st_mode):
+            raise UsageError(f"{path} is a symbolic link: securemedia packs files and directories only")
+        else:
+            raise UsageError(f"{path} is not a regular file or directory")
+
+    # -- finishing ---------------------------------------------------------------
+
+    def close(self) -> ArchiveSummary:
+        """Write the index, the signature and the trailer, and seal the final chunk."""
+        if self._closed:
+            return self.summary
+        if self._open is not None and not self._open.closed:
+            self._open.close()
+        if self._failed:
+            raise RuntimeError("cannot finish an archive after a member failed")
+        index = encode_index(self._members)
+        index_offset = self._payload.offset
+        self._payload.write(INDEX_TAG + index)
+        block = signature.sign(self._signer, self.header.raw, index) if self._signer else b""
+        self._payload.write(block)
+        self._payload.write(encode_trailer(index_offset, len(index), len(block)))
+        self._stream.close()
+        self._sink.flush()
+        self._closed = True
+        self.summary.members = list(self._members)
+        self.summary.signed = bool(block)
+        self.summary.archive_bytes = len(self.header.raw) + _ciphertext_size(self._payload.offset)
+        return self.summary
+
+    def __enter__(self) -> ArchiveWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self._failed = True
+
+    # -- internals ---------------------------------------------------------------
+
+    def _begin(self, name: str, kind: str, mode: int, mtime_ns: int | None) -> dict[str, Any]:
+        if self._closed or self._failed:
+            raise ValueError("archive is closed")
+        if self._open is not None and not self._open.closed:
+            raise ValueError("close the previous member before starting another")
+        validate_member_name(name)
+        self._names.add(name, kind == DIRECTORY)
+        meta: dict[str, Any] = {
+            "path": name,
+            "type": kind,
+            "mode": mode & 0o777,
+            "mtime_ns": mtime_ns if mtime_ns is not None else time.time_ns(),
+            "compression": self.compression.name if kind == FILE else "none",
+        }
+        self._payload.write(encode_meta(meta))
+        return meta
+
+    def _member_done(self, member: Member) -> None:
+        self._members.append(member)
+        self.summary.input_bytes += member.size
+
+    def _progressed(self, n: int) -> None:
+        if self._progress is not None:
+            self._progress(n)
+
+
+def _ciphertext_size(plaintext: int) -> int:
+    from ..stream import CHUNK_SIZE, TAG_SIZE
+
+    chunks = max(1, -(-plaintext // CHUNK_SIZE))
+    return plaintext + chunks * TAG_SIZE

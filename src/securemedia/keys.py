@@ -1,0 +1,246 @@
+"""securemedia key pairs: generate, save, load, one-line public keys, fingerprints.
+
+A key pair holds an encryption key (hybrid ML-KEM-768+X25519 by default, or
+X25519 with ``classic=True``) and an Ed25519 signing key, so one pair of files
+serves ``-r``, ``-i``, ``--sign`` and ``--require-signer``.
+
+Public key line: ``smpub1-pq-<base64url>`` or ``smpub1-x25519-<base64url>``,
+where the base64url (unpadded) encodes the encryption public key, the Ed25519
+public key, and a 4-byte checksum (SHA-256 of the prefix and keys) that catches
+a line damaged by copy and paste.
+
+Private key file: comment lines, then ``smkey1-<base64url>`` (unprotected) or
+``smkey1-enc-<base64url>`` (Argon2id + AES-256-GCM under a passphrase).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import hmac
+import os
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric import ed25519, mlkem, x25519
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hpke import MLKEM768X25519PrivateKey, MLKEM768X25519PublicKey
+
+from .errors import DestinationExistsError, NoIdentityError, OperationalError, UsageError
+from .recipients.hpke import HPKEIdentity, HPKERecipient
+from .recipients.passphrase import Argon2Params, derive_key
+
+PQ = "pq"
+CLASSIC = "x25519"
+_PUBLIC_PREFIX = "smpub1-"
+_SECRET_PREFIX = "smkey1-"
+_SECRET_ENC_PREFIX = "smkey1-enc-"
+_KIND_BYTE = {PQ: 1, CLASSIC: 2}
+_MLKEM_PUB = 1184
+_MLKEM_SEED = 64
+_X25519 = 32
+_ED25519 = 32
+_KEYFILE_AAD = b"securemedia/v1 key file"
+_KDF_HEADER = struct.Struct(">16sIII")
+
+PassphraseSource = Callable[[], bytes]
+
+
+def _b64e(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _b64d(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _checksum(prefix: str, body: bytes) -> bytes:
+    return hashlib.sha256(prefix.encode() + body).digest()[:4]
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """The public half of a key pair: an encryption key and a signature key."""
+
+    kind: str
+    encryption: bytes
+    signing: bytes
+
+    @classmethod
+    def from_line(cls, line: str) -> PublicKey:
+        """Parse a public key line; UsageError names what is wrong."""
+        text = line.strip()
+        for kind in (PQ, CLASSIC):
+            prefix = f"{_PUBLIC_PREFIX}{kind}-"
+            if text.startswith(prefix):
+                break
+        else:
+            raise UsageError("not a securemedia public key (expected smpub1-pq-... or smpub1-x25519-...)")
+        try:
+            raw = _b64d(text[len(prefix) :])
+        except ValueError:
+            raise UsageError("public key is damaged: not valid base64") from None
+        enc_len = _MLKEM_PUB + _X25519 if kind == PQ else _X25519
+        body, check = raw[:-4], raw[-4:]
+        if len(body) != enc_len + _ED25519 or not hmac.compare_digest(check, _checksum(prefix, body)):
+            raise UsageError("public key is damaged (checksum mismatch): copy it again")
+        return cls(kind, body[:enc_len], body[enc_len:])
+
+    def to_line(self) -> str:
+        prefix = f"{_PUBLIC_PREFIX}{self.kind}-"
+        body = self.encryption + self.signing
+        return prefix + _b64e(body + _checksum(prefix, body))
+
+    @property
+    def fingerprint(self) -> str:
+        """20 base32 characters in groups of four, short enough to read on the phone."""
+        digest = hashlib.sha256(b"securemedia/v1 fingerprint\x00" + self.to_line().encode()).digest()
+        text = base64.b32encode(digest).decode()[:20]
+        return "-".join(text[i : i + 4] for i in range(0, 20, 4))
+
+    def recipient(self) -> HPKERecipient:
+        description = f"{'ML-KEM-768+X25519' if self.kind == PQ else 'X25519'} key {self.fingerprint}"
+        if self.kind == PQ:
+            key = MLKEM768X25519PublicKey(
+                mlkem.MLKEM768PublicKey.from_public_bytes(self.encryption[:_MLKEM_PUB]),
+                x25519.X25519PublicKey.from_public_bytes(self.encryption[_MLKEM_PUB:]),
+            )
+            return HPKERecipient(key, description)
+        return HPKERecipient(x25519.X25519PublicKey.from_public_bytes(self.encryption), description)
+
+    def verify_key(self) -> ed25519.Ed25519PublicKey:
+        return ed25519.Ed25519PublicKey.from_public_bytes(self.signing)
+
+
+@dataclass(frozen=True)
+class SecretKey:
+    """A private key pair. Its repr never shows key material."""
+
+    kind: str
+    encryption: bytes = field(repr=False)
+    signing: bytes = field(repr=False)
+
+    @classmethod
+    def generate(cls, *, classic: bool = False) -> SecretKey:
+        sign = ed25519.Ed25519PrivateKey.generate().private_bytes_raw()
+        xkey = x25519.X25519PrivateKey.generate().private_bytes_raw()
+        if classic:
+            return cls(CLASSIC, xkey, sign)
+        seed = mlkem.MLKEM768PrivateKey.generate().private_bytes_raw()
+        return cls(PQ, seed + xkey, sign)
+
+    @property
+    def public(self) -> PublicKey:
+        sign_pub = self.signing_key().public_key().public_bytes_raw()
+        if self.kind == PQ:
+            mk = mlkem.MLKEM768PrivateKey.from_seed_bytes(self.encryption[:_MLKEM_SEED])
+            xk = x25519.X25519PrivateKey.from_private_bytes(self.encryption[_MLKEM_SEED:])
+            enc = mk.public_key().public_bytes_raw() + xk.public_key().public_bytes_raw()
+        else:
+            enc = x25519.X25519PrivateKey.from_private_bytes(self.encryption).public_key().public_bytes_raw()
+        return PublicKey(self.kind, enc, sign_pub)
+
+    def identity(self) -> HPKEIdentity:
+        if self.kind == PQ:
+            return HPKEIdentity(
+                MLKEM768X25519PrivateKey(
+                    mlkem.MLKEM768PrivateKey.from_seed_bytes(self.encryption[:_MLKEM_SEED]),
+                    x25519.X25519PrivateKey.from_private_bytes(self.encryption[_MLKEM_SEED:]),
+                )
+            )
+        return HPKEIdentity(x25519.X25519PrivateKey.from_private_bytes(self.encryption))
+
+    def signing_key(self) -> ed25519.Ed25519PrivateKey:
+        return ed25519.Ed25519PrivateKey.from_private_bytes(self.signing)
+
+    def _blob(self) -> bytes:
+        return bytes([_KIND_BYTE[self.kind]]) + self.encryption + self.signing
+
+    @classmethod
+    def _from_blob(cls, blob: bytes, source: str) -> SecretKey:
+        kind = {1: PQ, 2: CLASSIC}.get(blob[0] if blob else 0)
+        enc_len = _MLKEM_SEED + _X25519 if kind == PQ else _X25519
+        if kind is None or len(blob) != 1 + enc_len + _ED25519:
+            raise UsageError(f"{source}: not a securemedia key file")
+        return cls(kind, blob[1 : 1 + enc_len], blob[1 + enc_len :])
+
+    def to_text(self, passphrase: bytes | None, params: Argon2Params | None = None) -> str:
+        """The key file's contents; encrypted under ``passphrase`` unless it is None."""
+        public = self.public
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        lines = [
+            "# securemedia private key: keep this file secret, and a backup of it safe",
+            f"# created: {stamp}",
+            f"# fingerprint: {public.fingerprint}",
+            f"# public key: {public.to_line()}",
+        ]
+        if passphrase is None:
+            lines.append(_SECRET_PREFIX + _b64e(self._blob()))
+        else:
+            p = params or Argon2Params()
+            salt = os.urandom(16)
+            key = derive_key(passphrase, salt, p)
+            sealed = AESGCM(key).encrypt(bytes(12), self._blob(), _KEYFILE_AAD)
+            head = _KDF_HEADER.pack(salt, p.time_cost, p.memory_kib, p.parallelism)
+            lines.append(_SECRET_ENC_PREFIX + _b64e(head + sealed))
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_text(cls, text: str, source: str, passphrase: PassphraseSource) -> SecretKey:
+        """Parse a key file's contents; ``passphrase`` is called only if it is protected."""
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+        if len(lines) != 1 or not lines[0].startswith(_SECRET_PREFIX):
+            raise UsageError(f"{source}: not a securemedia key file")
+        line = lines[0]
+        try:
+            if not line.startswith(_SECRET_ENC_PREFIX):
+                return cls._from_blob(_b64d(line[len(_SECRET_PREFIX) :]), source)
+            raw = _b64d(line[len(_SECRET_ENC_PREFIX) :])
+        except ValueError:
+            raise UsageError(f"{source}: key file is damaged") from None
+        if len(raw) < _KDF_HEADER.size + 16:
+            raise UsageError(f"{source}: key file is damaged")
+        salt, t, m, p = _KDF_HEADER.unpack_from(raw)
+        key = derive_key(passphrase(), salt, Argon2Params(t, m, p))
+        try:
+            blob = AESGCM(key).decrypt(bytes(12), raw[_KDF_HEADER.size :], _KEYFILE_AAD)
+        except InvalidTag:
+            raise NoIdentityError(f"{source}: wrong passphrase for this key file") from None
+        return cls._from_blob(blob, source)
+
+    def save(self, path: Path, passphrase: bytes | None, *, force: bool = False) -> Path:
+        """Write the key file (mode 0600) and ``path.pub``; returns the .pub path."""
+        pub_path = path.with_name(path.name + ".pub")
+        for target in (path, pub_path):
+            if target.exists() and not force:
+                raise DestinationExistsError(f"{target} already exists (use --force to replace it)")
+        write_private_file(path, self.to_text(passphrase).encode(), force=force)
+        public = self.public
+        pub_text = f"# securemedia public key, fingerprint {public.fingerprint}\n{public.to_line()}\n"
+        tmp = pub_path.with_name(pub_path.name + ".tmp")
+        tmp.write_text(pub_text)
+        os.replace(tmp, pub_path)
+        return pub_path
+
+
+def write_private_file(path: Path, data: bytes, *, force: bool = False) -> None:
+    """Create ``path`` with mode 0600 from the start (never chmod after writing)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists() and not force:
+            raise DestinationExistsError(f"{path} already exists (use --force to replace it)")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OperationalError(f"cannot write {path}: {exc.strerror}") from None
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,104 @@
+"""Passphrase recipients: Argon2id, parameters and salt in the stanza.
+
+Body: salt (16) | time cost (u32) | memory KiB (u32) | parallelism (u32) |
+AES-256-GCM(argon2 output, nonce 0, file key) (48). The key is fresh for every
+salt, so the fixed nonce is never reused under one key. A reader refuses costs
+above its caps *before* running Argon2: a hostile disc must not make it burn an
+hour of CPU or gigabytes of memory.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass, field
+
+from argon2.low_level import Type, hash_secret_raw
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from ..errors import FormatError
+from ..header import Stanza, StanzaType
+
+# RFC 9106's second recommended option: t=3, p=4, m=64 MiB.
+DEFAULT_TIME_COST = 3
+DEFAULT_MEMORY_KIB = 64 * 1024
+DEFAULT_PARALLELISM = 4
+# Reader-side caps (16x the default memory, about 3x its time).
+MAX_TIME_COST = 10
+MAX_MEMORY_KIB = 1024 * 1024
+MAX_PARALLELISM = 16
+
+_PARAMS = struct.Struct(">16sIII")
+_AAD = b"securemedia/v1 stanza ARGON2ID"
+_NONCE = bytes(12)
+
+
+@dataclass(frozen=True)
+class Argon2Params:
+    time_cost: int = DEFAULT_TIME_COST
+    memory_kib: int = DEFAULT_MEMORY_KIB
+    parallelism: int = DEFAULT_PARALLELISM
+
+    def check(self) -> None:
+        """Refuse parameters outside the caps (raised before any hashing)."""
+        if not (
+            1 <= self.time_cost <= MAX_TIME_COST
+            and 1 <= self.parallelism <= MAX_PARALLELISM
+            and 8 * self.parallelism <= self.memory_kib <= MAX_MEMORY_KIB
+        ):
+            raise FormatError(
+                "passphrase parameters are out of range (time cost "
+                f"{self.time_cost}, memory {self.memory_kib} KiB, parallelism {self.parallelism})"
+            )
+
+
+def derive_key(passphrase: bytes, salt: bytes, params: Argon2Params) -> bytes:
+    params.check()
+    return hash_secret_raw(
+        passphrase,
+        salt,
+        time_cost=params.time_cost,
+        memory_cost=params.memory_kib,
+        parallelism=params.parallelism,
+        hash_len=32,
+        type=Type.ID,
+    )
+
+
+@dataclass(frozen=True)
+class PassphraseRecipient:
+    passphrase: bytes = field(repr=False)
+    params: Argon2Params = Argon2Params()
+
+    @property
+    def label(self) -> str:
+        return "passphrase"
+
+    def wrap(self, file_key: bytes) -> Stanza:
+        return self._wrap_with_salt(file_key, os.urandom(16))
+
+    def _wrap_with_salt(self, file_key: bytes, salt: bytes) -> Stanza:
+        """Deterministic seam for conformance vectors."""
+        key = derive_key(self.passphrase, salt, self.params)
+        wrapped = AESGCM(key).encrypt(_NONCE, file_key, _AAD)
+        p = self.params
+        return Stanza(
+            StanzaType.ARGON2ID,
+            _PARAMS.pack(salt, p.time_cost, p.memory_kib, p.parallelism) + wrapped,
+        )
+
+
+@dataclass(frozen=True)
+class PassphraseIdentity:
+    passphrase: bytes = field(repr=False)
+
+    def unwrap(self, stanza: Stanza) -> bytes | None:
+        if stanza.type is not StanzaType.ARGON2ID:
+            return None
+        salt, t, m, p = _PARAMS.unpack_from(stanza.body)
+        key = derive_key(self.passphrase, salt, Argon2Params(t, m, p))
+        try:
+            return AESGCM(key).decrypt(_NONCE, stanza.body[_PARAMS.size :], _AAD)
+        except InvalidTag:
+            return None
