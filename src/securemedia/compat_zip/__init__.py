@@ -1,0 +1,34 @@
+"""The compatibility ZIP: a WinZip-AES (AE-2, AES-256) ZIP that plain 7-Zip can open.
+
+A labelled second-class format for recipients who have nothing but 7-Zip (see
+``docs/COMPAT-ZIP.md``). Its weaknesses are those of WinZip AES: PBKDF2-HMAC-SHA1
+with 1,000 iterations, an 80-bit MAC per entry, no public-key recipients and no
+signature. We make up for what we can:
+
+* the passphrase is generated here, long and random (150 bits), so that the weak
+  key derivation does not matter;
+* the dataset travels as ONE uncompressed POSIX tar (pax) inside ONE encrypted
+  entry with a neutral name, so the ZIP directory shows no dataset name or size;
+* the entry is *stored*: the plaintext length is then fixed by the ciphertext
+  length, so the MAC, which covers every ciphertext byte, also binds the tar's
+  length, and a reader can refuse an entry whose declared sizes disagree;
+* extraction stages everything and commits only after the MAC verified.
+"""
+
+from __future__ import annotations
+
+from .layout import INNER_NAME, is_compat_zip
+from .passphrase import PASSPHRASE_BITS, generate_passphrase, write_passphrase_file
+from .reader import extract_compat_zip
+from .writer import ZipSummary, write_compat_zip
+
+__all__ = [
+    "INNER_NAME",
+    "PASSPHRASE_BITS",
+    "ZipSummary",
+    "extract_compat_zip",
+    "generate_passphrase",
+    "is_compat_zip",
+    "write_compat_zip",
+    "write_passphrase_file",
+]

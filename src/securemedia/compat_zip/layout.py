@@ -1,0 +1,28 @@
+"""What a compatibility ZIP looks like from outside: one neutral entry, AE-2, stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import OperationalError
+
+#: The one entry of every compatibility ZIP. Neutral on purpose: it is readable
+#: without the passphrase.
+INNER_NAME = "dataset.tar"
+
+ZIP_MAGIC = b"PK\x03\x04"
+
+# Extra field 0x9901 strength code for AES-256.
+AES_STRENGTH_256 = 3
+# WinZip AES framing around the ciphertext: 16-byte salt, 2-byte password
+# verifier, 10-byte MAC (AES-256).
+AES_OVERHEAD = 16 + 2 + 10
+
+
+def is_compat_zip(path: Path) -> bool:
+    """True if ``path`` starts with the ZIP local-header magic ``PK\\x03\\x04``."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(ZIP_MAGIC)) == ZIP_MAGIC
+    except OSError as exc:
+        raise OperationalError(f"cannot read {path}: {exc.strerror}") from None
