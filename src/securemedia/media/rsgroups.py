@@ -1,0 +1,368 @@
+"""The streaming engine behind ``recovery.py``: checksum tables, scanning, encoding, rebuilding.
+
+Everything reads and writes in strides of whole sectors; memory stays bounded
+by ``BATCH_BYTES`` plus small caches, whatever the file size. Only the list of
+damaged sector ranges grows, with the damage.
+"""
+
+from __future__ import annotations
+
+import bisect
+from array import array
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import zfec
+
+from ..errors import MediaError
+from .sectors import (
+    ENTRIES,
+    KIND_DATA,
+    KIND_PARITY,
+    SECTOR,
+    ZERO_SECTOR,
+    Layout,
+    build_crc_sector,
+    build_descriptor,
+    crc32c,
+    parse_crc_sector,
+)
+
+STRIDE = 1024  # sectors per sequential read (2 MiB)
+BATCH_BYTES = 32 * 2**20  # column batch: all m rows of B columns held at once
+_CACHE = 1024  # checksum sectors kept (2 MiB)
+
+
+def read_sectors(f: BinaryIO, sector: int, count: int) -> bytes:
+    """``count`` sectors from ``sector``; what lies past the end of the file reads as zeros."""
+    f.seek(sector * SECTOR)
+    raw = f.read(count * SECTOR)
+    if len(raw) < count * SECTOR:
+        raw += bytes(count * SECTOR - len(raw))
+    return raw
+
+
+def write_at(f: BinaryIO, sector: int, raw: bytes) -> None:
+    f.seek(sector * SECTOR)
+    f.write(raw)
+
+
+class Table:
+    """Checksums kept in self-checking sectors, in one or more copies.
+
+    ``rebuilt`` holds sectors Reed-Solomon recovered (data checksums only).
+    A sector with no intact copy gives ``None`` entries: callers treat the
+    sectors it covers as damaged, never as good.
+    """
+
+    def __init__(
+        self,
+        f: BinaryIO,
+        starts: Sequence[int],
+        kind: int,
+        rebuilt: dict[int, bytes] | None = None,
+    ) -> None:
+        self._f, self._starts, self._kind = f, tuple(starts), kind
+        self._rebuilt = rebuilt or {}
+        self._cache: OrderedDict[int, tuple[int, ...] | None] = OrderedDict()
+
+    def sector(self, t: int) -> tuple[int, ...] | None:
+        if t in self._cache:
+            self._cache.move_to_end(t)
+            return self._cache[t]
+        found = None
+        if t in self._rebuilt:
+            found = parse_crc_sector(self._rebuilt[t], self._kind, t)
+        for start in self._starts:
+            if found is not None:
+                break
+            found = parse_crc_sector(read_sectors(self._f, start + t, 1), self._kind, t)
+        self._cache[t] = found
+        if len(self._cache) > _CACHE:
+            self._cache.popitem(last=False)
+        return found
+
+    def entries(self, first: int, count: int) -> list[int | None]:
+        out: list[int | None] = []
+        i = first
+        while i < first + count:
+            t, off = divmod(i, ENTRIES)
+            n = min(ENTRIES - off, first + count - i)
+            sec = self.sector(t)
+            out.extend(sec[off : off + n] if sec is not None else [None] * n)
+            i += n
+        return out
+
+
+def data_table(f: BinaryIO, lay: Layout, rebuilt: dict[int, bytes] | None = None) -> Table:
+    return Table(f, (lay.n_data,), KIND_DATA, rebuilt)
+
+
+def parity_table(f: BinaryIO, lay: Layout) -> Table:
+    return Table(f, lay.pc_starts, KIND_PARITY)
+
+
+def _blocks_of(chunk: bytes, n: int) -> list[bytes]:
+    return [chunk[i * SECTOR : (i + 1) * SECTOR] for i in range(n)]
+
+
+def _row_chunk(f: BinaryIO, lay: Layout, row: int, c0: int, c1: int) -> bytes:
+    """Columns [c0, c1) of a row; virtual message slots are zeros."""
+    start, end = lay.row_span(row, c0, c1)
+    raw = read_sectors(f, start, end - start) if end > start else b""
+    return raw + bytes((c1 - c0) * SECTOR - len(raw))
+
+
+def _batch_columns(lay: Layout) -> int:
+    return max(1, min(lay.columns, BATCH_BYTES // (lay.m * SECTOR)))
+
+
+# --------------------------------------------------------------------------- protect
+
+
+def write_data_crcs(f: BinaryIO, lay: Layout) -> None:
+    """Checksum every data sector (the last one with its zero padding) into the C sectors."""
+    entries: list[int] = []
+    t = 0
+    for s0 in range(0, lay.n_data, STRIDE):
+        n = min(STRIDE, lay.n_data - s0)
+        raw = read_sectors(f, s0, n)
+        entries += [crc32c(b) for b in _blocks_of(raw, n)]
+        while len(entries) >= ENTRIES:
+            write_at(f, lay.n_data + t, build_crc_sector(KIND_DATA, t, entries[:ENTRIES]))
+            del entries[:ENTRIES]
+            t += 1
+    while t < lay.n_crc:
+        write_at(f, lay.n_data + t, build_crc_sector(KIND_DATA, t, entries))
+        entries = []
+        t += 1
+
+
+def _encode_split(enc: zfec.Encoder, blocks: list[bytes], nums: tuple[int, ...]) -> list[bytes]:
+    """Encode in two halves on two threads: zfec releases the GIL while it works."""
+    size = len(blocks[0])
+    half = size // 2 // SECTOR * SECTOR
+    if half == 0:
+        return [bytes(b) for b in enc.encode(tuple(blocks), nums)]
+    views = [memoryview(b) for b in blocks]
+    with ThreadPoolExecutor(2) as pool:
+        parts = list(
+            pool.map(
+                lambda sl: enc.encode(tuple(v[sl] for v in views), nums),
+                (slice(0, half), slice(half, size)),
+            )
+        )
+    return [bytes(a) + bytes(b) for a, b in zip(parts[0], parts[1], strict=True)]
+
+
+def encode_parity(f: BinaryIO, lay: Layout) -> None:
+    """Compute every parity row, one batch of columns at a time."""
+    enc = zfec.Encoder(lay.k, lay.m)
+    nums = tuple(range(lay.k, lay.m))
+    step = _batch_columns(lay)
+    for c0 in range(0, lay.columns, step):
+        c1 = min(lay.columns, c0 + step)
+        rows = [_row_chunk(f, lay, r, c0, c1) for r in range(lay.k)]
+        for j, par in enumerate(_encode_split(enc, rows, nums)):
+            write_at(f, lay.parity_rows[j] + c0, par)
+
+
+def write_tables(f: BinaryIO, lay: Layout) -> None:
+    """Checksum the parity rows into every parity-table copy, then write the descriptors."""
+    entries: list[int] = []
+    t = 0
+
+    def flush(chunk: list[int]) -> None:
+        nonlocal t
+        sec = build_crc_sector(KIND_PARITY, t, chunk)
+        for start in lay.pc_starts:
+            write_at(f, start + t, sec)
+        t += 1
+
+    for row_start in lay.parity_rows:
+        for c0 in range(0, lay.columns, STRIDE):
+            n = min(STRIDE, lay.columns - c0)
+            entries += [crc32c(b) for b in _blocks_of(read_sectors(f, row_start + c0, n), n)]
+            while len(entries) >= ENTRIES:
+                flush(entries[:ENTRIES])
+                del entries[:ENTRIES]
+    while t < lay.n_pc:
+        flush(entries)
+        entries = []
+    for s in lay.desc_sectors:
+        write_at(f, s, build_descriptor(lay, s))
+
+
+# --------------------------------------------------------------------------- scan
+
+
+def _status(lay: Layout, ctab: Table, ptab: Table, row: int, col: int, raw: bytes) -> bool:
+    """Whether block ``row`` of group ``col`` (content ``raw``) can be trusted."""
+    if row >= lay.k:
+        want = ptab.entries((row - lay.k) * lay.columns + col, 1)[0]
+        return want is not None and crc32c(raw) == want
+    i = row * lay.columns + col
+    if i >= lay.n_msg:
+        return True
+    if i >= lay.n_data:
+        return parse_crc_sector(raw, KIND_DATA, i - lay.n_data) is not None
+    want = ctab.entries(i, 1)[0]
+    return want is not None and crc32c(raw) == want
+
+
+def decode_group(dec: zfec.Decoder, lay: Layout, blocks: list[bytes | None]) -> list[bytes] | None:
+    """The k message blocks of a group from any k intact blocks, or None if too few survive."""
+    avail = [r for r, b in enumerate(blocks) if b is not None][: lay.k]
+    if len(avail) < lay.k:
+        return None
+    if avail[-1] < lay.k:
+        return [b for b in blocks[: lay.k] if b is not None]
+    got = dec.decode(tuple(blocks[r] for r in avail), tuple(avail))
+    return [bytes(b) for b in got]
+
+
+def recover_crc_sectors(
+    f: BinaryIO, lay: Layout, ptab: Table
+) -> tuple[dict[int, bytes], list[int]]:
+    """Rebuild damaged data-checksum sectors through their groups.
+
+    A group's data blocks whose checksum sector is itself lost count as erased,
+    so recovering one checksum sector can make another group decodable: repeat
+    until nothing more comes back. Returns (rebuilt sectors, still lost).
+    """
+    bad = []
+    for t0 in range(0, lay.n_crc, STRIDE):
+        n = min(STRIDE, lay.n_crc - t0)
+        raw = read_sectors(f, lay.n_data + t0, n)
+        bad += [t0 + i for i, b in enumerate(_blocks_of(raw, n))
+                if parse_crc_sector(b, KIND_DATA, t0 + i) is None]  # fmt: skip
+    rebuilt: dict[int, bytes] = {}
+    dec = zfec.Decoder(lay.k, lay.m)
+    while bad:
+        ctab = data_table(f, lay, rebuilt)
+        for col in sorted({(lay.n_data + t) % lay.columns for t in bad}):
+            blocks: list[bytes | None] = []
+            for row in range(lay.m):
+                start, end = lay.row_span(row, col, col + 1)
+                raw = read_sectors(f, start, 1) if end > start else ZERO_SECTOR
+                blocks.append(raw if _status(lay, ctab, ptab, row, col, raw) else None)
+            msg = decode_group(dec, lay, blocks)
+            for t in bad:
+                i = lay.n_data + t
+                if msg is None or i % lay.columns != col:
+                    continue
+                if parse_crc_sector(msg[i // lay.columns], KIND_DATA, t) is not None:
+                    rebuilt[t] = msg[i // lay.columns]
+        still = [t for t in bad if t not in rebuilt]
+        if len(still) == len(bad):
+            break
+        bad = still
+    return rebuilt, bad
+
+
+@dataclass
+class Scan:
+    """Damaged sectors (merged ranges) and how many blocks each group lost."""
+
+    starts: array[int] = field(default_factory=lambda: array("q"))
+    ends: array[int] = field(default_factory=lambda: array("q"))
+    lost: array[int] = field(default_factory=lambda: array("H"))
+
+    def add(self, sector: int) -> None:
+        if self.ends and self.ends[-1] == sector:
+            self.ends[-1] = sector + 1
+        else:
+            self.starts.append(sector)
+            self.ends.append(sector + 1)
+
+    def bad_in(self, start: int, end: int) -> list[int]:
+        """Damaged sectors in [start, end)."""
+        out: list[int] = []
+        i = bisect.bisect_right(self.ends, start)
+        while i < len(self.starts) and self.starts[i] < end:
+            out.extend(range(max(start, self.starts[i]), min(end, self.ends[i])))
+            i += 1
+        return out
+
+    @property
+    def damaged_sectors(self) -> int:
+        return sum(e - s for s, e in zip(self.starts, self.ends, strict=True))
+
+
+def scan(f: BinaryIO, lay: Layout, ctab: Table, ptab: Table) -> Scan:
+    """Check every sector of the protected file against its checksum, in file order."""
+    res = Scan(lost=array("H", [0]) * lay.columns)
+    for seg_start, seg_end, kind, number in lay.segments():
+        for s0 in range(seg_start, seg_end, STRIDE):
+            n = min(STRIDE, seg_end - s0)
+            blocks = _blocks_of(read_sectors(f, s0, n), n)
+            if kind == "data":
+                want = ctab.entries(s0, n)
+                good = [w is not None and crc32c(b) == w for b, w in zip(blocks, want, strict=True)]
+            elif kind in ("crc", "pc"):
+                kd = KIND_DATA if kind == "crc" else KIND_PARITY
+                t0 = s0 - seg_start
+                good = [parse_crc_sector(b, kd, t0 + i) is not None for i, b in enumerate(blocks)]
+            elif kind == "desc":
+                good = [blocks[0] == build_descriptor(lay, s0)]
+            else:
+                want = ptab.entries(number * lay.columns + s0 - seg_start, n)
+                good = [w is not None and crc32c(b) == w for b, w in zip(blocks, want, strict=True)]
+            for i, ok in enumerate(good):
+                if ok:
+                    continue
+                res.add(s0 + i)
+                if kind in ("data", "crc"):
+                    res.lost[(s0 + i) % lay.columns] += 1
+                elif kind == "parity":
+                    res.lost[s0 + i - seg_start] += 1
+    return res
+
+
+# --------------------------------------------------------------------------- rebuild
+
+
+def rebuild(src: BinaryIO, dst: BinaryIO, lay: Layout, ctab: Table, ptab: Table, bad: Scan) -> int:
+    """Write every damaged message and parity sector, rebuilt and checked, into ``dst``."""
+    enc, dec = zfec.Encoder(lay.k, lay.m), zfec.Decoder(lay.k, lay.m)
+    step = _batch_columns(lay)
+    repaired = 0
+    for c0 in range(0, lay.columns, step):
+        c1 = min(lay.columns, c0 + step)
+        erased: dict[int, list[int]] = {}
+        for row in range(lay.m):
+            start, end = lay.row_span(row, c0, c1)
+            base = lay.row_start(row)
+            for s in bad.bad_in(start, end):
+                erased.setdefault(s - base, []).append(row)
+        if not erased:
+            continue
+        chunks = [_row_chunk(src, lay, r, c0, c1) for r in range(lay.m)]
+        for col, rows in sorted(erased.items()):
+            off = (col - c0) * SECTOR
+            blocks: list[bytes | None] = [c[off : off + SECTOR] for c in chunks]
+            for r in rows:
+                blocks[r] = None
+            msg = decode_group(dec, lay, blocks)
+            if msg is None:
+                raise MediaError(f"group {col} lost {len(rows)} blocks of {lay.m}: unrepairable")
+            parity_rows = tuple(r for r in rows if r >= lay.k)
+            fixed = [(r, msg[r]) for r in rows if r < lay.k]
+            if parity_rows:
+                par = [bytes(b) for b in enc.encode(tuple(msg), parity_rows)]
+                fixed += zip(parity_rows, par, strict=True)
+            for r, content in fixed:
+                # A parity sector whose checksum is lost in every copy cannot be
+                # checked, but it is re-encoded from a message that was.
+                checkable = r < lay.k or ptab.entries((r - lay.k) * lay.columns + col, 1)[0]
+                if checkable is not None and not _status(lay, ctab, ptab, r, col, content):
+                    raise MediaError(
+                        f"rebuilt sector {lay.row_start(r) + col} does not match its "
+                        "checksum: unrepairable"
+                    )
+                write_at(dst, lay.row_start(r) + col, content)
+                repaired += 1
+    return repaired
