@@ -244,3 +244,10 @@ def write_private_file(path: Path, data: bytes, *, force: bool = False) -> None:
         raise OperationalError(f"cannot write {path}: {exc.strerror}") from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def signer_fingerprint(signing_public: bytes) -> str:
+    """Fingerprint of an Ed25519 signing key alone (what an archive's signature names)."""
+    digest = hashlib.sha256(b"securemedia/v1 signer\x00" + signing_public).digest()
+    text = base64.b32encode(digest).decode()[:20]
+    return "-".join(text[i : i + 4] for i in range(0, 20, 4))

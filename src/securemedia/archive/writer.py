@@ -160,6 +160,21 @@ class ArchiveSummary:
     archive_bytes: int = 0
     signed: bool = False
     recipients: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "archive_id": self.archive_id,
+            "archive_bytes": self.archive_bytes,
+            "input_bytes": self.input_bytes,
+            "signed": self.signed,
+            "recipients": self.recipients,
+            "elapsed_seconds": round(self.elapsed, 3),
+            "members": [
+                {"path": m.path, "type": m.type, "size": m.size, "blake3": m.blake3 or None}
+                for m in self.members
+            ],
+        }
 
 
 class ArchiveWriter:

@@ -4,4 +4,10 @@ from __future__ import annotations
 
 import click
 
-ALL: list[click.Command] = []
+from .inspect import inspect
+from .keygen import keygen
+from .listing import listing
+from .pack import pack
+from .unpack import unpack
+
+ALL: list[click.Command] = [keygen, pack, unpack, inspect, listing]

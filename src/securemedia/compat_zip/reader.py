@@ -11,7 +11,7 @@ from typing import IO, Any
 import pyzipper
 from pyzipper.zipfile_aes import WZ_AES_V2
 
-from ..archive.paths import check_unique, validate_member_name
+from ..archive.paths import NameSet, validate_member_name
 from ..archive.staging import Staging
 from ..errors import (
     FormatError,
@@ -59,9 +59,8 @@ def extract_compat_zip(
             except (pyzipper.BadZipFile, EOFError, ValueError) as exc:
                 raise IntegrityError() from exc
             with entry:
-                seen: list[tuple[str, bool]] = []
                 try:
-                    _extract_tar(entry, staging, seen)
+                    _extract_tar(entry, staging)
                     _verify_to_end(entry)
                 except SecureMediaError:
                     # What we read was not yet authenticated: if the MAC fails, say
@@ -73,7 +72,6 @@ def extract_compat_zip(
                     raise FormatError("the dataset inside the ZIP is not a valid tar") from exc
                 except pyzipper.BadZipFile as exc:
                     raise IntegrityError() from exc
-                check_unique(seen)
             return staging.commit()
 
 
@@ -107,7 +105,10 @@ def _verify_to_end(entry: IO[bytes]) -> None:
         raise IntegrityError() from exc
 
 
-def _extract_tar(entry: IO[bytes], staging: Staging, seen: list[tuple[str, bool]]) -> None:
+def _extract_tar(entry: IO[bytes], staging: Staging) -> None:
+    # Duplicates (also by case or normalisation) and members inside a file are
+    # refused as they arrive, before anything is staged under that name.
+    names = NameSet()
     with tarfile.open(fileobj=entry, mode="r|", encoding="utf-8") as tar:
         for member in tar:
             name = member.name
@@ -120,7 +121,7 @@ def _extract_tar(entry: IO[bytes], staging: Staging, seen: list[tuple[str, bool]
                     f"member {name!r:.200}: links, devices and other special files are refused"
                 )
             validate_member_name(name)
-            seen.append((name, is_dir))
+            names.add(name, is_dir)
             try:
                 if is_dir:
                     staging.add_dir(name)
@@ -133,9 +134,7 @@ def _extract_tar(entry: IO[bytes], staging: Staging, seen: list[tuple[str, bool]
                         while chunk := source.read(_COPY_CHUNK):
                             target.write(chunk)
             except OSError as exc:
-                # A staging collision (same name twice, a file where a directory
-                # goes) is the archive's fault: let check_unique name it.
-                check_unique(seen)
+                # NameSet already refused every collision: this is the disk's fault.
                 raise OperationalError(f"cannot write to {staging.dest}: {exc.strerror}") from None
             staging.set_metadata(name, mtime_ns=_mtime_ns(member), mode=member.mode & 0o777)
 

@@ -1,0 +1,112 @@
+"""The small safe API: pack a dataset into an archive file, unpack one.
+
+For streaming from an export script, use :class:`ArchiveWriter` and
+:class:`ArchiveReader` directly (see README); these functions add what a file
+on disk needs: inputs named by path, an output that appears only when complete,
+and extraction that writes nothing until everything verified.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from .archive.compression import Compression
+from .archive.extract import ExtractResult, extract
+from .archive.paths import NameSet
+from .archive.reader import ArchiveReader
+from .archive.writer import ArchiveSummary, ArchiveWriter
+from .atomic import atomic_output
+from .errors import OperationalError, UsageError
+from .recipients import Identity, Recipient
+
+Progress = Callable[[int], None]
+
+
+def member_names(inputs: Sequence[Path]) -> list[str]:
+    """The top-level member name of each input: its own name, as ``tar`` does
+    with a relative path. Two inputs with the same name are refused up front."""
+    names = NameSet()
+    result = []
+    for path in inputs:
+        name = path.resolve().name if path.name in ("", ".", "..") else path.name
+        if not path.exists() and not path.is_symlink():
+            raise UsageError(f"{path}: no such file or directory")
+        names.add(name, path.is_dir())
+        result.append(name)
+    return result
+
+
+def write_inputs(
+    writer: ArchiveWriter,
+    inputs: Sequence[Path],
+    *,
+    stdin: BinaryIO | None = None,
+    stdin_name: str = "stdin",
+) -> None:
+    """Add each input path (``-`` meaning ``stdin``) to an open writer."""
+    real = [p for p in inputs if str(p) != "-"]
+    names = iter(member_names(real))
+    for path in inputs:
+        if str(path) == "-":
+            if stdin is None:
+                raise UsageError("'-' (standard input) is not available here")
+            with writer.open_member(stdin_name, mode=0o644) as member:
+                while chunk := stdin.read(1 << 20):
+                    member.write(chunk)
+        else:
+            writer.add_path(path, next(names))
+
+
+def pack(
+    inputs: Sequence[Path | str],
+    output: Path | str,
+    recipients: Sequence[Recipient],
+    *,
+    signer: ed25519.Ed25519PrivateKey | None = None,
+    compression: Compression | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> ArchiveSummary:
+    """Pack files and directories into an archive at ``output``.
+
+    The archive is written under a temporary name and renamed when complete.
+    """
+    paths = [Path(p) for p in inputs]
+    if not paths:
+        raise UsageError("nothing to pack: give at least one file or directory")
+    member_names([p for p in paths if str(p) != "-"])
+    started = time.monotonic()
+    with atomic_output(Path(output), force=force) as sink:
+        writer = ArchiveWriter(
+            sink, recipients, signer=signer, compression=compression, progress=progress
+        )
+        with writer:
+            write_inputs(writer, paths)
+    summary = writer.summary
+    summary.elapsed = time.monotonic() - started
+    return summary
+
+
+def unpack(
+    archive: Path | str,
+    dest: Path | str,
+    identities: Sequence[Identity],
+    *,
+    members: Sequence[str] | None = None,
+    require_signer: Sequence[bytes] | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> ExtractResult:
+    """Verify and extract ``archive`` into ``dest`` (all members, or ``members``)."""
+    try:
+        handle = open(archive, "rb")  # noqa: SIM115 - context below
+    except OSError as exc:
+        raise OperationalError(f"cannot read {archive}: {exc.strerror}") from None
+    with handle:
+        reader = ArchiveReader(handle, identities, require_signer=require_signer)
+        return extract(reader, Path(dest), select=members, force=force, progress=progress)

@@ -1,0 +1,53 @@
+"""``securemedia list``: the members of an archive (needs a key)."""
+
+from __future__ import annotations
+
+import datetime
+
+import click
+
+from ..archive.reader import ArchiveReader
+from ..errors import OperationalError
+from .output import emit_json, human_bytes
+from .unpack import _fingerprint, _identities
+
+
+@click.command(name="list")
+@click.argument("archive", type=click.Path(dir_okay=False))
+@click.option("-i", "--identity", "identities", multiple=True, type=click.Path(dir_okay=False),
+              metavar="KEYFILE", help="Private key file. Repeatable.")
+@click.option("-p", "--passphrase", "use_passphrase", is_flag=True,
+              help="The archive is encrypted to a passphrase.")
+@click.option("--passphrase-file", type=click.Path(dir_okay=False))
+@click.option("--key-passphrase-file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def listing(archive: str, identities: tuple[str, ...], use_passphrase: bool,
+            passphrase_file: str | None, key_passphrase_file: str | None, as_json: bool) -> None:
+    """List the members of ARCHIVE: name, size, time and BLAKE3 digest.
+
+    Reads only the header and the index (the last chunks), not the contents.
+    """
+    keys = _identities(identities, use_passphrase, passphrase_file, key_passphrase_file)
+    try:
+        handle = open(archive, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise OperationalError(f"cannot read {archive}: {exc.strerror}") from None
+    with handle:
+        reader = ArchiveReader(handle, keys)
+        members = reader.members
+    if as_json:
+        emit_json({
+            "archive": archive,
+            "archive_id": reader.archive_id,
+            "signer": _fingerprint(reader.signer) if reader.signer else None,
+            "members": [m.to_json() for m in members],
+        })
+        return
+    for m in members:
+        when = datetime.datetime.fromtimestamp(m.mtime_ns / 1e9, datetime.UTC)
+        size = "-" if m.is_dir else human_bytes(m.size)
+        digest = m.blake3[:16] if m.blake3 else ""
+        name = m.path + ("/" if m.is_dir else "")
+        click.echo(f"{size:>10}  {when:%Y-%m-%d %H:%M}  {digest:16}  {name}")
+    if reader.signer:
+        click.echo(f"signed by signing key {_fingerprint(reader.signer)}", err=True)

@@ -1,0 +1,116 @@
+"""``securemedia pack``: files and directories into one encrypted archive."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import click
+
+from ..api import member_names, write_inputs
+from ..archive.compression import Compression
+from ..archive.writer import ArchiveWriter
+from ..atomic import atomic_output
+from ..errors import UsageError
+from ..keyring import load_recipients, load_secret_key
+from ..recipients import Recipient
+from ..recipients.passphrase import PassphraseRecipient
+from .output import emit_json, human_bytes, info, progress_bar, total_size
+from .passphrases import archive_passphrase, key_passphrase_source
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, help="Archive to write, or - for standard output.")
+@click.option("-r", "--recipient", "recipients", multiple=True, metavar="RECIPIENT",
+              help="Public key line, file of public keys, or X.509 certificate. Repeatable.")
+@click.option("-p", "--passphrase", "use_passphrase", is_flag=True,
+              help="Encrypt to a passphrase (Argon2id) instead of public keys.")
+@click.option("--passphrase-file", type=click.Path(dir_okay=False),
+              help="Read the archive passphrase from this file's first line.")
+@click.option("--sign", "sign_key", type=click.Path(dir_okay=False), metavar="KEYFILE",
+              help="Sign the archive with this key file's Ed25519 key.")
+@click.option("--key-passphrase-file", type=click.Path(dir_okay=False),
+              help="Read the --sign key file's passphrase from this file.")
+@click.option("--no-compress", is_flag=True, help="Store members without compression.")
+@click.option("--level", type=click.IntRange(1, 19), default=3, show_default=True,
+              help="zstd compression level.")
+@click.option("--threads", type=click.IntRange(0, 64), default=0,
+              help="Compression threads (0: one per core).")
+@click.option("--stdin-name", default="stdin", show_default=True,
+              help="Member name for data read from '-' (standard input).")
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document describing the result.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
+def pack(inputs: tuple[str, ...], output: str, recipients: tuple[str, ...], use_passphrase: bool,
+         passphrase_file: str | None, sign_key: str | None, key_passphrase_file: str | None,
+         no_compress: bool, level: int, threads: int, stdin_name: str, force: bool,
+         as_json: bool, quiet: bool) -> None:
+    """Pack INPUT files and directories (or - for standard input) into an archive.
+
+    Names, sizes and times of the members travel inside the encrypted payload.
+    The archive passphrase (-p) comes from $SECUREMEDIA_PASSPHRASE, --passphrase-file
+    or a prompt; never from the command line.
+    """
+    started = time.monotonic()
+    if inputs.count("-") > 1:
+        raise UsageError("'-' (standard input) can be given once")
+    member_names([Path(p) for p in inputs if p != "-"])
+    wrap_to = _recipients(recipients, use_passphrase, passphrase_file)
+    signer = None
+    if sign_key:
+        signer = load_secret_key(sign_key, key_passphrase_source(key_passphrase_file)).signing_key()
+    compression = Compression(enabled=not no_compress, level=level, threads=threads)
+    stdin = sys.stdin.buffer if "-" in inputs else None
+    with (
+        _open_output(output, force=force) as sink,
+        progress_bar("packing", total_size(list(inputs)), quiet=quiet) as progress,
+    ):
+        writer = ArchiveWriter(sink, wrap_to, signer=signer, compression=compression,
+                               progress=progress)
+        with writer:
+            write_inputs(writer, [Path(p) for p in inputs], stdin=stdin, stdin_name=stdin_name)
+    summary = writer.summary
+    summary.elapsed = time.monotonic() - started
+    if as_json:
+        emit_json({"archive": output, **summary.to_json()}, to_stderr=output == "-")
+    else:
+        files = sum(1 for m in summary.members if m.type == "file")
+        info(
+            f"packed {files} file(s), {human_bytes(summary.input_bytes)}, into {output} "
+            f"({human_bytes(summary.archive_bytes)}) for {len(wrap_to)} recipient(s)"
+            f"{', signed' if summary.signed else ''}",
+            quiet=quiet,
+        )
+
+
+def _recipients(specs: tuple[str, ...], use_passphrase: bool, passphrase_file: str | None
+                ) -> list[Recipient]:
+    if use_passphrase and specs:
+        raise UsageError("-p (passphrase) cannot be combined with -r: a passphrase archive "
+                         "has exactly one recipient")
+    if use_passphrase:
+        return [PassphraseRecipient(archive_passphrase(passphrase_file, confirm=True))]
+    if not specs:
+        raise UsageError("give at least one recipient with -r, or -p for a passphrase")
+    found: list[Recipient] = []
+    for spec in specs:
+        found.extend(load_recipients(spec))
+    return found
+
+
+@contextlib.contextmanager
+def _open_output(output: str, *, force: bool) -> Iterator[BinaryIO]:
+    """Standard output, or a file that appears at its name only once complete."""
+    if output == "-":
+        if sys.stdout.isatty():
+            raise UsageError("refusing to write an archive to a terminal: use -o FILE or a pipe")
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    with atomic_output(Path(output), force=force) as sink:
+        yield sink

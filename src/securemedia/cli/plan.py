@@ -1,0 +1,95 @@
+"""``securemedia plan``: how many discs a dataset needs, before anything is written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..media.plan import estimate_archive, plan_discs, resolve_redundancy, volume_capacity
+from ..media.sizes import parse_medium
+
+
+@click.command("plan")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--media",
+    "media",
+    required=True,
+    metavar="KIND",
+    help="cd, cd74, dvd, dvd-dl, bd, bd-dl, or a SIZE like 700MiB or 8MB.",
+)
+@click.option("--iso", is_flag=True, help="Plan ISO images (as pack --iso writes).")
+@click.option(
+    "--redundancy",
+    metavar="PCT",
+    help="Recovery data as a share of each disc (e.g. 10%); 0 for none.",
+)
+@click.option("--no-compress", is_flag=True, help="Plan for an uncompressed archive.")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(path_type=Path),
+    help="The archive name pack will be given (it appears on each disc).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def plan(
+    inputs: tuple[Path, ...],
+    media: str,
+    iso: bool,
+    redundancy: str | None,
+    no_compress: bool,
+    output: Path | None,
+    as_json: bool,
+) -> None:
+    """Show how many discs INPUT... needs and how full each one is.
+
+    The archive size is estimated by compressing a sample with zstd level 3
+    (exact content size with --no-compress); nothing is written.
+    """
+    medium = parse_medium(media)
+    fraction = resolve_redundancy(redundancy)
+    base_name = output.name if output is not None else "x" * 60
+    estimate = estimate_archive(list(inputs), compress=not no_compress)
+    capacity = volume_capacity(medium, iso=iso, redundancy=fraction, base_name=base_name)
+    discs = plan_discs(
+        estimate.archive_bytes, medium, iso=iso, redundancy=fraction, base_name=base_name
+    )
+    if as_json:
+        document = {
+            "media": {"name": medium.name, "bytes": medium.capacity},
+            "iso": iso,
+            "redundancy": fraction,
+            "compress": not no_compress,
+            "estimate": estimate.to_json(),
+            "volume_capacity": capacity,
+            "discs": [
+                {
+                    "number": d.number,
+                    "payload_bytes": d.payload_bytes,
+                    "volume_bytes": d.volume_bytes,
+                    "disc_bytes": d.disc_bytes,
+                    "fill": round(d.fill, 6),
+                }
+                for d in discs
+            ],
+        }
+        click.echo(json.dumps(document, indent=2))
+        return
+    kind = "ISO images" if iso else "volume files"
+    recovery = f"{fraction:.0%} recovery data" if fraction else "no recovery data"
+    click.echo(f"inputs:   {estimate.files:,} files, {estimate.content_bytes:,} bytes")
+    if no_compress:
+        click.echo(f"archive:  about {estimate.archive_bytes:,} bytes (not compressed)")
+    else:
+        click.echo(
+            f"archive:  about {estimate.archive_bytes:,} bytes (estimated: zstd level 3 "
+            f"compresses a {estimate.sampled_bytes:,}-byte sample to {estimate.ratio:.1%})"
+        )
+    click.echo(f"medium:   {medium.name}, {medium.capacity:,} bytes; {kind}, {recovery}")
+    click.echo(f"volume:   up to {capacity:,} bytes each")
+    click.echo(f"discs:    {len(discs)}")
+    for d in discs:
+        click.echo(f"  disc {d.number}: {d.disc_bytes:,} bytes, {d.fill:.1%} full")

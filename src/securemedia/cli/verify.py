@@ -1,0 +1,165 @@
+"""``securemedia verify``: check burned discs without any key.
+
+For the sender's operator: finds damaged or altered sectors (from each file's
+recovery data), and missing, duplicated and foreign volumes, naming each volume
+by its number and each damage by its byte ranges. With ``-i KEYFILE`` it also
+authenticates the whole archive end to end.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import MediaError, UsageError
+from ..media.volume_set import VolumeInfo, diagnose_set, open_volume_set, read_volume_info
+
+
+@dataclass
+class _Checked:
+    path: Path
+    info: VolumeInfo | None = None
+    recovery: bool = False
+    damaged: list[tuple[int, int]] = field(default_factory=list)
+    repairable: bool | None = None
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def name(self) -> str:
+        label = self.info.header.label() if self.info else "unidentified volume"
+        return f"{self.path}: {label}"
+
+    def to_json(self) -> dict[str, Any]:
+        header = self.info.header if self.info else None
+        return {
+            "path": str(self.path),
+            "volume": header.number if header else None,
+            "count": header.count if header else None,
+            "set_id": header.set_hex if header else None,
+            "image": self.info.image if self.info else None,
+            "recovery": self.recovery,
+            "damaged_ranges": [list(r) for r in self.damaged],
+            "repairable": self.repairable,
+            "ok": not self.problems,
+            "problems": self.problems,
+            "warnings": self.warnings,
+        }
+
+
+def _check_file(path: Path) -> _Checked:
+    from ..media import recovery
+
+    checked = _Checked(path)
+    try:
+        report = recovery.verify_file(path)
+    except MediaError as exc:
+        checked.warnings.append(f"no usable recovery data, sectors not checked ({exc})")
+    else:
+        checked.recovery = True
+        checked.damaged = [(int(a), int(b)) for a, b in report.damaged_ranges]
+        if not report.ok:
+            checked.repairable = bool(report.repairable)
+            ranges = ", ".join(f"{a:,}-{b:,}" for a, b in checked.damaged) or "recovery data"
+            verdict = "repairable" if report.repairable else "NOT repairable"
+            checked.problems.append(f"damaged bytes {ranges} ({verdict})")
+    try:
+        checked.info = read_volume_info(path)
+    except MediaError as exc:
+        if checked.repairable:
+            # The header itself was hit: read it from a repaired copy so the
+            # report can still say which volume this is.
+            checked.info = _info_from_repaired(path)
+        if checked.info is None:
+            checked.problems.append(str(exc))
+    return checked
+
+
+def _info_from_repaired(path: Path) -> VolumeInfo | None:
+    from ..media import recovery
+
+    with tempfile.TemporaryDirectory(prefix="securemedia-verify-") as tmp:
+        copy = Path(tmp, path.name)
+        try:
+            recovery.repair_file(path, copy)
+            info = read_volume_info(copy)
+        except MediaError:
+            return None
+        return VolumeInfo(path, info.offset, info.header, info.image)
+
+
+@click.command("verify")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-i",
+    "--identity",
+    "identity",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Also authenticate the whole archive with this recipient key file.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def verify(paths: tuple[Path, ...], identity: Path | None, as_json: bool) -> None:
+    """Check volume files or disc images VOLUME_OR_IMAGE... (no key needed).
+
+    Exit status 4 names every damaged, missing, duplicated or foreign volume.
+    """
+    checked = [_check_file(path) for path in paths]
+    infos = [c.info for c in checked if c.info is not None]
+    set_problems: list[str] = []
+    set_id = count = None
+    if infos:
+        diagnosis = diagnose_set(infos)
+        set_problems = diagnosis.messages()
+        set_id, count = diagnosis.set_id.hex(), diagnosis.count
+    problems = [f"{c.name()}: {p}" for c in checked for p in c.problems] + set_problems
+    authenticated: bool | None = None
+    if identity is not None:
+        if problems:
+            set_problems.append("not authenticated: repair or complete the set first")
+        else:
+            _authenticate(paths, identity)
+            authenticated = True
+    if as_json:
+        document = {
+            "ok": not problems,
+            "set_id": set_id,
+            "count": count,
+            "volumes": [c.to_json() for c in checked],
+            "set_problems": set_problems,
+            "authenticated": authenticated,
+        }
+        click.echo(json.dumps(document, indent=2))
+    else:
+        for c in checked:
+            status = "; ".join(c.problems) if c.problems else "OK"
+            click.echo(f"{c.name()}: {status}")
+            for warning in c.warnings:
+                click.echo(f"{c.name()}: warning: {warning}")
+        for message in set_problems:
+            click.echo(message)
+        if authenticated:
+            click.echo("archive authenticated end to end")
+    if problems:
+        summary = problems[0] if len(problems) == 1 else f"{len(problems)} problems: {problems[0]}"
+        raise MediaError(summary + ("; ..." if len(problems) > 1 else ""))
+
+
+def _authenticate(paths: tuple[Path, ...], identity: Path) -> None:
+    """Read and authenticate every byte of the archive the volumes hold."""
+    from ..archive.reader import ArchiveReader
+    from ..keyring import load_identities
+
+    identities = load_identities(str(identity), _ask_passphrase)
+    with open_volume_set(list(paths)) as stream:
+        ArchiveReader(stream, identities).verify()
+
+
+def _ask_passphrase() -> bytes:
+    if not sys.stdin.isatty():
+        raise UsageError("the key file is protected by a passphrase and there is no terminal")
+    return str(click.prompt("Passphrase for the key file", hide_input=True)).encode("utf-8")

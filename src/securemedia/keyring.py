@@ -1,0 +1,109 @@
+"""Turn what a user names on the command line or in a script into recipients,
+identities and signer keys.
+
+* a recipient is a public key line, or a file of public key lines (``#``
+  comments allowed), or an X.509 certificate (PEM or DER);
+* an identity is a securemedia key file, or a PEM RSA/EC private key;
+* a signer is a public key line or a file of them (the Ed25519 half is used).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from .errors import UsageError
+from .keys import PublicKey, SecretKey
+from .recipients import Identity, Recipient
+from .recipients.x509 import (
+    load_certificate,
+    load_private_key,
+    looks_like_certificate,
+    looks_like_private_key,
+)
+
+MAX_KEY_FILE = 1 << 20
+PassphraseSource = Callable[[], bytes]
+
+
+def _read(spec: str) -> bytes | None:
+    """The bytes of file ``spec``, or None when it names no file."""
+    path = Path(spec)
+    try:
+        if not path.is_file():
+            return None
+        if path.stat().st_size > MAX_KEY_FILE:
+            raise UsageError(f"{spec}: too large to be a key file")
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {spec}: {exc.strerror}") from None
+
+
+def _public_lines(data: bytes, source: str) -> list[PublicKey]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{source}: not a public key file") from None
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        raise UsageError(f"{source}: holds no public key")
+    keys = []
+    for line in lines:
+        try:
+            keys.append(PublicKey.from_line(line))
+        except UsageError as exc:
+            raise UsageError(f"{source}: {exc}") from None
+    return keys
+
+
+def load_public_keys(spec: str) -> list[PublicKey]:
+    """Public keys from a key line or a file of key lines."""
+    if spec.startswith("smpub1-"):
+        return [PublicKey.from_line(spec)]
+    data = _read(spec)
+    if data is None:
+        raise UsageError(f"{spec}: neither a public key nor a readable file")
+    return _public_lines(data, spec)
+
+
+def load_recipients(spec: str) -> list[Recipient]:
+    """Recipients from a key line, a file of key lines, or a certificate."""
+    if spec.startswith("smpub1-"):
+        return [PublicKey.from_line(spec).recipient()]
+    data = _read(spec)
+    if data is None:
+        raise UsageError(f"{spec}: neither a public key nor a readable file")
+    if looks_like_certificate(data):
+        return [load_certificate(data, spec)]
+    if b"smkey1-" in data:
+        raise UsageError(f"{spec} is a private key file: give its .pub to -r")
+    return [key.recipient() for key in _public_lines(data, spec)]
+
+
+def load_secret_key(path: str, passphrase: PassphraseSource) -> SecretKey:
+    data = _read(path)
+    if data is None:
+        raise UsageError(f"{path}: no such key file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not a securemedia key file") from None
+    return SecretKey.from_text(text, path, passphrase)
+
+
+def load_identities(path: str, passphrase: PassphraseSource) -> list[Identity]:
+    """Identities from a securemedia key file or a PEM private key."""
+    data = _read(path)
+    if data is None:
+        raise UsageError(f"{path}: no such key file")
+    if looks_like_private_key(data):
+        password = passphrase() if b"ENCRYPTED" in data else None
+        return [load_private_key(data, path, password)]
+    if b"smpub1-" in data and b"smkey1-" not in data:
+        raise UsageError(f"{path} is a public key: -i needs the private key file")
+    return [load_secret_key(path, passphrase).identity()]
+
+
+def load_signers(spec: str) -> list[bytes]:
+    """Raw Ed25519 public keys of acceptable signers."""
+    return [key.signing for key in load_public_keys(spec)]

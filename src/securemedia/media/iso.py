@@ -1,0 +1,164 @@
+"""ISO 9660 disc images (pycdlib): building one per volume, and finding the volume in one.
+
+An image holds two files: the volume file and ``README.TXT``. It always has
+Joliet names (so Windows shows the real file name) and also UDF when the volume
+file is larger than 4 GiB - 1, which plain ISO 9660 can only store as a chain of
+extents that some readers mishandle. pycdlib lays every file out as one
+contiguous run of sectors, so the volume file is also readable straight from
+the image: header sector, then payload.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import re
+from pathlib import Path
+from typing import BinaryIO
+
+import pycdlib
+from pycdlib.pycdlibexception import PyCdlibException
+
+from ..errors import OperationalError
+from .header import HEADER_SIZE, is_valid_header
+from .sizes import SECTOR
+
+UDF_THRESHOLD = 4 * 1024**3 - 1
+"""Largest file plain ISO 9660 stores in one extent; larger ones also get UDF."""
+
+ISO_MAGIC_OFFSET = 16 * SECTOR + 1
+"""``CD001`` of the first volume descriptor (sector 16, after the system area)."""
+
+ISO_MARGIN = 64 * SECTOR
+"""Headroom on top of the measured file-system overhead: more directory records
+for multi-extent files, and any later pycdlib layout change."""
+
+SCAN_LIMIT = 16 * 1024**2
+"""How far into a damaged image to look for the volume header: the volume file
+comes right after the file-system structures (sector 31, or 274 with UDF)."""
+
+_ISO_NAME_BAD = re.compile(r"[^A-Z0-9_]")
+
+
+def iso9660_name(volume_name: str) -> str:
+    """A strict ISO 9660 (level 3) name for ``ship.sm.001``: ``SHIP_SM.001;1``."""
+    stem, _, number = volume_name.rpartition(".")
+    stem = _ISO_NAME_BAD.sub("_", stem.upper())[:26] or "VOLUME"
+    return f"/{stem}.{number};1"
+
+
+def joliet_name(volume_name: str) -> str:
+    """The Joliet/UDF path: the real name, shortened to Joliet's 64 characters."""
+    stem, _, number = volume_name.rpartition(".")
+    return "/" + stem[: 63 - len(number)] + "." + number
+
+
+def needs_udf(volume_size: int) -> bool:
+    """Whether a volume file of this size needs UDF beside ISO 9660."""
+    return volume_size > UDF_THRESHOLD
+
+
+def _new_image(number: int, udf: bool) -> pycdlib.PyCdlib:
+    image = pycdlib.PyCdlib()
+    image.new(
+        interchange_level=3,
+        joliet=3,
+        udf="2.60" if udf else None,
+        vol_ident=f"SECUREMEDIA_{number:03d}",
+        app_ident_str="SECUREMEDIA",
+    )
+    return image
+
+
+def _add(image: pycdlib.PyCdlib, fp: BinaryIO, length: int, name: str, udf: bool) -> None:
+    jname = joliet_name(name) if name != "README.TXT" else "/README.TXT"
+    iname = iso9660_name(name) if name != "README.TXT" else "/README.TXT;1"
+    image.add_fp(fp, length, iso_path=iname, joliet_path=jname, udf_path=jname if udf else None)
+
+
+def build_image(
+    volume: Path, image_path: Path, *, volume_name: str, number: int, readme: bytes
+) -> None:
+    """Write an ISO image holding the volume file (as ``volume_name``) and the README."""
+    size = volume.stat().st_size
+    udf = needs_udf(size)
+    image = _new_image(number, udf)
+    try:
+        with volume.open("rb") as src, image_path.open("xb") as out:
+            # Volume first, so that it sits right after the file-system structures
+            # where a scan of a damaged image finds it quickly.
+            _add(image, src, size, volume_name, udf)
+            _add(image, io.BytesIO(readme), len(readme), "README.TXT", udf)
+            image.write_fp(out, blocksize=1024 * 1024)
+    except PyCdlibException as exc:
+        raise OperationalError(f"cannot build disc image {image_path}: {exc}") from exc
+    finally:
+        image.close()
+
+
+@functools.lru_cache(maxsize=16)
+def _measured_overhead(readme_len: int, udf: bool) -> int:
+    # Build a real, tiny image and see what it costs beyond the volume's own
+    # sectors: cheap (about 0.5 MB in memory) and never out of date.
+    image = _new_image(999, udf)
+    try:
+        _add(image, io.BytesIO(bytes(SECTOR)), SECTOR, "X" * 60 + ".999", udf)
+        _add(image, io.BytesIO(bytes(readme_len)), readme_len, "README.TXT", udf)
+        out = io.BytesIO()
+        image.write_fp(out)
+    finally:
+        image.close()
+    return len(out.getvalue()) - SECTOR
+
+
+def image_size_bound(volume_size: int, readme_len: int) -> int:
+    """An upper bound on the image size for a volume file of ``volume_size`` bytes."""
+    sectors = -(-volume_size // SECTOR)
+    overhead = _measured_overhead(readme_len, needs_udf(volume_size))
+    return sectors * SECTOR + overhead + ISO_MARGIN
+
+
+def is_iso_image(block: bytes) -> bool:
+    """True if ``block`` (the first 34 KiB of a file, or more) is an ISO 9660 image."""
+    return block[ISO_MAGIC_OFFSET : ISO_MAGIC_OFFSET + 5] == b"CD001"
+
+
+def locate_volume(fp: BinaryIO) -> int | None:
+    """Byte offset of the volume header inside an image, or None if there is none.
+
+    Asks the file system first; if that is damaged, scans sector boundaries at
+    the start of the image for a header with a valid CRC.
+    """
+    found = _locate_by_file_system(fp)
+    if found is not None:
+        return found
+    for offset in range(16 * SECTOR, SCAN_LIMIT, SECTOR):
+        fp.seek(offset)
+        block = fp.read(HEADER_SIZE)
+        if len(block) < HEADER_SIZE:
+            break
+        if is_valid_header(block):
+            return offset
+    return None
+
+
+def _locate_by_file_system(fp: BinaryIO) -> int | None:
+    image = pycdlib.PyCdlib()
+    try:
+        image.open_fp(fp)
+        for record in image.list_children(iso_path="/"):
+            if not record.is_file() or record.file_identifier() == b"README.TXT;1":
+                continue
+            offset = int(record.extent_location()) * SECTOR
+            fp.seek(offset)
+            if is_valid_header(fp.read(HEADER_SIZE)):
+                return offset
+    except Exception:
+        # pycdlib can fail in many ways on a damaged file system (its own errors,
+        # struct errors, index errors...): any of them means "fall back to scanning".
+        return None
+    finally:
+        with contextlib.suppress(PyCdlibException):
+            image.close()
+    return None

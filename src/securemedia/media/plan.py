@@ -1,0 +1,196 @@
+"""Planning a shipment: how big each volume may be, and how many discs a dataset needs.
+
+The volume capacity for a medium is the largest volume file whose disc file
+(the image with its file system, plus recovery data) still fits the medium.
+It depends only on the medium, ``--iso``, the redundancy and the output name,
+never on the data or the notice, so ``plan`` and ``pack`` always agree.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import zstandard
+
+from ..errors import OperationalError, UsageError
+from .header import HEADER_SIZE, MAX_VOLUMES
+from .iso import image_size_bound
+from .readme import NOTICE_ALLOWANCE, render_readme
+from .sizes import SECTOR, Medium, parse_redundancy
+
+SAMPLE_BLOCKS = 64
+SAMPLE_BLOCK = 64 * 1024
+ZSTD_LEVEL = 3
+
+# Archive format overhead allowances for the estimate (generous on purpose: a
+# plan that says one disc too many is better than one that says one too few).
+ARCHIVE_FIXED = 64 * 1024
+ARCHIVE_PER_ENTRY = 512
+ARCHIVE_PER_CHUNK = 64  # per 64 KiB of content: AEAD tag, framing
+
+
+def readme_bound(base_name: str) -> int:
+    """Bytes of the largest README any volume of ``base_name`` can get."""
+    worst = render_readme(
+        volume_name=f"{base_name}.999", number=999, count=999, set_hex="0" * 32, notice=None
+    )
+    return len(worst) + NOTICE_ALLOWANCE
+
+
+def disc_bytes(volume_size: int, *, iso: bool, redundancy: float | None, readme_len: int) -> int:
+    """Upper bound on the disc file for a volume file of ``volume_size`` bytes.
+
+    ``redundancy`` None means no recovery data.
+    """
+    size = image_size_bound(volume_size, readme_len) if iso else volume_size
+    if redundancy is not None:
+        from . import recovery
+
+        size += recovery.recovery_overhead(size, redundancy)
+    return size
+
+
+def volume_capacity(
+    medium: Medium, *, iso: bool, redundancy: float | None, base_name: str = "x" * 60
+) -> int:
+    """Largest volume file (header included, whole sectors) that fits ``medium``."""
+    readme_len = readme_bound(base_name)
+    low, high = 0, medium.capacity // SECTOR
+    # Binary search over sectors: disc_bytes grows with the volume size.
+    while low < high:
+        mid = (low + high + 1) // 2
+        fits = disc_bytes(mid * SECTOR, iso=iso, redundancy=redundancy, readme_len=readme_len)
+        if fits <= medium.capacity:
+            low = mid
+        else:
+            high = mid - 1
+    capacity = low * SECTOR
+    if capacity < HEADER_SIZE + 16 * SECTOR:
+        raise UsageError(f"medium {medium.name} is too small for a volume with its overhead")
+    return capacity
+
+
+@dataclass(frozen=True)
+class DiscPlan:
+    """One disc of a planned set."""
+
+    number: int
+    payload_bytes: int
+    volume_bytes: int
+    disc_bytes: int
+    fill: float
+
+
+def plan_discs(
+    archive_size: int, medium: Medium, *, iso: bool, redundancy: float | None, base_name: str
+) -> list[DiscPlan]:
+    """The discs an archive of ``archive_size`` bytes is split into."""
+    capacity = volume_capacity(medium, iso=iso, redundancy=redundancy, base_name=base_name)
+    per_volume = capacity - HEADER_SIZE
+    count = max(1, -(-archive_size // per_volume))
+    if count > MAX_VOLUMES:
+        raise UsageError(f"the archive needs {count} volumes (at most {MAX_VOLUMES})")
+    readme_len = readme_bound(base_name)
+    discs = []
+    for number in range(1, count + 1):
+        payload = min(per_volume, archive_size - (number - 1) * per_volume)
+        volume = HEADER_SIZE + payload
+        disc = disc_bytes(volume, iso=iso, redundancy=redundancy, readme_len=readme_len)
+        discs.append(DiscPlan(number, payload, volume, disc, disc / medium.capacity))
+    return discs
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What the inputs hold and how big their archive is expected to be."""
+
+    files: int
+    entries: int
+    content_bytes: int
+    sampled_bytes: int
+    ratio: float
+    archive_bytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The estimate as a JSON-ready dict."""
+        return asdict(self)
+
+
+def _walk(inputs: list[Path]) -> Iterator[tuple[Path, int]]:
+    """(file, size) for every regular file; directories and links count as entries."""
+    for root in inputs:
+        if not root.exists() and not root.is_symlink():
+            raise OperationalError(f"{root}: no such file or directory")
+        if root.is_file() and not root.is_symlink():
+            yield root, root.stat().st_size
+            continue
+        yield root, -1
+        for dirpath, dirnames, filenames in os.walk(root, onerror=_raise):
+            dirnames.sort()
+            for name in dirnames:
+                yield Path(dirpath, name), -1
+            for name in sorted(filenames):
+                path = Path(dirpath, name)
+                is_file = path.is_file() and not path.is_symlink()
+                yield path, path.stat().st_size if is_file else -1
+
+
+def _raise(exc: OSError) -> None:
+    raise OperationalError(f"cannot read {exc.filename}: {exc.strerror or exc}")
+
+
+def estimate_archive(inputs: list[Path], *, compress: bool = True) -> Estimate:
+    """Estimate the archive size of ``inputs`` without writing anything.
+
+    With compression, ``SAMPLE_BLOCKS`` blocks spread evenly over the content
+    are compressed one by one with zstd level 3; blocks compress worse alone
+    than in a stream, so the estimate errs on the large side.
+    """
+    files: list[tuple[Path, int]] = []
+    entries = 0
+    for path, size in _walk(inputs):
+        entries += 1
+        if size >= 0:
+            files.append((path, size))
+    content = sum(size for _, size in files)
+    ratio, sampled = 1.0, 0
+    if compress and content:
+        ratio, sampled = _sample_ratio(files, content)
+    chunks = -(-content // (64 * 1024))
+    archive = int(content * ratio) + ARCHIVE_FIXED + entries * ARCHIVE_PER_ENTRY
+    archive += chunks * ARCHIVE_PER_CHUNK
+    return Estimate(len(files), entries, content, sampled, ratio, archive)
+
+
+def _sample_ratio(files: list[tuple[Path, int]], content: int) -> tuple[float, int]:
+    compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+    step = max(content // SAMPLE_BLOCKS, 1)
+    raw = packed = 0
+    index, start = 0, 0  # current file, and its offset in the concatenated content
+    for target in range(0, content, step):
+        while start + files[index][1] <= target:
+            start += files[index][1]
+            index += 1
+        path, _ = files[index]
+        try:
+            with path.open("rb") as fp:
+                fp.seek(target - start)
+                block = fp.read(SAMPLE_BLOCK)
+        except OSError as exc:
+            raise OperationalError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raw += len(block)
+        packed += len(compressor.compress(block))
+    return (packed / raw if raw else 1.0), raw
+
+
+def resolve_redundancy(text: str | None) -> float | None:
+    """``--redundancy`` as given (None: not given) to a fraction, or None for none."""
+    if text is None:
+        from . import recovery
+
+        return float(recovery.DEFAULT_REDUNDANCY)
+    return parse_redundancy(text)

@@ -1,0 +1,79 @@
+"""``README.TXT``: the plain-text note on every disc, for whoever finds it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import UsageError
+
+MAX_NOTICE = 4096
+"""Bytes of sender contact text accepted; it is printed on every disc."""
+
+MAX_NOTICE_LINES = 64
+
+NOTICE_ALLOWANCE = MAX_NOTICE + MAX_NOTICE_LINES * 8
+"""What the longest accepted notice can add to the README (indent and CRLF per
+line): capacity planning reserves it, so the plan never depends on the notice."""
+
+
+def load_notice(path: Path | None, text: str | None) -> str | None:
+    """The sender's return contact from ``--notice FILE`` or ``--notice-text TEXT``."""
+    if path is not None and text is not None:
+        raise UsageError("give --notice or --notice-text, not both")
+    if path is not None:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read notice file {path}: {exc.strerror or exc}") from exc
+        if len(raw) > MAX_NOTICE:
+            raise UsageError(f"notice file {path} is larger than {MAX_NOTICE} bytes")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"notice file {path} is not UTF-8 text") from exc
+    if text is None:
+        return None
+    if len(text.encode("utf-8")) > MAX_NOTICE:
+        raise UsageError(f"notice text is longer than {MAX_NOTICE} bytes")
+    # Control characters other than line breaks and tabs have no place in a note
+    # meant to be read in any text viewer.
+    cleaned = "".join(ch for ch in text if ch in "\n\t" or ch >= " ").strip("\n")
+    if cleaned.count("\n") >= MAX_NOTICE_LINES:
+        raise UsageError(f"notice text has more than {MAX_NOTICE_LINES} lines")
+    return cleaned or None
+
+
+def render_readme(
+    *, volume_name: str, number: int, count: int, set_hex: str, notice: str | None
+) -> bytes:
+    """The note as UTF-8 with CRLF line ends, which every system's viewer shows."""
+    contact = notice if notice else "(The sender gave no return contact.)"
+    lines = [
+        f"SECUREMEDIA ENCRYPTED DISC - volume {number} of {count}",
+        "",
+        f"This disc holds {volume_name}, one volume of an encrypted securemedia",
+        "archive. The data is encrypted: without the private key of the person it",
+        "was sent to, it cannot be read, and it is of no use to anyone else.",
+        "",
+        "If you found this disc, please return it to the sender:",
+        "",
+        *("    " + line for line in contact.splitlines()),
+        "",
+        "For the recipient and the sender's operator",
+        "-------------------------------------------",
+        "Check the disc without any key (finds damaged sectors and mixed-up discs):",
+        "",
+        "    securemedia verify DISC-IMAGE-OR-VOLUME...",
+        "",
+        "Repair a damaged copy (unreadable sectors read as zeros, e.g. with ddrescue):",
+        "",
+        "    securemedia repair DAMAGED-IMAGE -o OUTPUT-DIRECTORY",
+        "",
+        "Unpack (needs the recipient's key; give every disc of the set, any order):",
+        "",
+        "    securemedia unpack -i KEYFILE DISC1.iso DISC2.iso ... -o DESTINATION",
+        "",
+        f"Set id: {set_hex} (every disc of this shipment carries the same id)",
+        "",
+    ]
+    return "\r\n".join(lines).encode("utf-8")
