@@ -330,6 +330,11 @@ HOSTILE = {
     "case-duplicate": [(_member("Same.txt"), b"one"), (_member("same.txt"), b"two")],
     "exact-duplicate": [(_member("same.txt"), b"one"), (_member("same.txt"), b"two")],
     "file-then-inside": [(_member("plain"), b"one"), (_member("plain/inner"), b"two")],
+    "dir-then-file": [(_member("both", tarfile.DIRTYPE), b""), (_member("BOTH"), b"two")],
+    "nfd-duplicate": [
+        (_member("stra\u00dfe-\u00e5"), b"1"),
+        (_member("stra\u00dfe-a\u030a"), b"2"),
+    ],
 }
 
 
