@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from ..errors import DestinationExistsError, MediaError, OperationalError, UsageError
+from ..media import recovery
 
 
 @click.command("repair")
@@ -31,8 +32,6 @@ def repair(damaged: tuple[Path, ...], outdir: Path, force: bool, as_json: bool) 
     example ``ddrescue -b 2048``); damage to the image's own file system is
     repaired too. A file that cannot be rebuilt leaves nothing in the directory.
     """
-    from ..media import recovery
-
     targets = [outdir / path.name for path in damaged]
     if len(set(targets)) != len(targets):
         raise UsageError("two inputs have the same file name: repair them one at a time")

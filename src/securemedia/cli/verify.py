@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from ..errors import MediaError, UsageError
+from ..media import recovery
 from ..media.volume_set import VolumeInfo, diagnose_set, open_volume_set, read_volume_info
 
 
@@ -53,8 +54,6 @@ class _Checked:
 
 
 def _check_file(path: Path) -> _Checked:
-    from ..media import recovery
-
     checked = _Checked(path)
     try:
         report = recovery.verify_file(path)
@@ -81,8 +80,6 @@ def _check_file(path: Path) -> _Checked:
 
 
 def _info_from_repaired(path: Path) -> VolumeInfo | None:
-    from ..media import recovery
-
     with tempfile.TemporaryDirectory(prefix="securemedia-verify-") as tmp:
         copy = Path(tmp, path.name)
         try:

@@ -17,6 +17,7 @@ from typing import Any
 import zstandard
 
 from ..errors import OperationalError, UsageError
+from . import recovery
 from .header import HEADER_SIZE, MAX_VOLUMES
 from .iso import image_size_bound
 from .readme import NOTICE_ALLOWANCE, render_readme
@@ -48,8 +49,6 @@ def disc_bytes(volume_size: int, *, iso: bool, redundancy: float | None, readme_
     """
     size = image_size_bound(volume_size, readme_len) if iso else volume_size
     if redundancy is not None:
-        from . import recovery
-
         size += recovery.recovery_overhead(size, redundancy)
     return size
 
@@ -190,7 +189,5 @@ def _sample_ratio(files: list[tuple[Path, int]], content: int) -> tuple[float, i
 def resolve_redundancy(text: str | None) -> float | None:
     """``--redundancy`` as given (None: not given) to a fraction, or None for none."""
     if text is None:
-        from . import recovery
-
         return float(recovery.DEFAULT_REDUNDANCY)
     return parse_redundancy(text)

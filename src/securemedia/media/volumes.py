@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 from ..errors import DestinationExistsError, MediaError, UsageError
 from . import iso as iso_mod
+from . import recovery
 from .header import HEADER_SIZE, MAX_VOLUMES, SET_ID_SIZE, VolumeHeader
 from .readme import render_readme
 
@@ -223,8 +224,6 @@ class VolumeSetWriter(io.RawIOBase):
         else:
             tmp = part
         if self.redundancy is not None:
-            from . import recovery
-
             if self.redundancy == "default":
                 recovery.protect_file(tmp)
             else:
