@@ -60,8 +60,11 @@ class IntegrityError(FormatError):
     which check failed.
     """
 
-    def __init__(self, message: str = "archive failed authentication: it is damaged, "
-                 "truncated or has been tampered with") -> None:
+    def __init__(
+        self,
+        message: str = "archive failed authentication: it is damaged, "
+        "truncated or has been tampered with",
+    ) -> None:
         super().__init__(message)
 
 

@@ -141,7 +141,9 @@ def parse(raw: bytes) -> Header:
     (count,) = struct.unpack_from(">H", raw, pos)
     pos += 2
     if not 1 <= count <= MAX_STANZAS:
-        raise FormatError(f"archive header has {count} recipient stanzas (1 to {MAX_STANZAS} allowed)")
+        raise FormatError(
+            f"archive header has {count} recipient stanzas (1 to {MAX_STANZAS} allowed)"
+        )
     end = total - MAC_SIZE
     stanzas: list[Stanza] = []
     for _ in range(count):
@@ -172,7 +174,8 @@ def _check_prefix(prefix: bytes) -> None:
     _, version, total = _PREFIX.unpack(prefix)
     if version != VERSION:
         raise UnsupportedVersionError(
-            f"archive format version {version} is not supported (this securemedia reads version {VERSION})"
+            f"archive format version {version} is not supported "
+            f"(this securemedia reads version {VERSION})"
         )
     if not _MIN_HEADER <= total <= MAX_HEADER_SIZE:
         raise FormatError(f"archive header length {total} is out of range")

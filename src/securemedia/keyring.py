@@ -44,7 +44,9 @@ def _public_lines(data: bytes, source: str) -> list[PublicKey]:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"{source}: not a public key file") from None
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = [
+        ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
+    ]
     if not lines:
         raise UsageError(f"{source}: holds no public key")
     keys = []

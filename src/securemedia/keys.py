@@ -37,8 +37,8 @@ from .recipients.passphrase import Argon2Params, derive_key
 PQ = "pq"
 CLASSIC = "x25519"
 _PUBLIC_PREFIX = "smpub1-"
-_SECRET_PREFIX = "smkey1-"
-_SECRET_ENC_PREFIX = "smkey1-enc-"
+_SECRET_PREFIX = "smkey1-"  # noqa: S105 - a format prefix
+_SECRET_ENC_PREFIX = "smkey1-enc-"  # noqa: S105 - a format prefix
 _KIND_BYTE = {PQ: 1, CLASSIC: 2}
 _MLKEM_PUB = 1184
 _MLKEM_SEED = 64
@@ -79,14 +79,18 @@ class PublicKey:
             if text.startswith(prefix):
                 break
         else:
-            raise UsageError("not a securemedia public key (expected smpub1-pq-... or smpub1-x25519-...)")
+            raise UsageError(
+                "not a securemedia public key (expected smpub1-pq-... or smpub1-x25519-...)"
+            )
         try:
             raw = _b64d(text[len(prefix) :])
         except ValueError:
             raise UsageError("public key is damaged: not valid base64") from None
         enc_len = _MLKEM_PUB + _X25519 if kind == PQ else _X25519
         body, check = raw[:-4], raw[-4:]
-        if len(body) != enc_len + _ED25519 or not hmac.compare_digest(check, _checksum(prefix, body)):
+        if len(body) != enc_len + _ED25519 or not hmac.compare_digest(
+            check, _checksum(prefix, body)
+        ):
             raise UsageError("public key is damaged (checksum mismatch): copy it again")
         return cls(kind, body[:enc_len], body[enc_len:])
 
@@ -98,12 +102,16 @@ class PublicKey:
     @property
     def fingerprint(self) -> str:
         """20 base32 characters in groups of four, short enough to read on the phone."""
-        digest = hashlib.sha256(b"securemedia/v1 fingerprint\x00" + self.to_line().encode()).digest()
+        digest = hashlib.sha256(
+            b"securemedia/v1 fingerprint\x00" + self.to_line().encode()
+        ).digest()
         text = base64.b32encode(digest).decode()[:20]
         return "-".join(text[i : i + 4] for i in range(0, 20, 4))
 
     def recipient(self) -> HPKERecipient:
-        description = f"{'ML-KEM-768+X25519' if self.kind == PQ else 'X25519'} key {self.fingerprint}"
+        description = (
+            f"{'ML-KEM-768+X25519' if self.kind == PQ else 'X25519'} key {self.fingerprint}"
+        )
         if self.kind == PQ:
             key = MLKEM768X25519PublicKey(
                 mlkem.MLKEM768PublicKey.from_public_bytes(self.encryption[:_MLKEM_PUB]),
@@ -141,7 +149,11 @@ class SecretKey:
             xk = x25519.X25519PrivateKey.from_private_bytes(self.encryption[_MLKEM_SEED:])
             enc = mk.public_key().public_bytes_raw() + xk.public_key().public_bytes_raw()
         else:
-            enc = x25519.X25519PrivateKey.from_private_bytes(self.encryption).public_key().public_bytes_raw()
+            enc = (
+                x25519.X25519PrivateKey.from_private_bytes(self.encryption)
+                .public_key()
+                .public_bytes_raw()
+            )
         return PublicKey(self.kind, enc, sign_pub)
 
     def identity(self) -> HPKEIdentity:
@@ -220,7 +232,9 @@ class SecretKey:
                 raise DestinationExistsError(f"{target} already exists (use --force to replace it)")
         write_private_file(path, self.to_text(passphrase).encode(), force=force)
         public = self.public
-        pub_text = f"# securemedia public key, fingerprint {public.fingerprint}\n{public.to_line()}\n"
+        pub_text = (
+            f"# securemedia public key, fingerprint {public.fingerprint}\n{public.to_line()}\n"
+        )
         tmp = pub_path.with_name(pub_path.name + ".tmp")
         tmp.write_text(pub_text)
         os.replace(tmp, pub_path)

@@ -55,9 +55,13 @@ def verify(
         raise FormatError("archive signature block is malformed")
     public, signature = block[:32], block[32:]
     try:
-        ed25519.Ed25519PublicKey.from_public_bytes(public).verify(signature, _message(header_raw, index))
+        ed25519.Ed25519PublicKey.from_public_bytes(public).verify(
+            signature, _message(header_raw, index)
+        )
     except (InvalidSignature, ValueError):
-        raise SignatureError("archive signature does not verify: altered after it was signed") from None
+        raise SignatureError(
+            "archive signature does not verify: altered after it was signed"
+        ) from None
     if required and not any(hmac.compare_digest(public, r) for r in required):
         raise SignatureError("archive is signed by a key other than the required signer")
     return public

@@ -141,7 +141,9 @@ class StreamReader:
         current = _read_exact(read, CIPHER_CHUNK_SIZE)
         index = 0
         while True:
-            following = _read_exact(read, CIPHER_CHUNK_SIZE) if len(current) == CIPHER_CHUNK_SIZE else b""
+            following = (
+                _read_exact(read, CIPHER_CHUNK_SIZE) if len(current) == CIPHER_CHUNK_SIZE else b""
+            )
             final = not following
             if final and len(current) == TAG_SIZE and index > 0:
                 raise IntegrityError()  # an empty final chunk after data: truncated

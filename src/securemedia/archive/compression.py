@@ -44,7 +44,10 @@ def decompressor(source: Readable) -> Readable:
     """A pull-based decompressing reader: output is produced only as it is read,
     so a small hostile input cannot make memory grow (a decompression bomb)."""
     reader: Readable = zstandard.ZstdDecompressor().stream_reader(
-        source, read_size=1 << 17, read_across_frames=False, closefd=False
+        source,  # type: ignore[arg-type]  # any object with read() works
+        read_size=1 << 17,
+        read_across_frames=False,
+        closefd=False,
     )
     return reader
 

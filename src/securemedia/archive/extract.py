@@ -49,8 +49,15 @@ def extract(
             staging.check_free_space(sum(m.size for m in chosen))
         if reader.seekable and wanted is not None:
             for member in chosen:
-                _stage(staging, member.path, member.type == FILE, member.mode, member.mtime_ns,
-                       reader.open_member(member.path) if member.type == FILE else None, progress)
+                _stage(
+                    staging,
+                    member.path,
+                    member.type == FILE,
+                    member.mode,
+                    member.mtime_ns,
+                    reader.open_member(member.path) if member.type == FILE else None,
+                    progress,
+                )
         else:
             seen: set[str] = set()
             for entry in reader.walk():
@@ -58,8 +65,15 @@ def extract(
                 if wanted is not None and entry.path not in wanted:
                     continue
                 meta = entry.meta
-                _stage(staging, entry.path, entry.data is not None, int(meta["mode"]),
-                       int(meta["mtime_ns"]), entry.data, progress)
+                _stage(
+                    staging,
+                    entry.path,
+                    entry.data is not None,
+                    int(meta["mode"]),
+                    int(meta["mtime_ns"]),
+                    entry.data,
+                    progress,
+                )
             _check_selection(wanted, seen)
         result.written = staging.commit()
     result.members = [m for m in reader.members if wanted is None or m.path in wanted]

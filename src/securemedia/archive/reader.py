@@ -270,7 +270,9 @@ class ArchiveReader:
         if tail[:1] != INDEX_TAG:
             raise FormatError("archive payload has no index record")
         index_raw = tail[1 : 1 + index_len]
-        self.signer = signature.verify(tail[1 + index_len :], self.header.raw, index_raw, self._require)
+        self.signer = signature.verify(
+            tail[1 + index_len :], self.header.raw, index_raw, self._require
+        )
         self._members = decode_index(index_raw, index_offset)
 
     def _chunk(self, index: int) -> bytes:

@@ -72,19 +72,16 @@ class Staging:
         if an existing parent on the way is not a directory."""
         for name in names:
             target = self.dest / validate_member_name(name)
-            if target.is_symlink() or target.exists():
-                if not self.force and not target.is_dir():
-                    raise DestinationExistsError(
-                        f"{target} already exists (use --force to overwrite)"
-                    )
+            exists = target.is_symlink() or target.exists()
+            if exists and not self.force and not target.is_dir():
+                raise DestinationExistsError(f"{target} already exists (use --force to overwrite)")
 
     def check_free_space(self, needed: int) -> None:
         """Refuse to start when the destination cannot hold ``needed`` bytes."""
         free = shutil.disk_usage(self.dest).free
         if needed > free:
             raise OperationalError(
-                f"not enough free space in {self.dest}: need {needed:,} bytes, "
-                f"{free:,} available"
+                f"not enough free space in {self.dest}: need {needed:,} bytes, {free:,} available"
             )
 
     def open_file(self, name: str) -> BinaryIO:

@@ -269,7 +269,9 @@ class ArchiveWriter:
             for child in children:
                 self.add_path(Path(child.path), f"{name}/{child.name}")
         elif stat.S_ISLNK(st.st_mode):
-            raise UsageError(f"{path} is a symbolic link: securemedia packs files and directories only")
+            raise UsageError(
+                f"{path} is a symbolic link: securemedia packs files and directories only"
+            )
         else:
             raise UsageError(f"{path} is not a regular file or directory")
 

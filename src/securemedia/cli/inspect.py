@@ -68,14 +68,20 @@ def inspect(archive: str, as_json: bool) -> None:
         return
     click.echo(f"{archive}: securemedia archive, format version 1")
     click.echo(f"  archive id   {header.archive_id}")
-    click.echo(f"  size         {human_bytes(total)} ({total:,} bytes), "
-               f"{chunk_count(payload):,} chunk(s) of {CHUNK_SIZE // 1024} KiB")
+    click.echo(
+        f"  size         {human_bytes(total)} ({total:,} bytes), "
+        f"{chunk_count(payload):,} chunk(s) of {CHUNK_SIZE // 1024} KiB"
+    )
     click.echo("  cipher       AES-256-GCM STREAM; header MAC HMAC-SHA256")
     click.echo(f"  recipients   {len(recipients)} (anonymous)")
     for entry in recipients:
-        extra = entry.get("argon2id") or (f"{entry['key_bits']} bits" if "key_bits" in entry else "")
+        extra = entry.get("argon2id") or (
+            f"{entry['key_bits']} bits" if "key_bits" in entry else ""
+        )
         click.echo(f"    - {entry['kind']}{'  ' + extra if extra else ''}")
     if plain is None:
         click.echo("  warning      the payload length is impossible: the archive is truncated")
-    click.echo("  contents     encrypted (names, sizes and the member list need a key: "
-               "securemedia list -i KEY)")
+    click.echo(
+        "  contents     encrypted (names, sizes and the member list need a key: "
+        "securemedia list -i KEY)"
+    )

@@ -12,36 +12,61 @@ from .passphrases import key_passphrase_source
 
 
 @click.command()
-@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
-              help="Private key file to write (mode 0600); the public key goes to OUTPUT.pub.")
-@click.option("--no-passphrase", is_flag=True,
-              help="Store the private key unprotected (for unattended export scripts).")
-@click.option("--classic", is_flag=True,
-              help="An X25519 key instead of the default post-quantum ML-KEM-768+X25519 hybrid.")
-@click.option("--key-passphrase-file", type=click.Path(dir_okay=False),
-              help="Read the key's passphrase from this file's first line.")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Private key file to write (mode 0600); the public key goes to OUTPUT.pub.",
+)
+@click.option(
+    "--no-passphrase",
+    is_flag=True,
+    help="Store the private key unprotected (for unattended export scripts).",
+)
+@click.option(
+    "--classic",
+    is_flag=True,
+    help="An X25519 key instead of the default post-quantum ML-KEM-768+X25519 hybrid.",
+)
+@click.option(
+    "--key-passphrase-file",
+    type=click.Path(dir_okay=False),
+    help="Read the key's passphrase from this file's first line.",
+)
 @click.option("--force", is_flag=True, help="Replace existing key files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")
-def keygen(output: str, no_passphrase: bool, classic: bool, key_passphrase_file: str | None,
-           force: bool, as_json: bool) -> None:
+def keygen(
+    output: str,
+    no_passphrase: bool,
+    classic: bool,
+    key_passphrase_file: str | None,
+    force: bool,
+    as_json: bool,
+) -> None:
     """Generate a key pair and print its public key.
 
     The passphrase comes from $SECUREMEDIA_KEY_PASSPHRASE (or $SECUREMEDIA_PASSPHRASE),
     --key-passphrase-file, or a prompt.
     """
     key = SecretKey.generate(classic=classic)
-    passphrase = None if no_passphrase else key_passphrase_source(key_passphrase_file, confirm=True)()
+    passphrase = (
+        None if no_passphrase else key_passphrase_source(key_passphrase_file, confirm=True)()
+    )
     pub_path = key.save(Path(output), passphrase, force=force)
     public = key.public
     if as_json:
-        emit_json({
-            "key_file": output,
-            "public_key_file": str(pub_path),
-            "public_key": public.to_line(),
-            "fingerprint": public.fingerprint,
-            "kind": "ML-KEM-768+X25519" if public.kind == "pq" else "X25519",
-            "protected": passphrase is not None,
-        })
+        emit_json(
+            {
+                "key_file": output,
+                "public_key_file": str(pub_path),
+                "public_key": public.to_line(),
+                "fingerprint": public.fingerprint,
+                "kind": "ML-KEM-768+X25519" if public.kind == "pq" else "X25519",
+                "protected": passphrase is not None,
+            }
+        )
         return
     click.echo(f"# fingerprint: {public.fingerprint}", err=True)
     click.echo(f"# wrote {output} (private, keep it secret) and {pub_path} (public)", err=True)

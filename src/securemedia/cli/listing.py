@@ -14,15 +14,33 @@ from .unpack import _fingerprint, _identities
 
 @click.command(name="list")
 @click.argument("archive", type=click.Path(dir_okay=False))
-@click.option("-i", "--identity", "identities", multiple=True, type=click.Path(dir_okay=False),
-              metavar="KEYFILE", help="Private key file. Repeatable.")
-@click.option("-p", "--passphrase", "use_passphrase", is_flag=True,
-              help="The archive is encrypted to a passphrase.")
+@click.option(
+    "-i",
+    "--identity",
+    "identities",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="KEYFILE",
+    help="Private key file. Repeatable.",
+)
+@click.option(
+    "-p",
+    "--passphrase",
+    "use_passphrase",
+    is_flag=True,
+    help="The archive is encrypted to a passphrase.",
+)
 @click.option("--passphrase-file", type=click.Path(dir_okay=False))
 @click.option("--key-passphrase-file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-def listing(archive: str, identities: tuple[str, ...], use_passphrase: bool,
-            passphrase_file: str | None, key_passphrase_file: str | None, as_json: bool) -> None:
+def listing(
+    archive: str,
+    identities: tuple[str, ...],
+    use_passphrase: bool,
+    passphrase_file: str | None,
+    key_passphrase_file: str | None,
+    as_json: bool,
+) -> None:
     """List the members of ARCHIVE: name, size, time and BLAKE3 digest.
 
     Reads only the header and the index (the last chunks), not the contents.
@@ -36,12 +54,14 @@ def listing(archive: str, identities: tuple[str, ...], use_passphrase: bool,
         reader = ArchiveReader(handle, keys)
         members = reader.members
     if as_json:
-        emit_json({
-            "archive": archive,
-            "archive_id": reader.archive_id,
-            "signer": _fingerprint(reader.signer) if reader.signer else None,
-            "members": [m.to_json() for m in members],
-        })
+        emit_json(
+            {
+                "archive": archive,
+                "archive_id": reader.archive_id,
+                "signer": _fingerprint(reader.signer) if reader.signer else None,
+                "members": [m.to_json() for m in members],
+            }
+        )
         return
     for m in members:
         when = datetime.datetime.fromtimestamp(m.mtime_ns / 1e9, datetime.UTC)

@@ -26,30 +26,79 @@ from .passphrases import archive_passphrase, key_passphrase_source
 @click.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, help="Archive to write, or - for standard output.")
-@click.option("-r", "--recipient", "recipients", multiple=True, metavar="RECIPIENT",
-              help="Public key line, file of public keys, or X.509 certificate. Repeatable.")
-@click.option("-p", "--passphrase", "use_passphrase", is_flag=True,
-              help="Encrypt to a passphrase (Argon2id) instead of public keys.")
-@click.option("--passphrase-file", type=click.Path(dir_okay=False),
-              help="Read the archive passphrase from this file's first line.")
-@click.option("--sign", "sign_key", type=click.Path(dir_okay=False), metavar="KEYFILE",
-              help="Sign the archive with this key file's Ed25519 key.")
-@click.option("--key-passphrase-file", type=click.Path(dir_okay=False),
-              help="Read the --sign key file's passphrase from this file.")
+@click.option(
+    "-r",
+    "--recipient",
+    "recipients",
+    multiple=True,
+    metavar="RECIPIENT",
+    help="Public key line, file of public keys, or X.509 certificate. Repeatable.",
+)
+@click.option(
+    "-p",
+    "--passphrase",
+    "use_passphrase",
+    is_flag=True,
+    help="Encrypt to a passphrase (Argon2id) instead of public keys.",
+)
+@click.option(
+    "--passphrase-file",
+    type=click.Path(dir_okay=False),
+    help="Read the archive passphrase from this file's first line.",
+)
+@click.option(
+    "--sign",
+    "sign_key",
+    type=click.Path(dir_okay=False),
+    metavar="KEYFILE",
+    help="Sign the archive with this key file's Ed25519 key.",
+)
+@click.option(
+    "--key-passphrase-file",
+    type=click.Path(dir_okay=False),
+    help="Read the --sign key file's passphrase from this file.",
+)
 @click.option("--no-compress", is_flag=True, help="Store members without compression.")
-@click.option("--level", type=click.IntRange(1, 19), default=3, show_default=True,
-              help="zstd compression level.")
-@click.option("--threads", type=click.IntRange(0, 64), default=0,
-              help="Compression threads (0: one per core).")
-@click.option("--stdin-name", default="stdin", show_default=True,
-              help="Member name for data read from '-' (standard input).")
+@click.option(
+    "--level",
+    type=click.IntRange(1, 19),
+    default=3,
+    show_default=True,
+    help="zstd compression level.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(0, 64),
+    default=0,
+    help="Compression threads (0: one per core).",
+)
+@click.option(
+    "--stdin-name",
+    default="stdin",
+    show_default=True,
+    help="Member name for data read from '-' (standard input).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document describing the result.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON document describing the result."
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
-def pack(inputs: tuple[str, ...], output: str, recipients: tuple[str, ...], use_passphrase: bool,
-         passphrase_file: str | None, sign_key: str | None, key_passphrase_file: str | None,
-         no_compress: bool, level: int, threads: int, stdin_name: str, force: bool,
-         as_json: bool, quiet: bool) -> None:
+def pack(
+    inputs: tuple[str, ...],
+    output: str,
+    recipients: tuple[str, ...],
+    use_passphrase: bool,
+    passphrase_file: str | None,
+    sign_key: str | None,
+    key_passphrase_file: str | None,
+    no_compress: bool,
+    level: int,
+    threads: int,
+    stdin_name: str,
+    force: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
     """Pack INPUT files and directories (or - for standard input) into an archive.
 
     Names, sizes and times of the members travel inside the encrypted payload.
@@ -70,8 +119,9 @@ def pack(inputs: tuple[str, ...], output: str, recipients: tuple[str, ...], use_
         _open_output(output, force=force) as sink,
         progress_bar("packing", total_size(list(inputs)), quiet=quiet) as progress,
     ):
-        writer = ArchiveWriter(sink, wrap_to, signer=signer, compression=compression,
-                               progress=progress)
+        writer = ArchiveWriter(
+            sink, wrap_to, signer=signer, compression=compression, progress=progress
+        )
         with writer:
             write_inputs(writer, [Path(p) for p in inputs], stdin=stdin, stdin_name=stdin_name)
     summary = writer.summary
@@ -88,11 +138,14 @@ def pack(inputs: tuple[str, ...], output: str, recipients: tuple[str, ...], use_
         )
 
 
-def _recipients(specs: tuple[str, ...], use_passphrase: bool, passphrase_file: str | None
-                ) -> list[Recipient]:
+def _recipients(
+    specs: tuple[str, ...], use_passphrase: bool, passphrase_file: str | None
+) -> list[Recipient]:
     if use_passphrase and specs:
-        raise UsageError("-p (passphrase) cannot be combined with -r: a passphrase archive "
-                         "has exactly one recipient")
+        raise UsageError(
+            "-p (passphrase) cannot be combined with -r: a passphrase archive "
+            "has exactly one recipient"
+        )
     if use_passphrase:
         return [PassphraseRecipient(archive_passphrase(passphrase_file, confirm=True))]
     if not specs:

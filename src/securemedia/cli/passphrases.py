@@ -64,7 +64,9 @@ def archive_passphrase(passphrase_file: str | None, *, confirm: bool) -> bytes:
     )
 
 
-def key_passphrase_source(key_passphrase_file: str | None, *, confirm: bool = False) -> Callable[[], bytes]:
+def key_passphrase_source(
+    key_passphrase_file: str | None, *, confirm: bool = False
+) -> Callable[[], bytes]:
     """A callable giving a key file's passphrase, asked for only when needed (once)."""
     cache: list[bytes] = []
 

@@ -23,29 +23,78 @@ from .passphrases import archive_passphrase, key_passphrase_source
 
 @click.command()
 @click.argument("archives", nargs=-1, required=True)
-@click.option("-i", "--identity", "identities", multiple=True, type=click.Path(dir_okay=False),
-              metavar="KEYFILE", help="Private key file (securemedia key or PEM). Repeatable.")
-@click.option("-p", "--passphrase", "use_passphrase", is_flag=True,
-              help="The archive is encrypted to a passphrase.")
-@click.option("--passphrase-file", type=click.Path(dir_okay=False),
-              help="Read the archive passphrase from this file's first line.")
-@click.option("--key-passphrase-file", type=click.Path(dir_okay=False),
-              help="Read the key files' passphrase from this file.")
-@click.option("-o", "--output", "dest", type=click.Path(file_okay=False),
-              help="Directory to restore into (created if missing). Default: current directory.")
-@click.option("--stdout", "to_stdout", is_flag=True,
-              help="Write one file member's content to standard output.")
-@click.option("--member", "members", multiple=True, metavar="PATH",
-              help="Extract only this member (a path as 'list' shows it). Repeatable.")
-@click.option("--require-signer", "signers", multiple=True, metavar="PUBKEY",
-              help="Refuse the archive unless signed by this public key (line or file).")
+@click.option(
+    "-i",
+    "--identity",
+    "identities",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="KEYFILE",
+    help="Private key file (securemedia key or PEM). Repeatable.",
+)
+@click.option(
+    "-p",
+    "--passphrase",
+    "use_passphrase",
+    is_flag=True,
+    help="The archive is encrypted to a passphrase.",
+)
+@click.option(
+    "--passphrase-file",
+    type=click.Path(dir_okay=False),
+    help="Read the archive passphrase from this file's first line.",
+)
+@click.option(
+    "--key-passphrase-file",
+    type=click.Path(dir_okay=False),
+    help="Read the key files' passphrase from this file.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "dest",
+    type=click.Path(file_okay=False),
+    help="Directory to restore into (created if missing). Default: current directory.",
+)
+@click.option(
+    "--stdout",
+    "to_stdout",
+    is_flag=True,
+    help="Write one file member's content to standard output.",
+)
+@click.option(
+    "--member",
+    "members",
+    multiple=True,
+    metavar="PATH",
+    help="Extract only this member (a path as 'list' shows it). Repeatable.",
+)
+@click.option(
+    "--require-signer",
+    "signers",
+    multiple=True,
+    metavar="PUBKEY",
+    help="Refuse the archive unless signed by this public key (line or file).",
+)
 @click.option("--force", is_flag=True, help="Overwrite existing files at the destination.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document describing the result.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON document describing the result."
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
-def unpack(archives: tuple[str, ...], identities: tuple[str, ...], use_passphrase: bool,
-           passphrase_file: str | None, key_passphrase_file: str | None, dest: str | None,
-           to_stdout: bool, members: tuple[str, ...], signers: tuple[str, ...], force: bool,
-           as_json: bool, quiet: bool) -> None:
+def unpack(
+    archives: tuple[str, ...],
+    identities: tuple[str, ...],
+    use_passphrase: bool,
+    passphrase_file: str | None,
+    key_passphrase_file: str | None,
+    dest: str | None,
+    to_stdout: bool,
+    members: tuple[str, ...],
+    signers: tuple[str, ...],
+    force: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
     """Verify ARCHIVE and restore its members into a directory.
 
     Nothing is written at a final name until the whole archive has verified; on
@@ -74,19 +123,21 @@ def unpack(archives: tuple[str, ...], identities: tuple[str, ...], use_passphras
         target = Path(dest or ".")
         total = sum(m.size for m in reader.members) if reader.seekable else None
         with progress_bar("unpacking", total, quiet=quiet) as progress:
-            result = extract(reader, target, select=members or None, force=force,
-                             progress=progress)
+            result = extract(reader, target, select=members or None, force=force, progress=progress)
     if as_json:
         emit_json(_report(reader, [m.to_json() for m in result.members], str(target), started))
     else:
         files = sum(1 for m in result.members if m.type == "file")
         signed = f", signed by {_fingerprint(reader.signer)}" if reader.signer else ""
-        info(f"restored {files} file(s), {human_bytes(result.bytes)}, into {target}{signed}",
-             quiet=quiet)
+        info(
+            f"restored {files} file(s), {human_bytes(result.bytes)}, into {target}{signed}",
+            quiet=quiet,
+        )
 
 
-def _report(reader: ArchiveReader, members: list[dict[str, object]], dest: str | None,
-            started: float) -> dict[str, object]:
+def _report(
+    reader: ArchiveReader, members: list[dict[str, object]], dest: str | None, started: float
+) -> dict[str, object]:
     return {
         "archive_id": reader.archive_id,
         "destination": dest,
@@ -102,10 +153,16 @@ def _fingerprint(signing_key: bytes | None) -> str:
     return signer_fingerprint(signing_key) if signing_key else ""
 
 
-def _identities(specs: tuple[str, ...], use_passphrase: bool, passphrase_file: str | None,
-                key_passphrase_file: str | None) -> list[Identity]:
+def _identities(
+    specs: tuple[str, ...],
+    use_passphrase: bool,
+    passphrase_file: str | None,
+    key_passphrase_file: str | None,
+) -> list[Identity]:
     if use_passphrase:
-        found: list[Identity] = [PassphraseIdentity(archive_passphrase(passphrase_file, confirm=False))]
+        found: list[Identity] = [
+            PassphraseIdentity(archive_passphrase(passphrase_file, confirm=False))
+        ]
     elif not specs:
         raise UsageError("give the recipient's key with -i KEYFILE, or -p for a passphrase archive")
     else:

@@ -8,7 +8,6 @@ wrapped key cannot be moved into another context.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
@@ -37,8 +36,8 @@ _NAMES = {
     StanzaType.P384: "P-384",
 }
 
-PublicKeyType = Union[x25519.X25519PublicKey, MLKEM768X25519PublicKey, ec.EllipticCurvePublicKey]
-PrivateKeyType = Union[x25519.X25519PrivateKey, MLKEM768X25519PrivateKey, ec.EllipticCurvePrivateKey]
+PublicKeyType = x25519.X25519PublicKey | MLKEM768X25519PublicKey | ec.EllipticCurvePublicKey
+PrivateKeyType = x25519.X25519PrivateKey | MLKEM768X25519PrivateKey | ec.EllipticCurvePrivateKey
 
 
 def info_for(kind: StanzaType) -> bytes:
@@ -55,7 +54,9 @@ def kind_of_public(key: PublicKeyType) -> StanzaType:
             return StanzaType.P256
         if isinstance(key.curve, ec.SECP384R1):
             return StanzaType.P384
-    raise ValueError("unsupported public key type for HPKE (X25519, ML-KEM-768+X25519, P-256, P-384)")
+    raise ValueError(
+        "unsupported public key type for HPKE (X25519, ML-KEM-768+X25519, P-256, P-384)"
+    )
 
 
 @dataclass(frozen=True)

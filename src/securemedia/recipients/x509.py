@@ -24,7 +24,9 @@ def looks_like_certificate(data: bytes) -> bool:
     return b"-----BEGIN CERTIFICATE-----" in data or data[:1] == b"\x30"
 
 
-def load_certificate(data: bytes, source: str, *, now: datetime.datetime | None = None) -> Recipient:
+def load_certificate(
+    data: bytes, source: str, *, now: datetime.datetime | None = None
+) -> Recipient:
     """A recipient for the public key in a PEM or DER certificate."""
     try:
         if b"-----BEGIN CERTIFICATE-----" in data:
@@ -56,7 +58,9 @@ def looks_like_private_key(data: bytes) -> bool:
     return b"-----BEGIN" in data and b"PRIVATE KEY-----" in data
 
 
-def load_private_key(data: bytes, source: str, password: bytes | None) -> RSAIdentity | HPKEIdentity:
+def load_private_key(
+    data: bytes, source: str, password: bytes | None
+) -> RSAIdentity | HPKEIdentity:
     """An identity for a PEM (PKCS#8, PKCS#1 or SEC1) RSA or EC private key."""
     try:
         key = serialization.load_pem_private_key(data, password=password)
