@@ -8,6 +8,9 @@ from .inspect import inspect
 from .keygen import keygen
 from .listing import listing
 from .pack import pack
+from .plan import plan
+from .repair import repair
 from .unpack import unpack
+from .verify import verify
 
-ALL: list[click.Command] = [keygen, pack, unpack, inspect, listing]
+ALL: list[click.Command] = [keygen, pack, unpack, inspect, listing, plan, verify, repair]

@@ -9,7 +9,6 @@ authenticates the whole archive end to end.
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 import click
 
-from ..errors import MediaError, UsageError
+from ..errors import MediaError
 from ..media import recovery
 from ..media.volume_set import VolumeInfo, diagnose_set, open_volume_set, read_volume_info
 
@@ -99,8 +98,15 @@ def _info_from_repaired(path: Path) -> VolumeInfo | None:
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
     help="Also authenticate the whole archive with this recipient key file.",
 )
+@click.option(
+    "--key-passphrase-file",
+    type=click.Path(dir_okay=False),
+    help="Read the key file's passphrase from this file.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-def verify(paths: tuple[Path, ...], identity: Path | None, as_json: bool) -> None:
+def verify(
+    paths: tuple[Path, ...], identity: Path | None, key_passphrase_file: str | None, as_json: bool
+) -> None:
     """Check volume files or disc images VOLUME_OR_IMAGE... (no key needed).
 
     Exit status 4 names every damaged, missing, duplicated or foreign volume.
@@ -119,7 +125,7 @@ def verify(paths: tuple[Path, ...], identity: Path | None, as_json: bool) -> Non
         if problems:
             set_problems.append("not authenticated: repair or complete the set first")
         else:
-            _authenticate(paths, identity)
+            _authenticate(paths, identity, key_passphrase_file)
             authenticated = True
     if as_json:
         document = {
@@ -146,17 +152,12 @@ def verify(paths: tuple[Path, ...], identity: Path | None, as_json: bool) -> Non
         raise MediaError(summary + ("; ..." if len(problems) > 1 else ""))
 
 
-def _authenticate(paths: tuple[Path, ...], identity: Path) -> None:
+def _authenticate(paths: tuple[Path, ...], identity: Path, key_passphrase_file: str | None) -> None:
     """Read and authenticate every byte of the archive the volumes hold."""
     from ..archive.reader import ArchiveReader
     from ..keyring import load_identities
+    from .passphrases import key_passphrase_source
 
-    identities = load_identities(str(identity), _ask_passphrase)
+    identities = load_identities(str(identity), key_passphrase_source(key_passphrase_file))
     with open_volume_set(list(paths)) as stream:
         ArchiveReader(stream, identities).verify()
-
-
-def _ask_passphrase() -> bytes:
-    if not sys.stdin.isatty():
-        raise UsageError("the key file is protected by a passphrase and there is no terminal")
-    return str(click.prompt("Passphrase for the key file", hide_input=True)).encode("utf-8")
