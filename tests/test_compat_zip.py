@@ -13,6 +13,7 @@ import shutil
 import stat
 import struct
 import subprocess
+import sys
 import tarfile
 import threading
 from pathlib import Path
@@ -453,3 +454,116 @@ def test_write_to_unseekable_stream(tmp_path: Path) -> None:
     names = [p.name for p in inputs]
     extract_compat_zip(out, passphrase, tmp_path / "ours")
     assert snapshot(tmp_path / "ours", names) == snapshot(src, names)
+
+
+# ------------------------------------------------------------------------ CLI
+
+SRC_DIR = Path(__file__).resolve().parents[1] / "src"
+
+
+def run_cli(
+    *args: str, cwd: Path, passphrase: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SECUREMEDIA_")}
+    env["PYTHONPATH"] = str(SRC_DIR)
+    if passphrase is not None:
+        env["SECUREMEDIA_PASSPHRASE"] = passphrase
+    code = "import sys; from securemedia.cli.main import main; main(sys.argv[1:])"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def cli_packed(tmp_path: Path) -> tuple[Path, list[str], str]:
+    """(work dir, input names, passphrase) after `securemedia pack --format zip`."""
+    inputs = make_tree(tmp_path)
+    names = [p.name for p in inputs]
+    result = run_cli(
+        "pack",
+        *names,
+        "-o",
+        "out.zip",
+        "--format",
+        "zip",
+        "--passphrase-out",
+        "pass.txt",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    pass_file = tmp_path / "pass.txt"
+    assert stat.S_IMODE(pass_file.stat().st_mode) == 0o600
+    passphrase = pass_file.read_text().strip()
+    assert passphrase not in result.stdout + result.stderr
+    return tmp_path, names, passphrase
+
+
+def test_cli_pack_then_unpack(cli_packed: tuple[Path, list[str], str]) -> None:
+    work, names, passphrase = cli_packed
+    result = run_cli("unpack", "out.zip", "-o", "dest", cwd=work, passphrase=passphrase)
+    assert result.returncode == 0, result.stderr
+    assert snapshot(work / "dest", names) == snapshot(work, names)
+
+
+def test_cli_unpack_wrong_passphrase_exit_3(cli_packed: tuple[Path, list[str], str]) -> None:
+    work, _, _ = cli_packed
+    result = run_cli("unpack", "out.zip", "-o", "dest", cwd=work, passphrase="wrong-one")
+    assert result.returncode == 3
+    assert not (work / "dest").exists()
+
+
+def test_cli_unpack_tampered_exit_4(cli_packed: tuple[Path, list[str], str]) -> None:
+    work, _, passphrase = cli_packed
+    raw = bytearray((work / "out.zip").read_bytes())
+    raw[_cipher_start(raw) + 2000] ^= 0x80
+    (work / "out.zip").write_bytes(bytes(raw))
+    result = run_cli("unpack", "out.zip", "-o", "dest", cwd=work, passphrase=passphrase)
+    assert result.returncode == 4
+    assert not (work / "dest").exists()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [],  # no --passphrase-out: the passphrase would be lost
+        ["--passphrase-out", "p", "--iso"],
+        ["--passphrase-out", "p", "--media", "cd"],
+        ["--passphrase-out", "p", "-r", "some-key"],
+        ["--passphrase-out", "p", "--passphrase"],
+    ],
+)
+def test_cli_pack_zip_usage_errors_exit_2(tmp_path: Path, extra: list[str]) -> None:
+    (tmp_path / "file.txt").write_text("x")
+    result = run_cli("pack", "file.txt", "-o", "o.zip", "--format", "zip", *extra, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
+
+
+def test_cli_passphrase_out_existing_file_refused(tmp_path: Path) -> None:
+    (tmp_path / "file.txt").write_text("x")
+    (tmp_path / "p").write_text("old")
+    result = run_cli(
+        "pack", "file.txt", "-o", "o.zip", "--format", "zip", "--passphrase-out", "p", cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert (tmp_path / "p").read_text() == "old"
+    assert not (tmp_path / "o.zip").exists()
+
+
+def test_cli_passphrase_to_stdout_when_asked(tmp_path: Path) -> None:
+    (tmp_path / "file.txt").write_text("x")
+    result = run_cli(
+        "pack", "file.txt", "-o", "o.zip", "--format", "zip", "--passphrase-out", "-", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    passphrase = result.stdout.strip()
+    assert re.fullmatch(r"[a-z2-7]{5}(-[a-z2-7]{5}){5}", passphrase)
+    extract_compat_zip(tmp_path / "o.zip", passphrase, tmp_path / "dest")
+    assert (tmp_path / "dest" / "file.txt").read_text() == "x"

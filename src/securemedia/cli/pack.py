@@ -78,6 +78,19 @@ from .passphrases import archive_passphrase, key_passphrase_source
     show_default=True,
     help="Member name for data read from '-' (standard input).",
 )
+@click.option(
+    "--format",
+    "archive_format",
+    type=click.Choice(["native", "zip"]),
+    default="native",
+    show_default=True,
+    help="zip: a WinZip-AES ZIP for recipients with only 7-Zip (docs/COMPAT-ZIP.md).",
+)
+@click.option(
+    "--passphrase-out",
+    metavar="FILE",
+    help="With --format zip: write the generated passphrase to FILE, or - for stdout.",
+)
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
 @click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON document describing the result."
@@ -98,6 +111,8 @@ def pack(
     force: bool,
     as_json: bool,
     quiet: bool,
+    archive_format: str = "native",
+    passphrase_out: str | None = None,
 ) -> None:
     """Pack INPUT files and directories (or - for standard input) into an archive.
 
@@ -105,6 +120,13 @@ def pack(
     The archive passphrase (-p) comes from $SECUREMEDIA_PASSPHRASE, --passphrase-file
     or a prompt; never from the command line.
     """
+    if archive_format == "zip":
+        from .compat import pack_zip
+
+        pack_zip(inputs, output, passphrase_out, force=force, as_json=as_json, quiet=quiet)
+        return
+    if passphrase_out:
+        raise UsageError("--passphrase-out is only for --format zip")
     started = time.monotonic()
     if inputs.count("-") > 1:
         raise UsageError("'-' (standard input) can be given once")

@@ -13,6 +13,7 @@ import click
 
 from ..archive.extract import copy_member, extract
 from ..archive.reader import ArchiveReader
+from ..compat_zip import is_compat_zip
 from ..errors import OperationalError, UsageError
 from ..keyring import load_identities, load_signers
 from ..recipients import Identity
@@ -110,6 +111,13 @@ def unpack(
         raise UsageError("-o and --stdout exclude each other")
     if to_stdout and len(members) > 1:
         raise UsageError("--stdout writes one member: give --member once")
+    if len(archives) == 1 and archives[0] != "-" and is_compat_zip(Path(archives[0])):
+        from .compat import unpack_zip
+
+        unpack_zip(
+            Path(archives[0]), dest, passphrase_file, force=force, as_json=as_json, quiet=quiet
+        )
+        return
     keys = _identities(identities, use_passphrase, passphrase_file, key_passphrase_file)
     required = [key for spec in signers for key in load_signers(spec)]
     with _open_input(archives) as source:
