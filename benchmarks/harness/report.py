@@ -96,6 +96,7 @@ def write_plot(path: Path, rows: list[Summary], title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")  # no display on CI or a server
+    import matplotlib.patches
     import matplotlib.pyplot as plt
 
     panels = [(a, [r for r in rows if r.action == a]) for a in ("pack", "unpack")]
@@ -108,15 +109,19 @@ def write_plot(path: Path, rows: list[Summary], title: str) -> None:
     for ax, (action, rs) in zip(axes, panels, strict=True):
         rs = sorted(rs, key=lambda r: r.mb_per_s)
         speeds = [r.mb_per_s for r in rs]
-        lo = [r.mb_per_s - r.mb_per_s * r.median_s / r.max_s for r in rs]
-        hi = [r.mb_per_s * r.median_s / r.min_s - r.mb_per_s for r in rs]
+        # max(0, ...): with one run, rounding can make a whisker a hair negative.
+        lo = [max(0.0, r.mb_per_s - r.mb_per_s * r.median_s / r.max_s) for r in rs]
+        hi = [max(0.0, r.mb_per_s * r.median_s / r.min_s - r.mb_per_s) for r in rs]
         colours = [GROUP_COLOURS.get(r.group, "#333333") for r in rs]
         ax.barh([r.op for r in rs], speeds, xerr=[lo, hi], color=colours, capsize=2)
-        for y, v in enumerate(speeds):
-            ax.text(v, y, f" {v:.0f}", va="center", fontsize=8)
-        ax.set_title(f"{action}: MB/s of input (higher is faster)", fontsize=10)
+        tops = [v + h for v, h in zip(speeds, hi, strict=True)]
+        for y, (v, top) in enumerate(zip(speeds, tops, strict=True)):
+            ax.text(top, y, f"  {v:.0f}", va="center", fontsize=8)  # past the whisker
+        ax.set_title(f"{action}: MB/s of input (higher is faster; whiskers min-max)", fontsize=10)
         ax.tick_params(axis="y", labelsize=8)
-        ax.set_xlim(0, max(speeds) * 1.18)
+        ax.set_xlim(0, max(tops) * 1.15)
+    handles = [matplotlib.patches.Patch(color=c, label=g) for g, c in GROUP_COLOURS.items()]
+    axes[0].legend(handles=handles, loc="lower right", fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
