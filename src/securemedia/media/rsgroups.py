@@ -199,25 +199,38 @@ def write_tables(f: BinaryIO, lay: Layout) -> None:
 # --------------------------------------------------------------------------- scan
 
 
-def _status(lay: Layout, ctab: Table, ptab: Table, row: int, col: int, raw: bytes) -> bool:
-    """Whether block ``row`` of group ``col`` (content ``raw``) can be trusted."""
+def _trust(lay: Layout, ctab: Table, ptab: Table, row: int, col: int, raw: bytes) -> bool | None:
+    """Whether block ``row`` of group ``col`` checks; None if its checksum is lost."""
     if row >= lay.k:
         want = ptab.entries((row - lay.k) * lay.columns + col, 1)[0]
-        return want is not None and crc32c(raw) == want
-    i = row * lay.columns + col
-    if i >= lay.n_msg:
-        return True
-    if i >= lay.n_data:
-        return parse_crc_sector(raw, KIND_DATA, i - lay.n_data) is not None
-    want = ctab.entries(i, 1)[0]
-    return want is not None and crc32c(raw) == want
+    else:
+        i = row * lay.columns + col
+        if i >= lay.n_msg:
+            return True
+        if i >= lay.n_data:
+            return parse_crc_sector(raw, KIND_DATA, i - lay.n_data) is not None
+        want = ctab.entries(i, 1)[0]
+    return None if want is None else crc32c(raw) == want
 
 
-def decode_group(dec: zfec.Decoder, lay: Layout, blocks: list[bytes | None]) -> list[bytes] | None:
-    """The k message blocks of a group from any k intact blocks, or None if too few survive."""
-    avail = [r for r, b in enumerate(blocks) if b is not None][: lay.k]
+def _status(lay: Layout, ctab: Table, ptab: Table, row: int, col: int, raw: bytes) -> bool:
+    """Whether a block can be trusted: it checks against a known checksum."""
+    return _trust(lay, ctab, ptab, row, col, raw) is True
+
+
+def decode_group(
+    dec: zfec.Decoder, lay: Layout, blocks: list[bytes | None], rows: list[int] | None = None
+) -> list[bytes] | None:
+    """The k message blocks of a group from k intact blocks, or None if too few survive.
+
+    ``rows`` chooses which blocks to use, in order of preference (default: the
+    message blocks first, which need no arithmetic).
+    """
+    order = range(len(blocks)) if rows is None else rows
+    avail = [r for r in order if blocks[r] is not None][: lay.k]
     if len(avail) < lay.k:
         return None
+    avail.sort()
     if avail[-1] < lay.k:
         return [b for b in blocks[: lay.k] if b is not None]
     got = dec.decode(tuple(blocks[r] for r in avail), tuple(avail))
@@ -229,9 +242,8 @@ def recover_crc_sectors(
 ) -> tuple[dict[int, bytes], list[int]]:
     """Rebuild damaged data-checksum sectors through their groups.
 
-    A group's data blocks whose checksum sector is itself lost count as erased,
-    so recovering one checksum sector can make another group decodable: repeat
-    until nothing more comes back. Returns (rebuilt sectors, still lost).
+    Recovering one checksum sector makes more blocks of other groups known, so
+    repeat until nothing more comes back. Returns (rebuilt sectors, still lost).
     """
     bad = []
     for t0 in range(0, lay.n_crc, STRIDE):
@@ -245,11 +257,19 @@ def recover_crc_sectors(
         ctab = data_table(f, lay, rebuilt)
         for col in sorted({(lay.n_data + t) % lay.columns for t in bad}):
             blocks: list[bytes | None] = []
+            trust: list[bool | None] = []
             for row in range(lay.m):
                 start, end = lay.row_span(row, col, col + 1)
                 raw = read_sectors(f, start, 1) if end > start else ZERO_SECTOR
-                blocks.append(raw if _status(lay, ctab, ptab, row, col, raw) else None)
-            msg = decode_group(dec, lay, blocks)
+                blocks.append(raw)
+                trust.append(_trust(lay, ctab, ptab, row, col, raw))
+            known = [r for r in range(lay.m) if trust[r]]
+            # Blocks whose checksum is lost with the very sectors we are after may
+            # still be good (a zeroed one is not): try them after the known ones.
+            # Safe, because what comes out must pass the checksum sector's own check.
+            maybe = [r for r in range(lay.m) if trust[r] is None and blocks[r] != ZERO_SECTOR]
+            usable = [b if trust[r] is not False else None for r, b in enumerate(blocks)]
+            msg = decode_group(dec, lay, usable, known + maybe)
             for t in bad:
                 i = lay.n_data + t
                 if msg is None or i % lay.columns != col:
