@@ -9,26 +9,39 @@ The small public API::
 
 For streaming, :class:`ArchiveWriter` takes members as they are produced and
 :class:`ArchiveReader` yields authenticated plaintext.
+
+Names are loaded on first use (PEP 562), so that ``import securemedia`` and the
+CLI start fast: start-up time is part of what an operator waits for.
 """
 
 from __future__ import annotations
 
-from .api import pack, unpack
-from .archive.compression import Compression
-from .archive.index import Member
-from .archive.reader import ArchiveReader
-from .archive.writer import ArchiveSummary, ArchiveWriter
-from .errors import (
-    FormatError,
-    IntegrityError,
-    NoIdentityError,
-    SecureMediaError,
-    SignatureError,
-    UsageError,
-)
-from .keyring import load_identities, load_public_keys, load_recipients, load_signers
-from .keys import PublicKey, SecretKey
-from .recipients.passphrase import PassphraseIdentity, PassphraseRecipient
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "pack": "api",
+    "unpack": "api",
+    "Compression": "archive.compression",
+    "Member": "archive.index",
+    "ArchiveReader": "archive.reader",
+    "ArchiveSummary": "archive.writer",
+    "ArchiveWriter": "archive.writer",
+    "FormatError": "errors",
+    "IntegrityError": "errors",
+    "NoIdentityError": "errors",
+    "SecureMediaError": "errors",
+    "SignatureError": "errors",
+    "UsageError": "errors",
+    "load_identities": "keyring",
+    "load_public_keys": "keyring",
+    "load_recipients": "keyring",
+    "load_signers": "keyring",
+    "PublicKey": "keys",
+    "SecretKey": "keys",
+    "PassphraseIdentity": "recipients.passphrase",
+    "PassphraseRecipient": "recipients.passphrase",
+}
 
 __all__ = [
     "ArchiveReader",
@@ -53,3 +66,35 @@ __all__ = [
     "pack",
     "unpack",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'securemedia' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
+
+
+if TYPE_CHECKING:
+    from .api import pack, unpack
+    from .archive.compression import Compression
+    from .archive.index import Member
+    from .archive.reader import ArchiveReader
+    from .archive.writer import ArchiveSummary, ArchiveWriter
+    from .errors import (
+        FormatError,
+        IntegrityError,
+        NoIdentityError,
+        SecureMediaError,
+        SignatureError,
+        UsageError,
+    )
+    from .keyring import load_identities, load_public_keys, load_recipients, load_signers
+    from .keys import PublicKey, SecretKey
+    from .recipients.passphrase import PassphraseIdentity, PassphraseRecipient

@@ -15,12 +15,6 @@ from pathlib import Path
 from .errors import UsageError
 from .keys import PublicKey, SecretKey
 from .recipients import Identity, Recipient
-from .recipients.x509 import (
-    load_certificate,
-    load_private_key,
-    looks_like_certificate,
-    looks_like_private_key,
-)
 
 MAX_KEY_FILE = 1 << 20
 PassphraseSource = Callable[[], bytes]
@@ -75,8 +69,10 @@ def load_recipients(spec: str) -> list[Recipient]:
     data = _read(spec)
     if data is None:
         raise UsageError(f"{spec}: neither a public key nor a readable file")
-    if looks_like_certificate(data):
-        return [load_certificate(data, spec)]
+    from .recipients import x509  # only now: the X.509 machinery is slow to import
+
+    if x509.looks_like_certificate(data):
+        return [x509.load_certificate(data, spec)]
     if b"smkey1-" in data:
         raise UsageError(f"{spec} is a private key file: give its .pub to -r")
     return [key.recipient() for key in _public_lines(data, spec)]
@@ -98,9 +94,11 @@ def load_identities(path: str, passphrase: PassphraseSource) -> list[Identity]:
     data = _read(path)
     if data is None:
         raise UsageError(f"{path}: no such key file")
-    if looks_like_private_key(data):
+    from .recipients import x509
+
+    if x509.looks_like_private_key(data):
         password = passphrase() if b"ENCRYPTED" in data else None
-        return [load_private_key(data, path, password)]
+        return [x509.load_private_key(data, path, password)]
     if b"smpub1-" in data and b"smkey1-" not in data:
         raise UsageError(f"{path} is a public key: -i needs the private key file")
     return [load_secret_key(path, passphrase).identity()]

@@ -7,30 +7,39 @@ Exit codes (scripts depend on them):
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
 from ..errors import SecureMediaError
+from .commands import COMMANDS
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """A group whose commands are imported only when used (fast start-up)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        command = getattr(importlib.import_module(f".{module}", __package__), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="securemedia")
 def cli() -> None:
     """Encrypted, integrity-checked archives for datasets shipped on discs."""
 
 
-def _register() -> None:
-    # Imported here so that each command module stays independent of the others.
-    from . import commands
-
-    for command in commands.ALL:
-        cli.add_command(command)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns (and exits with) the process exit code."""
-    _register()
     try:
         cli.main(args=argv, standalone_mode=False, prog_name="securemedia")
     except SecureMediaError as exc:

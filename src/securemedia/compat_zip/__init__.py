@@ -17,10 +17,21 @@ signature. We make up for what we can:
 
 from __future__ import annotations
 
-from .layout import INNER_NAME, is_compat_zip
-from .passphrase import PASSPHRASE_BITS, generate_passphrase, write_passphrase_file
-from .reader import extract_compat_zip
-from .writer import ZipSummary, write_compat_zip
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Loaded on first use: pyzipper pulls in pycryptodome, which `securemedia unpack`
+# of a native archive should not pay for at start-up.
+_EXPORTS = {
+    "INNER_NAME": "layout",
+    "is_compat_zip": "layout",
+    "PASSPHRASE_BITS": "passphrase",
+    "generate_passphrase": "passphrase",
+    "write_passphrase_file": "passphrase",
+    "extract_compat_zip": "reader",
+    "ZipSummary": "writer",
+    "write_compat_zip": "writer",
+}
 
 __all__ = [
     "INNER_NAME",
@@ -32,3 +43,19 @@ __all__ = [
     "write_compat_zip",
     "write_passphrase_file",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from .layout import INNER_NAME, is_compat_zip
+    from .passphrase import PASSPHRASE_BITS, generate_passphrase, write_passphrase_file
+    from .reader import extract_compat_zip
+    from .writer import ZipSummary, write_compat_zip
