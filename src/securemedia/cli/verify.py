@@ -20,6 +20,9 @@ from ..errors import MediaError
 from ..media import recovery
 from ..media.volume_set import VolumeInfo, diagnose_set, open_volume_set, read_volume_info
 
+_SHOWN_RANGES = 8
+_SHOWN_PROBLEMS = 3
+
 
 @dataclass
 class _Checked:
@@ -29,6 +32,7 @@ class _Checked:
     damaged: list[tuple[int, int]] = field(default_factory=list)
     repairable: bool | None = None
     problems: list[str] = field(default_factory=list)
+    short: list[str] = field(default_factory=list)  # the same, for the one-line error
     warnings: list[str] = field(default_factory=list)
 
     def name(self) -> str:
@@ -52,6 +56,17 @@ class _Checked:
         }
 
 
+def _ranges(ranges: list[tuple[int, int]]) -> str:
+    """``8,192 bytes in 2 ranges: bytes 6,144-12,287, 81,920-83,967`` (ends inclusive)."""
+    if not ranges:
+        return "recovery data"
+    size = sum(end - start for start, end in ranges)
+    shown = ", ".join(f"{start:,}-{end - 1:,}" for start, end in ranges[:_SHOWN_RANGES])
+    more = len(ranges) - _SHOWN_RANGES
+    tail = f" and {more} more" if more > 0 else ""
+    return f"{size:,} bytes in {len(ranges)} range(s): bytes {shown}{tail}"
+
+
 def _check_file(path: Path) -> _Checked:
     checked = _Checked(path)
     try:
@@ -63,9 +78,9 @@ def _check_file(path: Path) -> _Checked:
         checked.damaged = [(int(a), int(b)) for a, b in report.damaged_ranges]
         if not report.ok:
             checked.repairable = bool(report.repairable)
-            ranges = ", ".join(f"{a:,}-{b:,}" for a, b in checked.damaged) or "recovery data"
             verdict = "repairable" if report.repairable else "NOT repairable"
-            checked.problems.append(f"damaged bytes {ranges} ({verdict})")
+            checked.problems.append(f"damaged: {_ranges(checked.damaged)} ({verdict})")
+            checked.short.append(f"damaged ({verdict})")
     try:
         checked.info = read_volume_info(path)
     except MediaError as exc:
@@ -75,6 +90,7 @@ def _check_file(path: Path) -> _Checked:
             checked.info = _info_from_repaired(path)
         if checked.info is None:
             checked.problems.append(str(exc))
+            checked.short.append(str(exc))
     return checked
 
 
@@ -119,7 +135,7 @@ def verify(
         diagnosis = diagnose_set(infos)
         set_problems = diagnosis.messages()
         set_id, count = diagnosis.set_id.hex(), diagnosis.count
-    problems = [f"{c.name()}: {p}" for c in checked for p in c.problems] + set_problems
+    problems = [f"{c.name()}: {p}" for c in checked for p in c.short] + set_problems
     authenticated: bool | None = None
     if identity is not None:
         if problems:
@@ -148,8 +164,9 @@ def verify(
         if authenticated:
             click.echo("archive authenticated end to end")
     if problems:
-        summary = problems[0] if len(problems) == 1 else f"{len(problems)} problems: {problems[0]}"
-        raise MediaError(summary + ("; ..." if len(problems) > 1 else ""))
+        shown = "; ".join(problems[:_SHOWN_PROBLEMS])
+        more = len(problems) - _SHOWN_PROBLEMS
+        raise MediaError(shown + (f"; and {more} more problem(s)" if more > 0 else ""))
 
 
 def _authenticate(paths: tuple[Path, ...], identity: Path, key_passphrase_file: str | None) -> None:

@@ -15,14 +15,17 @@ import functools
 import io
 import re
 from pathlib import Path
-from typing import BinaryIO
-
-import pycdlib
-from pycdlib.pycdlibexception import PyCdlibException
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import OperationalError
 from .header import HEADER_SIZE, is_valid_header
 from .sizes import SECTOR
+
+if TYPE_CHECKING:
+    import pycdlib
+
+# pycdlib is imported where it is used: it costs a noticeable part of a second,
+# and ``unpack`` of a plain archive never needs it.
 
 UDF_THRESHOLD = 4 * 1024**3 - 1
 """Largest file plain ISO 9660 stores in one extent; larger ones also get UDF."""
@@ -60,6 +63,8 @@ def needs_udf(volume_size: int) -> bool:
 
 
 def _new_image(number: int, udf: bool) -> pycdlib.PyCdlib:
+    import pycdlib
+
     image = pycdlib.PyCdlib()
     image.new(
         interchange_level=3,
@@ -81,6 +86,8 @@ def build_image(
     volume: Path, image_path: Path, *, volume_name: str, number: int, readme: bytes
 ) -> None:
     """Write an ISO image holding the volume file (as ``volume_name``) and the README."""
+    from pycdlib.pycdlibexception import PyCdlibException
+
     size = volume.stat().st_size
     udf = needs_udf(size)
     image = _new_image(number, udf)
@@ -112,11 +119,14 @@ def _measured_overhead(readme_len: int, udf: bool) -> int:
     return len(out.getvalue()) - SECTOR
 
 
-def image_size_bound(volume_size: int, readme_len: int) -> int:
-    """An upper bound on the image size for a volume file of ``volume_size`` bytes."""
+def image_size_bound(volume_size: int, readme_len: int, *, margin: bool = True) -> int:
+    """An upper bound on the image size for a volume file of ``volume_size`` bytes.
+
+    Without ``margin``: the size expected, for reports rather than for fitting.
+    """
     sectors = -(-volume_size // SECTOR)
     overhead = _measured_overhead(readme_len, needs_udf(volume_size))
-    return sectors * SECTOR + overhead + ISO_MARGIN
+    return sectors * SECTOR + overhead + (ISO_MARGIN if margin else 0)
 
 
 def is_iso_image(block: bytes) -> bool:
@@ -144,6 +154,9 @@ def locate_volume(fp: BinaryIO) -> int | None:
 
 
 def _locate_by_file_system(fp: BinaryIO) -> int | None:
+    import pycdlib
+    from pycdlib.pycdlibexception import PyCdlibException
+
     image = pycdlib.PyCdlib()
     try:
         image.open_fp(fp)

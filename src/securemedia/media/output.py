@@ -1,9 +1,7 @@
-"""What ``pack --media`` and ``unpack VOLUME...`` plug into: the disc-set sink and source."""
+"""What ``pack --media`` plugs into: the disc-set sink (``unpack`` uses ``volume_set``)."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, cast
@@ -12,7 +10,6 @@ from ..errors import UsageError
 from .plan import resolve_redundancy, volume_capacity
 from .readme import load_notice
 from .sizes import parse_medium
-from .volume_set import is_volume_or_image, open_volume_set
 from .volumes import VolumeSetWriter
 
 
@@ -127,19 +124,3 @@ def media_output(
         notice_text=notice_text,
         force=force,
     )
-
-
-def wants_volume_set(inputs: tuple[str, ...]) -> bool:
-    """True if ``unpack``'s inputs are volumes or disc images rather than one archive."""
-    if len(inputs) > 1:
-        return True
-    return inputs[0] != "-" and is_volume_or_image(Path(inputs[0]))
-
-
-@contextlib.contextmanager
-def open_volume_inputs(inputs: tuple[str, ...]) -> Iterator[BinaryIO]:
-    """The archive held by volumes or disc images given in any order."""
-    if "-" in inputs:
-        raise UsageError("volumes and disc images must be files, not '-'")
-    with open_volume_set([Path(name) for name in inputs]) as stream:
-        yield stream

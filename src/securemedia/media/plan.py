@@ -42,12 +42,20 @@ def readme_bound(base_name: str) -> int:
     return len(worst) + NOTICE_ALLOWANCE
 
 
-def disc_bytes(volume_size: int, *, iso: bool, redundancy: float | None, readme_len: int) -> int:
+def disc_bytes(
+    volume_size: int,
+    *,
+    iso: bool,
+    redundancy: float | None,
+    readme_len: int,
+    margin: bool = True,
+) -> int:
     """Upper bound on the disc file for a volume file of ``volume_size`` bytes.
 
-    ``redundancy`` None means no recovery data.
+    ``redundancy`` None means no recovery data. Without ``margin``, the size
+    expected rather than the bound planning fits to the medium.
     """
-    size = image_size_bound(volume_size, readme_len) if iso else volume_size
+    size = image_size_bound(volume_size, readme_len, margin=margin) if iso else volume_size
     if redundancy is not None:
         size += recovery.recovery_overhead(size, redundancy)
     return size
@@ -98,7 +106,9 @@ def plan_discs(
     for number in range(1, count + 1):
         payload = min(per_volume, archive_size - (number - 1) * per_volume)
         volume = HEADER_SIZE + payload
-        disc = disc_bytes(volume, iso=iso, redundancy=redundancy, readme_len=readme_len)
+        disc = disc_bytes(
+            volume, iso=iso, redundancy=redundancy, readme_len=readme_len, margin=False
+        )
         discs.append(DiscPlan(number, payload, volume, disc, disc / medium.capacity))
     return discs
 

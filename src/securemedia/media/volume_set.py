@@ -8,13 +8,15 @@ volume, one given twice, one from another shipment, headers that disagree.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import io
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from ..errors import MediaError
+from ..errors import MediaError, UsageError
 from .header import HEADER_SIZE, VolumeHeader, looks_like_header, parse_header
 from .iso import ISO_MAGIC_OFFSET, is_iso_image, locate_volume
 
@@ -66,15 +68,37 @@ def read_volume_info(path: Path) -> VolumeInfo:
 
 
 def is_volume_or_image(path: Path) -> bool:
-    """True if ``path`` is a securemedia volume file or a disc image holding one."""
+    """True if ``path`` is a securemedia volume file or a disc image holding one.
+
+    Cheap for anything else: an image starts with 32 KiB of zeros (the ISO
+    system area), so only such a file is searched, even when "CD001" is lost.
+    """
     try:
         with path.open("rb") as fp:
             probe = fp.read(_PROBE)
             if looks_like_header(probe):
                 return True
+            if not is_iso_image(probe) and any(probe[: ISO_MAGIC_OFFSET - 1]):
+                return False
             return locate_volume(fp) is not None
     except OSError:
         return False
+
+
+def wants_volume_set(inputs: tuple[str, ...]) -> bool:
+    """True if ``unpack``'s inputs are volumes or disc images rather than one archive."""
+    if len(inputs) > 1:
+        return True
+    return inputs[0] != "-" and is_volume_or_image(Path(inputs[0]))
+
+
+@contextlib.contextmanager
+def open_volume_inputs(inputs: tuple[str, ...]) -> Iterator[BinaryIO]:
+    """The archive held by volumes or disc images given (as CLI names) in any order."""
+    if "-" in inputs:
+        raise UsageError("volumes and disc images must be files, not '-'")
+    with open_volume_set([Path(name) for name in inputs]) as stream:
+        yield stream
 
 
 @dataclass
