@@ -93,6 +93,24 @@ from .passphrases import archive_passphrase, key_passphrase_source
 )
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
 @click.option(
+    "--media",
+    metavar="KIND",
+    help="Split into volumes for discs: cd, cd74, dvd, dvd-dl, bd, bd-dl, or a SIZE (700MiB).",
+)
+@click.option("--iso", is_flag=True, help="With --media: write one ISO 9660 image per disc.")
+@click.option(
+    "--notice",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="With --media: the sender's return contact, for README.TXT on each disc.",
+)
+@click.option("--notice-text", metavar="TEXT", help="Like --notice, giving the text itself.")
+@click.option(
+    "--redundancy",
+    metavar="PCT",
+    help="With --media: recovery data, e.g. 15% (the default); 0 for none.",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON document describing the result."
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
@@ -113,6 +131,11 @@ def pack(
     quiet: bool,
     archive_format: str = "native",
     passphrase_out: str | None = None,
+    media: str | None = None,
+    iso: bool = False,
+    notice: str | None = None,
+    notice_text: str | None = None,
+    redundancy: str | None = None,
 ) -> None:
     """Pack INPUT files and directories (or - for standard input) into an archive.
 
@@ -120,6 +143,8 @@ def pack(
     The archive passphrase (-p) comes from $SECUREMEDIA_PASSPHRASE, --passphrase-file
     or a prompt; never from the command line.
     """
+    if archive_format == "zip" and media:
+        raise UsageError("--media splits native archives: it cannot be used with --format zip")
     if archive_format == "zip":
         from .compat import pack_zip
 
@@ -131,6 +156,17 @@ def pack(
     if inputs.count("-") > 1:
         raise UsageError("'-' (standard input) can be given once")
     member_names([Path(p) for p in inputs if p != "-"])
+    from ..media.output import media_output  # only pack --media pays for the disc code
+
+    discs = media_output(
+        output,
+        media=media,
+        iso=iso,
+        redundancy=redundancy,
+        notice=notice,
+        notice_text=notice_text,
+        force=force,
+    )
     wrap_to = _recipients(recipients, use_passphrase, passphrase_file)
     signer = None
     if sign_key:
@@ -138,7 +174,7 @@ def pack(
     compression = Compression(enabled=not no_compress, level=level, threads=threads)
     stdin = sys.stdin.buffer if "-" in inputs else None
     with (
-        _open_output(output, force=force) as sink,
+        discs or _open_output(output, force=force) as sink,
         progress_bar("packing", total_size(list(inputs)), quiet=quiet) as progress,
     ):
         writer = ArchiveWriter(
@@ -149,7 +185,8 @@ def pack(
     summary = writer.summary
     summary.elapsed = time.monotonic() - started
     if as_json:
-        emit_json({"archive": output, **summary.to_json()}, to_stderr=output == "-")
+        volumes = discs.to_json() if discs else {}
+        emit_json({"archive": output, **volumes, **summary.to_json()}, to_stderr=output == "-")
     else:
         files = sum(1 for m in summary.members if m.type == "file")
         info(
@@ -158,6 +195,8 @@ def pack(
             f"{', signed' if summary.signed else ''}",
             quiet=quiet,
         )
+        if discs:
+            info(discs.describe(), quiet=quiet)
 
 
 def _recipients(

@@ -101,6 +101,10 @@ def unpack(
     Nothing is written at a final name until the whole archive has verified; on
     any failure the destination is left as it was.
 
+    ARCHIVE may also be the volume files or disc images of a ``pack --media``
+    set, all of them, in any order; mixed-up discs are refused before anything
+    is written.
+
     With --stdout, an archive file is first verified end to end in a pass that
     writes nothing, then streamed. An archive read from a pipe (ARCHIVE is -)
     cannot be read twice: only authenticated chunks are written, and a
@@ -183,8 +187,12 @@ def _identities(
 
 @contextlib.contextmanager
 def _open_input(archives: tuple[str, ...]) -> Iterator[BinaryIO]:
-    if len(archives) != 1:
-        raise UsageError("give one archive")
+    from ..media.volume_set import open_volume_inputs, wants_volume_set
+
+    if wants_volume_set(archives):  # volume files or disc images, in any order
+        with open_volume_inputs(archives) as stream:
+            yield stream
+        return
     name = archives[0]
     if name == "-":
         yield sys.stdin.buffer
