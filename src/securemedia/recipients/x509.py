@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from ..errors import UsageError
+from ..errors import NoIdentityError, UsageError
 from .hpke import HPKEIdentity, HPKERecipient
 from .rsa import RSAIdentity, RSARecipient
 
@@ -67,7 +67,12 @@ def load_private_key(
     except TypeError:
         raise UsageError(f"{source}: the private key is encrypted; give its passphrase") from None
     except ValueError:
-        raise UsageError(f"{source}: not a readable private key, or a wrong passphrase") from None
+        if password is not None:
+            # Exit 3, like a securemedia key file opened with a wrong passphrase.
+            raise NoIdentityError(
+                f"{source}: wrong passphrase for this private key, or the key is damaged"
+            ) from None
+        raise UsageError(f"{source}: not a readable private key") from None
     if isinstance(key, rsa.RSAPrivateKey):
         return RSAIdentity(key)
     if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(
