@@ -18,13 +18,28 @@ checks the tag before returning any plaintext.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import BinaryIO
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .errors import IntegrityError
+
+
+class Sink(Protocol):
+    def write(self, data: bytes, /) -> object: ...
+
+
+class Source(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+
+
+class SequentialSource(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
 
 CHUNK_SIZE = 1 << 20
 TAG_SIZE = 16
@@ -66,11 +81,10 @@ class StreamWriter:
     ``close`` is it known which chunk is the final one.
     """
 
-    def __init__(self, key: bytes, sink: BinaryIO) -> None:
+    def __init__(self, key: bytes, sink: Sink) -> None:
         self._aead = AESGCM(key)
         self._sink = sink
         self._buffer = bytearray()
-        self._out = bytearray(CIPHER_CHUNK_SIZE)
         self._index = 0
         self._closed = False
         self.plaintext_bytes = 0
@@ -104,10 +118,9 @@ class StreamWriter:
         self._closed = True
 
     def _seal(self, chunk: memoryview, *, final: bool) -> None:
-        nonce = chunk_nonce(self._index, final)
-        out = memoryview(self._out)[: len(chunk) + TAG_SIZE]
-        self._aead.encrypt_into(nonce, chunk, None, out)
-        self._sink.write(out)
+        # A fresh bytes object per chunk: a sink may keep it (a write-behind
+        # thread does), so the buffer is never reused under it.
+        self._sink.write(self._aead.encrypt(chunk_nonce(self._index, final), chunk, None))
         self._index += 1
 
 
@@ -120,7 +133,12 @@ class StreamReader:
     """
 
     def __init__(
-        self, key: bytes, source: BinaryIO, *, start: int = 0, size: int | None = None
+        self,
+        key: bytes,
+        source: Source | SequentialSource,
+        *,
+        start: int = 0,
+        size: int | None = None,
     ) -> None:
         self._aead = AESGCM(key)
         self._source = source
@@ -158,6 +176,7 @@ class StreamReader:
         total = chunk_count(self.size_known())
         if not 0 <= index < total:
             raise IndexError(index)
+        assert hasattr(self._source, "seek")  # a known size implies a seekable source
         self._source.seek(self._start + index * CIPHER_CHUNK_SIZE)
         want = min(CIPHER_CHUNK_SIZE, self.size_known() - index * CIPHER_CHUNK_SIZE)
         data = _read_exact(self._source.read, want)
@@ -182,16 +201,15 @@ class StreamReader:
         return plain
 
 
-def _read_exact(read: object, size: int) -> bytes:
+def _read_exact(read: Callable[[int], bytes], size: int) -> bytes:
     """Read ``size`` bytes, or fewer only at end of input (pipes return short reads)."""
-    assert callable(read)
-    first: bytes = read(size)
+    first = read(size)
     if not first or len(first) == size:
         return first
     parts = [first]
     got = len(first)
     while got < size:
-        more: bytes = read(size - got)
+        more = read(size - got)
         if not more:
             break
         parts.append(more)

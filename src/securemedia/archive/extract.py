@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import UsageError
+from ..pipeline import SerialWorker
 from .index import FILE, Member
 from .paths import validate_member_name
 from .reader import READ_SIZE, ArchiveReader, MemberReader
@@ -42,39 +43,27 @@ def extract(
     wanted = set(select) if select else None
     result = ExtractResult()
     with Staging(dest, force=force) as staging:
-        if reader.seekable:
-            chosen = [m for m in reader.members if wanted is None or m.path in wanted]
-            _check_selection(wanted, {m.path for m in reader.members})
-            staging.check_destination([m.path for m in chosen if m.type == FILE])
-            staging.check_free_space(sum(m.size for m in chosen))
-        if reader.seekable and wanted is not None:
-            for member in chosen:
-                _stage(
-                    staging,
-                    member.path,
-                    member.type == FILE,
-                    member.mode,
-                    member.mtime_ns,
-                    reader.open_member(member.path) if member.type == FILE else None,
-                    progress,
-                )
-        else:
-            seen: set[str] = set()
-            for entry in reader.walk():
-                seen.add(entry.path)
-                if wanted is not None and entry.path not in wanted:
-                    continue
-                meta = entry.meta
-                _stage(
-                    staging,
-                    entry.path,
-                    entry.data is not None,
-                    int(meta["mode"]),
-                    int(meta["mtime_ns"]),
-                    entry.data,
-                    progress,
-                )
-            _check_selection(wanted, seen)
+        stager = _Stager(staging, progress)
+        try:
+            if reader.seekable:
+                chosen = [m for m in reader.members if wanted is None or m.path in wanted]
+                _check_selection(wanted, {m.path for m in reader.members})
+                staging.check_destination([m.path for m in chosen if m.type == FILE])
+                staging.check_free_space(sum(m.size for m in chosen))
+            if reader.seekable and wanted is not None:
+                for m in chosen:
+                    data = reader.open_member(m.path) if m.type == FILE else None
+                    stager.stage(m.path, m.mode, m.mtime_ns, data)
+            else:
+                seen: set[str] = set()
+                for entry in reader.walk():
+                    seen.add(entry.path)
+                    if wanted is None or entry.path in wanted:
+                        meta = entry.meta
+                        stager.stage(entry.path, meta["mode"], meta["mtime_ns"], entry.data)
+                _check_selection(wanted, seen)
+        finally:
+            stager.finish()
         result.written = staging.commit()
     result.members = [m for m in reader.members if wanted is None or m.path in wanted]
     result.bytes = sum(m.size for m in result.members)
@@ -87,25 +76,31 @@ def _check_selection(wanted: set[str] | None, present: set[str]) -> None:
         raise UsageError(f"no member {missing[0]!r} in this archive")
 
 
-def _stage(
-    staging: Staging,
-    name: str,
-    is_file: bool,
-    mode: int,
-    mtime_ns: int,
-    data: MemberReader | None,
-    progress: Progress | None,
-) -> None:
-    validate_member_name(name)
-    if not is_file or data is None:
-        staging.add_dir(name)
-    else:
-        with staging.open_file(name) as out:
+class _Stager:
+    """Writes members into the staging area; file writes go to a thread, so the
+    disk write of one piece overlaps the decryption of the next."""
+
+    def __init__(self, staging: Staging, progress: Progress | None) -> None:
+        self._staging = staging
+        self._progress = progress
+        self._writer = SerialWorker()
+
+    def stage(self, name: str, mode: int, mtime_ns: int, data: MemberReader | None) -> None:
+        validate_member_name(name)
+        if data is None:
+            self._staging.add_dir(name)
+        else:
+            out = self._staging.open_file(name)
             while chunk := data.read(READ_SIZE):
-                out.write(chunk)
-                if progress is not None:
-                    progress(len(chunk))
-    staging.set_metadata(name, mtime_ns=mtime_ns, mode=mode)
+                self._writer.submit(out.write, chunk)
+                if self._progress is not None:
+                    self._progress(len(chunk))
+            self._writer.submit(out.close)
+        self._staging.set_metadata(name, mtime_ns=mtime_ns, mode=mode)
+
+    def finish(self) -> None:
+        """Wait for every write; raises the first write error (disk full...)."""
+        self._writer.finish()
 
 
 def copy_member(reader: ArchiveReader, name: str | None, out: BinaryIO) -> Member | None:

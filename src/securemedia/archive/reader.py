@@ -23,8 +23,9 @@ from .. import signature
 from ..envelope import open_header
 from ..errors import FormatError, IntegrityError, UsageError
 from ..header import Header, read_header
+from ..pipeline import ReadAhead
 from ..recipients import Identity
-from ..stream import CHUNK_SIZE, StreamReader
+from ..stream import CHUNK_SIZE, CIPHER_CHUNK_SIZE, StreamReader
 from .compression import ZstdError, decompressor
 from .index import FILE, Member, check_meta, decode_index
 from .records import (
@@ -167,7 +168,9 @@ class ArchiveReader:
         if _seekable(source):
             size = source.seek(0, io.SEEK_END) - start
             source.seek(start)
+        self._key = key
         self._stream = StreamReader(key, source, start=start, size=size)
+        self._walked_chunks = 0
         self.signer: bytes | None = None
         self._members: list[Member] | None = None
         self._cache: tuple[int, bytes] | None = None
@@ -181,7 +184,7 @@ class ArchiveReader:
     @property
     def chunks_decrypted(self) -> int:
         """How many payload chunks were decrypted so far (for tests and stats)."""
-        return self._stream.chunks_decrypted
+        return self._stream.chunks_decrypted + self._walked_chunks
 
     @property
     def seekable(self) -> bool:
@@ -215,7 +218,16 @@ class ArchiveReader:
         the index, the signature and every member's digest have been checked."""
         if self.seekable:
             self._source.seek(len(self.header.raw))
-        source = _Pieces(self._stream.chunks())
+        # A thread reads ciphertext ahead while this one decrypts and parses.
+        ahead = ReadAhead(self._source, block=CIPHER_CHUNK_SIZE)
+        stream = StreamReader(self._key, ahead)
+        try:
+            yield from self._walk(_Pieces(stream.chunks()))
+        finally:
+            self._walked_chunks += stream.chunks_decrypted
+            ahead.close()
+
+    def _walk(self, source: _Pieces) -> Iterator[WalkEntry]:
         seen: list[tuple[dict[str, Any], int, int, MemberReader | None]] = []
         while True:
             offset = source.consumed

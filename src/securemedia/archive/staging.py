@@ -43,7 +43,8 @@ class Staging:
         self.dest = dest
         self.force = force
         self._created_dest = False
-        self._entries: list[StagedEntry] = []
+        # Insertion-ordered by name: metadata updates are O(1), commit keeps order.
+        self._entries: dict[str, StagedEntry] = {}
         self._committed = False
         try:
             if dest.exists() and not dest.is_dir():
@@ -88,28 +89,25 @@ class Staging:
         """A new file for member ``name`` under the staging directory."""
         path = self._staged_path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._entries.append(StagedEntry(name, False, None, None))
+        self._entries[name] = StagedEntry(name, False, None, None)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         return os.fdopen(fd, "wb")
 
     def add_dir(self, name: str) -> None:
         self._staged_path(name).mkdir(parents=True, exist_ok=True)
-        self._entries.append(StagedEntry(name, True, None, None))
+        self._entries[name] = StagedEntry(name, True, None, None)
 
     def set_metadata(self, name: str, *, mtime_ns: int | None, mode: int | None) -> None:
         """Remember permission bits and time to apply when the member is committed."""
-        for i, entry in enumerate(self._entries):
-            if entry.name == name:
-                self._entries[i] = StagedEntry(name, entry.is_dir, mtime_ns, mode)
-                return
-        raise KeyError(name)
+        entry = self._entries[name]
+        self._entries[name] = StagedEntry(name, entry.is_dir, mtime_ns, mode)
 
     def commit(self) -> list[Path]:
         """Move every staged member to its final name; returns the final paths."""
-        self.check_destination([e.name for e in self._entries if not e.is_dir])
+        self.check_destination([e.name for e in self._entries.values() if not e.is_dir])
         final: list[Path] = []
         try:
-            for entry in self._entries:
+            for entry in self._entries.values():
                 target = self.dest / entry.name
                 if entry.is_dir:
                     target.mkdir(parents=True, exist_ok=True)
@@ -120,7 +118,7 @@ class Staging:
                     os.replace(staged, target)
                 final.append(target)
             # Directory times last: creating their children changed them.
-            for entry in reversed(self._entries):
+            for entry in reversed(self._entries.values()):
                 if entry.is_dir:
                     _apply_metadata(self.dest / entry.name, entry)
         except OSError as exc:
