@@ -3,6 +3,7 @@ which runs the installed ``securemedia`` entry point in a child process."""
 
 from __future__ import annotations
 
+import datetime
 import io
 import os
 import shutil
@@ -14,6 +15,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
 
 from securemedia.archive.compression import Compression
 from securemedia.archive.writer import ArchiveWriter
@@ -165,3 +170,47 @@ def make_archive(
             with writer.open_member(name, mtime_ns=0) as out:
                 out.write(content)
     return sink.getvalue()
+
+
+CertKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+
+def write_certificate(
+    directory: Path,
+    key: CertKey,
+    name: str,
+    *,
+    der: bool = False,
+    valid_from_days: int = -1,
+    valid_to_days: int = 365,
+    key_password: bytes | None = None,
+) -> tuple[Path, Path]:
+    """A self-signed certificate for ``key`` (PEM, or DER) and the key as PKCS#8
+    PEM (encrypted under ``key_password`` if given); returns (cert, key) paths.
+    Validity runs from ``valid_from_days`` to ``valid_to_days`` around now."""
+    now = datetime.datetime.now(datetime.UTC)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now + datetime.timedelta(days=valid_from_days))
+        .not_valid_after(now + datetime.timedelta(days=valid_to_days))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path = directory / f"{name}.{'der' if der else 'pem'}"
+    encoding = serialization.Encoding.DER if der else serialization.Encoding.PEM
+    cert_path.write_bytes(cert.public_bytes(encoding))
+    key_path = directory / f"{name}.key.pem"
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(key_password)
+            if key_password
+            else serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
