@@ -54,7 +54,7 @@ def test_export_script_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     rows = [(i, f"name-{i}", "æøå") for i in range(50_000)]
     seen: list[str] = []
     namespace = {"cursor": iter(rows), "print": lambda *a: seen.append(" ".join(map(str, a)))}
-    exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    exec(compile(example, "README.md", "exec"), namespace)
     expected = sum(len(f"{i},name-{i},æøå\r\n".encode()) for i in range(50_000))
     assert any(line.startswith(f"registry.csv {expected} ") for line in seen), seen
     assert any(line.startswith("codes/atc.csv") for line in seen)
