@@ -7,8 +7,9 @@ The small public API::
     securemedia.pack(["export/"], "ship.sm", [key.public.recipient()])
     securemedia.unpack("ship.sm", "received/", [key.identity()])
 
-For streaming, :class:`ArchiveWriter` takes members as they are produced and
-:class:`ArchiveReader` yields authenticated plaintext.
+For streaming, ``create_archive`` gives an :class:`ArchiveWriter` that takes
+members as they are produced, and ``open_archive`` an :class:`ArchiveReader`
+that yields authenticated plaintext; both are context managers.
 
 Names are loaded on first use (PEP 562), so that ``import securemedia`` and the
 CLI start fast: start-up time is part of what an operator waits for.
@@ -20,6 +21,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
+    "create_archive": "api",
+    "open_archive": "api",
     "pack": "api",
     "unpack": "api",
     "Compression": "archive.compression",
@@ -59,10 +62,12 @@ __all__ = [
     "SecureMediaError",
     "SignatureError",
     "UsageError",
+    "create_archive",
     "load_identities",
     "load_public_keys",
     "load_recipients",
     "load_signers",
+    "open_archive",
     "pack",
     "unpack",
 ]
@@ -82,7 +87,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .api import pack, unpack
+    from .api import create_archive, open_archive, pack, unpack
     from .archive.compression import Compression
     from .archive.index import Member
     from .archive.reader import ArchiveReader

@@ -8,8 +8,9 @@ and extraction that writes nothing until everything verified.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,6 +26,44 @@ from .errors import OperationalError, UsageError
 from .recipients import Identity, Recipient
 
 Progress = Callable[[int], None]
+
+
+@contextlib.contextmanager
+def create_archive(
+    path: Path | str,
+    recipients: Sequence[Recipient],
+    *,
+    signer: ed25519.Ed25519PrivateKey | None = None,
+    compression: Compression | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> Iterator[ArchiveWriter]:
+    """An :class:`ArchiveWriter` on a new file that appears at ``path`` only once
+    the archive is complete; on an exception nothing is left there."""
+    with (
+        atomic_output(Path(path), force=force) as sink,
+        ArchiveWriter(
+            sink, recipients, signer=signer, compression=compression, progress=progress
+        ) as writer,
+    ):
+        yield writer
+
+
+@contextlib.contextmanager
+def open_archive(
+    path: Path | str,
+    identities: Sequence[Identity],
+    *,
+    require_signer: Sequence[bytes] | None = None,
+) -> Iterator[ArchiveReader]:
+    """An :class:`ArchiveReader` on an archive file (header, MAC, index and
+    signature already checked); the file is closed when the block ends."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise OperationalError(f"cannot read {path}: {exc.strerror}") from None
+    with handle:
+        yield ArchiveReader(handle, identities, require_signer=require_signer)
 
 
 def member_names(inputs: Sequence[Path]) -> list[str]:
@@ -81,12 +120,10 @@ def pack(
         raise UsageError("nothing to pack: give at least one file or directory")
     member_names([p for p in paths if str(p) != "-"])
     started = time.monotonic()
-    with atomic_output(Path(output), force=force) as sink:
-        writer = ArchiveWriter(
-            sink, recipients, signer=signer, compression=compression, progress=progress
-        )
-        with writer:
-            write_inputs(writer, paths)
+    with create_archive(
+        output, recipients, signer=signer, compression=compression, force=force, progress=progress
+    ) as writer:
+        write_inputs(writer, paths)
     summary = writer.summary
     summary.elapsed = time.monotonic() - started
     return summary
@@ -103,10 +140,5 @@ def unpack(
     progress: Progress | None = None,
 ) -> ExtractResult:
     """Verify and extract ``archive`` into ``dest`` (all members, or ``members``)."""
-    try:
-        handle = open(archive, "rb")  # noqa: SIM115 - context below
-    except OSError as exc:
-        raise OperationalError(f"cannot read {archive}: {exc.strerror}") from None
-    with handle:
-        reader = ArchiveReader(handle, identities, require_signer=require_signer)
+    with open_archive(archive, identities, require_signer=require_signer) as reader:
         return extract(reader, Path(dest), select=members, force=force, progress=progress)
