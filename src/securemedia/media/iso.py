@@ -39,7 +39,8 @@ for multi-extent files, and any later pycdlib layout change."""
 
 SCAN_LIMIT = 16 * 1024**2
 """How far into a damaged image to look for the volume header: the volume file
-comes right after the file-system structures (sector 31, or 274 with UDF)."""
+comes right after the file-system structures and README.TXT (sector 31 for a
+short README; about 274 with UDF)."""
 
 _ISO_NAME_BAD = re.compile(r"[^A-Z0-9_]")
 
@@ -93,8 +94,9 @@ def build_image(
     image = _new_image(number, udf)
     try:
         with volume.open("rb") as src, image_path.open("xb") as out:
-            # Volume first, so that it sits right after the file-system structures
-            # where a scan of a damaged image finds it quickly.
+            # pycdlib lays files out in ISO 9660 name order, so the volume lands
+            # right after the file system (and README.TXT), where a scan of a
+            # damaged image finds it at once.
             _add(image, src, size, volume_name, udf)
             _add(image, io.BytesIO(readme), len(readme), "README.TXT", udf)
             image.write_fp(out, blocksize=1024 * 1024)

@@ -1,7 +1,7 @@
 """Writing an archive as a set of volumes that each fit one disc.
 
 The archive writer streams into a :class:`VolumeSetWriter` as into any binary
-file. Bytes go to ``.NAME.001.part``, ``.NAME.002.part``... (hidden, temporary
+file. Bytes go to ``.NAME.001.ID.part``, ``.NAME.002.ID.part``... (hidden, temporary
 names). Only at ``close`` is the volume count known: it is patched into every
 header, then each volume becomes either ``NAME.001`` (protected with recovery
 data) or the disc image ``NAME.001.iso`` (the whole image protected). If
@@ -78,6 +78,9 @@ class VolumeSetWriter(io.RawIOBase):
         self.notice = notice
         self.disc_capacity = disc_capacity
         self.set_id = secrets.token_bytes(SET_ID_SIZE)
+        # Temporary names are unique to this writer: a crashed or concurrent pack
+        # to the same name can neither collide with nor clobber them.
+        self._token = self.set_id.hex()[:12]
         self._payload_capacity = capacity_per_volume - HEADER_SIZE
         self._overwrite = overwrite
         self._parts: list[Path] = []
@@ -174,8 +177,8 @@ class VolumeSetWriter(io.RawIOBase):
             raise UsageError(
                 f"the archive needs more than {MAX_VOLUMES} volumes: choose a larger medium"
             )
-        part = self.base.with_name(f".{volume_name(self.base, number)}.part")
-        self._current = part.open("xb" if not self._overwrite else "wb")
+        part = self.base.with_name(f".{volume_name(self.base, number)}.{self._token}.part")
+        self._current = part.open("xb")
         self._created.append(part)
         self._parts.append(part)
         self._lengths.append(0)
@@ -209,8 +212,7 @@ class VolumeSetWriter(io.RawIOBase):
     def _finish_volume(self, number: int, count: int, part: Path, final: Path) -> None:
         name = volume_name(self.base, number)
         if self.iso:
-            tmp = final.with_name(f".{final.name}.part")
-            tmp.unlink(missing_ok=True)
+            tmp = final.with_name(f".{final.name}.{self._token}.part")
             self._created.append(tmp)
             readme = render_readme(
                 volume_name=name,
