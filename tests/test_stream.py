@@ -10,7 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import make_archive
+from securemedia.archive.reader import ArchiveReader
+from securemedia.archive.writer import ArchiveWriter
 from securemedia.errors import IntegrityError
+from securemedia.header import read_header
+from securemedia.keys import SecretKey
 from securemedia.stream import (
     CHUNK_SIZE,
     CIPHER_CHUNK_SIZE,
@@ -284,3 +289,88 @@ def test_impossible_length_empty_final_after_data() -> None:
     with pytest.raises(IntegrityError):
         payload_plaintext_size(CIPHER_CHUNK_SIZE + TAG_SIZE)
     assert payload_plaintext_size(CIPHER_CHUNK_SIZE + TAG_SIZE + 1) == CHUNK_SIZE + 1
+
+
+# -- the same boundaries one level up: ArchiveWriter.open_member / ArchiveReader --------
+
+
+def archive_round_trip(members: list[tuple[str, bytes]], *, compress: bool = False) -> bytes:
+    key = _ARCHIVE_KEY
+    archive = make_archive(members, [key.public.recipient()], compress=compress)
+    expected = dict(members)
+    # Random access (seekable): each member decrypts only the chunks it spans.
+    reader = ArchiveReader(io.BytesIO(archive), [key.identity()])
+    assert [m.path for m in reader.members] == [name for name, _ in members]
+    for name, content in members:
+        with reader.open_member(name) as handle:
+            assert handle.read() == content
+        assert reader.member(name).size == len(content)
+    # Sequential (a pipe): everything in order, then the index is checked.
+    walker = ArchiveReader(Trickle(archive, 70_000), [key.identity()])  # type: ignore[arg-type]
+    walked = {}
+    for entry in walker.walk():
+        assert entry.data is not None
+        walked[entry.path] = b"".join(iter(lambda d=entry.data: d.read(300_000), b""))
+    assert walked == expected
+    return archive
+
+
+_ARCHIVE_KEY = SecretKey.generate(classic=True)
+
+
+@pytest.mark.parametrize("size", BOUNDARY_SIZES)
+def test_archive_member_round_trip_at_chunk_boundaries(size: int) -> None:
+    archive_round_trip([("m.bin", DATA[:size])])
+
+
+@pytest.mark.parametrize("size", [0, 1, CHUNK_SIZE, 2 * CHUNK_SIZE + 1])
+def test_archive_member_round_trip_compressed(size: int) -> None:
+    archive_round_trip([("m.bin", DATA[:size]), ("zeros", bytes(size))], compress=True)
+
+
+def payload_size(archive: bytes) -> int:
+    hlen = len(read_header(io.BytesIO(archive)).raw)
+    return payload_plaintext_size(len(archive) - hlen)
+
+
+@pytest.mark.parametrize(
+    "target", [CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 2 * CHUNK_SIZE, 2 * CHUNK_SIZE + 1]
+)
+def test_archive_whose_whole_payload_ends_at_a_chunk_boundary(target: int) -> None:
+    """Records + index + trailer sized so the payload is exactly ``target`` bytes:
+    the trailer and index then straddle or end at a chunk edge."""
+    recipient = _ARCHIVE_KEY.public.recipient()
+    n = target - 400
+    for _ in range(10):
+        got = payload_size(make_archive([("m.bin", DATA[:n])], [recipient]))
+        if got == target:
+            break
+        n += target - got
+    else:
+        pytest.fail("could not size the member")
+    archive = archive_round_trip([("m.bin", DATA[:n])])
+    assert payload_size(archive) == target
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sizes=st.lists(st.integers(0, 2 * CHUNK_SIZE + 5), min_size=1, max_size=3),
+    compress=st.booleans(),
+)
+def test_archive_round_trip_random_sizes(sizes: list[int], compress: bool) -> None:
+    members = [(f"m{i}.bin", DATA[i : i + size]) for i, size in enumerate(sizes)]
+    archive_round_trip(members, compress=compress)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(size=st.integers(0, 2 * CHUNK_SIZE), piece=st.integers(1, CHUNK_SIZE + 1))
+def test_archive_member_written_in_pieces(size: int, piece: int) -> None:
+    data = DATA[:size]
+    sink = io.BytesIO()
+    writer = ArchiveWriter(sink, [_ARCHIVE_KEY.public.recipient()])
+    with writer, writer.open_member("pieces.bin") as out:
+        for start in range(0, size, piece):
+            out.write(data[start : start + piece])
+    reader = ArchiveReader(io.BytesIO(sink.getvalue()), [_ARCHIVE_KEY.identity()])
+    with reader.open_member("pieces.bin") as handle:
+        assert handle.read() == data
