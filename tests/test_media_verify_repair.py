@@ -179,3 +179,56 @@ def test_protected_volume_files_without_iso(tmp_path: Path) -> None:
     )
     assert f"{expected} (repairable)" in result.stdout
     assert result.stderr.strip().endswith("volume 2 of 2: damaged (repairable)")
+
+
+def test_lost_recovery_region_is_not_mistaken_for_none(
+    discs: tuple[list[Path], bytes], tmp_path: Path
+) -> None:
+    paths, _ = discs
+    image = paths[0]
+    with image.open("rb") as fp:
+        fp.seek(16 * SECTOR + 80)
+        iso_bytes = int.from_bytes(fp.read(4), "little") * SECTOR
+    assert iso_bytes < image.stat().st_size
+    # A burn or read-back that stopped where the file system ends.
+    short = tmp_path / "short.iso"
+    short.write_bytes(image.read_bytes()[:iso_bytes])
+    result = cli("verify", short)
+    assert result.returncode == 4
+    assert "volume 1 of" in result.stderr
+    assert "recovery data is missing or unreadable" in result.stderr
+    # One that stopped inside the file system's own span.
+    shorter = tmp_path / "shorter.iso"
+    shorter.write_bytes(image.read_bytes()[: iso_bytes // 2])
+    result = cli("verify", shorter)
+    assert result.returncode == 4
+    assert "truncated" in result.stderr
+
+
+def test_unprotected_files_only_warn(discs: tuple[list[Path], bytes], tmp_path: Path) -> None:
+    paths, _ = discs
+    subprocess.run(
+        [
+            "xorriso",
+            "-osirrox",
+            "on",
+            "-indev",
+            str(paths[0]),
+            "-extract",
+            "/",
+            str(tmp_path / "x"),
+        ],
+        capture_output=True,
+        check=True,
+    )
+    result = cli("verify", tmp_path / "x" / "ship.sm.001")
+    assert result.returncode == 4  # one volume of a set of three, the others missing
+    result = cli("verify", "--partial", tmp_path / "x" / "ship.sm.001")
+    assert result.returncode == 0, result.stderr
+    assert "taken off its disc: check the whole disc image instead" in result.stdout
+    capacity = volume_capacity(MEDIUM, iso=True, redundancy=None, base_name="bare")
+    with VolumeSetWriter(tmp_path / "bare", capacity, iso=True, redundancy=None) as writer:
+        writer.write(os.urandom(10_000))
+    result = cli("verify", *writer.paths)
+    assert result.returncode == 0, result.stderr
+    assert "written without recovery data" in result.stdout

@@ -18,6 +18,8 @@ import click
 
 from ..errors import MediaError
 from ..media import recovery
+from ..media.header import FLAG_IMAGE_PROTECTED, FLAG_VOLUME_PROTECTED
+from ..media.iso import iso_size
 from ..media.volume_set import VolumeInfo, diagnose_set, open_volume_set, read_volume_info
 
 _SHOWN_RANGES = 8
@@ -69,11 +71,13 @@ def _ranges(ranges: list[tuple[int, int]]) -> str:
 
 def _check_file(path: Path) -> _Checked:
     checked = _Checked(path)
+    no_recovery: str | None
     try:
         report = recovery.verify_file(path)
     except MediaError as exc:
-        checked.warnings.append(f"no usable recovery data, sectors not checked ({exc})")
+        no_recovery = str(exc)
     else:
+        no_recovery = None
         checked.recovery = True
         checked.damaged = [(int(a), int(b)) for a, b in report.damaged_ranges]
         if not report.ok:
@@ -91,7 +95,38 @@ def _check_file(path: Path) -> _Checked:
         if checked.info is None:
             checked.problems.append(str(exc))
             checked.short.append(str(exc))
+    if no_recovery is not None:
+        _judge_missing_recovery(checked, no_recovery)
     return checked
+
+
+def _judge_missing_recovery(checked: _Checked, why: str) -> None:
+    """No recovery region found: expected for an unprotected file, a fault otherwise.
+
+    The volume header says whether recovery data was written, so a disc whose
+    region was lost (a short burn or read-back) cannot pass as "unprotected".
+    """
+    info = checked.info
+    if info is None:
+        return  # already reported: the file is not a readable volume
+    flag = FLAG_IMAGE_PROTECTED if info.image else FLAG_VOLUME_PROTECTED
+    size = checked.path.stat().st_size
+    if not info.header.flags & flag:
+        if not info.image and info.header.flags & FLAG_IMAGE_PROTECTED:
+            note = "a volume file taken off its disc: check the whole disc image instead"
+        else:
+            note = "written without recovery data"
+        checked.warnings.append(f"sectors not checked ({note})")
+        return
+    with checked.path.open("rb") as fp:
+        expected = iso_size(fp) if info.image else None
+    if expected is not None and size < expected:
+        message = f"truncated: {size:,} bytes, its file system alone spans {expected:,}"
+    else:
+        message = f"its recovery data is missing or unreadable ({why})"
+    checked.repairable = False
+    checked.problems.append(message)
+    checked.short.append(message)
 
 
 def _info_from_repaired(path: Path) -> VolumeInfo | None:
@@ -119,12 +154,22 @@ def _info_from_repaired(path: Path) -> VolumeInfo | None:
     type=click.Path(dir_okay=False),
     help="Read the key file's passphrase from this file.",
 )
+@click.option(
+    "--partial",
+    is_flag=True,
+    help="Check only the discs given (one at a time after burning): missing ones are fine.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def verify(
-    paths: tuple[Path, ...], identity: Path | None, key_passphrase_file: str | None, as_json: bool
+    paths: tuple[Path, ...],
+    identity: Path | None,
+    key_passphrase_file: str | None,
+    partial: bool,
+    as_json: bool,
 ) -> None:
     """Check volume files or disc images VOLUME_OR_IMAGE... (no key needed).
 
+    Give all the discs of a set (any order), or use --partial for some of them.
     Exit status 4 names every damaged, missing, duplicated or foreign volume.
     """
     checked = [_check_file(path) for path in paths]
@@ -133,6 +178,8 @@ def verify(
     set_id = count = None
     if infos:
         diagnosis = diagnose_set(infos)
+        if partial:
+            diagnosis.missing = []
         set_problems = diagnosis.messages()
         set_id, count = diagnosis.set_id.hex(), diagnosis.count
     problems = [f"{c.name()}: {p}" for c in checked for p in c.short] + set_problems

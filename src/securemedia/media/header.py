@@ -12,7 +12,9 @@ Layout (one 2,048-byte sector, all integers little-endian)::
         36    8 payload offset   where this volume's slice starts in the archive
         44    8 payload length   bytes of archive that follow this header
         52    8 archive length   total archive bytes over all volumes (patched at close)
-        60 1984 reserved         zero
+        60    4 flags            bit 0: this volume file carries recovery data
+                                 bit 1: the disc image holding it carries recovery data
+        64 1980 reserved         zero
       2044    4 CRC32C           of bytes 0..2043
 
 The header is one whole sector so that the payload starts sector-aligned and so
@@ -40,7 +42,11 @@ MAX_VOLUMES = 999
 MAX_PAYLOAD = 64 * 1024**3
 """Larger than any single disc (BD-R DL is 50 GB): a sane cap on a header field."""
 
-_FIELDS = struct.Struct("<8sHH16sIIQQQ")
+_FIELDS = struct.Struct("<8sHH16sIIQQQI")
+
+FLAG_VOLUME_PROTECTED = 1
+FLAG_IMAGE_PROTECTED = 2
+_KNOWN_FLAGS = FLAG_VOLUME_PROTECTED | FLAG_IMAGE_PROTECTED
 _CRC_AT = HEADER_SIZE - 4
 
 
@@ -54,6 +60,9 @@ class VolumeHeader:
     payload_offset: int
     payload_length: int
     archive_length: int
+    flags: int = 0
+    """Where recovery data was written: lets ``verify`` tell a disc that lost its
+    recovery region (a short burn or read) from one that never had any."""
 
     @property
     def set_hex(self) -> str:
@@ -76,6 +85,7 @@ class VolumeHeader:
             self.payload_offset,
             self.payload_length,
             self.archive_length,
+            self.flags,
         )
         body = body.ljust(_CRC_AT, b"\0")
         return body + struct.pack("<I", google_crc32c.value(body))
@@ -104,14 +114,16 @@ def parse_header(block: bytes, where: str) -> VolumeHeader:
         raise MediaError(f"{where}: not a securemedia volume")
     if not is_valid_header(block):
         raise MediaError(f"{where}: the volume header is damaged (checksum mismatch)")
-    magic, version, size, set_id, number, count, offset, length, total = _FIELDS.unpack_from(block)
+    magic, version, size, set_id, number, count, offset, length, total, flags = _FIELDS.unpack_from(
+        block
+    )
     del magic
     if version != VERSION:
         raise UnsupportedVersionError(f"{where}: volume format version {version} is not supported")
-    if size != HEADER_SIZE or any(block[_FIELDS.size : _CRC_AT]):
+    if size != HEADER_SIZE or flags & ~_KNOWN_FLAGS or any(block[_FIELDS.size : _CRC_AT]):
         raise MediaError(f"{where}: malformed volume header")
     if not 1 <= count <= MAX_VOLUMES or not 1 <= number <= count:
         raise MediaError(f"{where}: malformed volume header (volume {number} of {count})")
     if length > MAX_PAYLOAD or offset + length > total or total > MAX_PAYLOAD * count:
         raise MediaError(f"{where}: malformed volume header (lengths out of range)")
-    return VolumeHeader(set_id, number, count, offset, length, total)
+    return VolumeHeader(set_id, number, count, offset, length, total, flags)

@@ -136,6 +136,22 @@ def is_iso_image(block: bytes) -> bool:
     return block[ISO_MAGIC_OFFSET : ISO_MAGIC_OFFSET + 5] == b"CD001"
 
 
+def iso_size(fp: BinaryIO) -> int | None:
+    """Bytes the ISO 9660 file system spans (its volume space size), or None if unreadable.
+
+    A protected image is longer: its recovery region follows.
+    """
+    fp.seek(16 * SECTOR)
+    descriptor = fp.read(SECTOR)
+    if descriptor[:6] != b"\x01CD001":
+        return None
+    # Volume space size: a both-byte-order u32 at offset 80 (ECMA-119 8.4.8).
+    sectors = int.from_bytes(descriptor[80:84], "little")
+    if sectors != int.from_bytes(descriptor[84:88], "big"):
+        return None
+    return sectors * SECTOR
+
+
 def locate_volume(fp: BinaryIO) -> int | None:
     """Byte offset of the volume header inside an image, or None if there is none.
 

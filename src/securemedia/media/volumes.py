@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Literal
 from ..errors import DestinationExistsError, MediaError, UsageError
 from . import iso as iso_mod
 from . import recovery
-from .header import HEADER_SIZE, MAX_VOLUMES, SET_ID_SIZE, VolumeHeader
+from .header import (
+    FLAG_IMAGE_PROTECTED,
+    FLAG_VOLUME_PROTECTED,
+    HEADER_SIZE,
+    MAX_VOLUMES,
+    SET_ID_SIZE,
+    VolumeHeader,
+)
 from .readme import render_readme
 
 if TYPE_CHECKING:
@@ -199,7 +206,9 @@ class VolumeSetWriter(io.RawIOBase):
                     raise DestinationExistsError(f"{final} already exists (use --force)")
         offset = 0
         for number, (part, length) in enumerate(zip(self._parts, self._lengths, strict=True), 1):
-            header = VolumeHeader(self.set_id, number, count, offset, length, self._written)
+            header = VolumeHeader(
+                self.set_id, number, count, offset, length, self._written, self._flags()
+            )
             with part.open("r+b") as fp:
                 fp.write(header.pack())
                 fp.flush()
@@ -208,6 +217,11 @@ class VolumeSetWriter(io.RawIOBase):
         for number, (part, final) in enumerate(zip(self._parts, finals, strict=True), 1):
             self._finish_volume(number, count, part, final)
         self.paths = finals
+
+    def _flags(self) -> int:
+        if self.redundancy is None:
+            return 0
+        return FLAG_IMAGE_PROTECTED if self.iso else FLAG_VOLUME_PROTECTED
 
     def _finish_volume(self, number: int, count: int, part: Path, final: Path) -> None:
         name = volume_name(self.base, number)
