@@ -160,7 +160,8 @@ def test_volume_files_without_iso(tmp_path: Path, shipment: dict[str, Path]) -> 
         ["-o", "x.sm", "--iso"],
         ["-o", "x.sm", "--media", "floppy"],
         ["-o", "x.sm", "--media", "2MB", "--redundancy", "300%"],
-        ["-o", "x.sm", "--media", "2MB", "--notice-text", "a", "--notice", "f"],
+        ["-o", "x.sm", "--media", "2MB", "--iso", "--notice-text", "a", "--notice", "f"],
+        ["-o", "x.sm", "--media", "2MB", "--notice-text", "no README without --iso"],
     ],
 )
 def test_usage_errors(

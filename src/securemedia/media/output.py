@@ -115,6 +115,8 @@ def media_output(
         if given:
             raise UsageError(f"{', '.join(given)} need(s) --media")
         return None
+    if (notice is not None or notice_text is not None) and not iso:
+        raise UsageError("--notice and --notice-text go into README.TXT on images: add --iso")
     return MediaOutput(
         output,
         media=media,
