@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
+import io
 
 import click
 
-from ..errors import OperationalError
+from ..errors import UsageError
 from ..header import StanzaType, read_header
 from ..stream import CHUNK_SIZE, chunk_count, payload_plaintext_size
+from .inputs import open_input
 from .output import emit_json, human_bytes
 
 _KINDS = {
@@ -22,21 +23,21 @@ _KINDS = {
 
 
 @click.command()
-@click.argument("archive", type=click.Path(dir_okay=False))
+@click.argument("archives", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-def inspect(archive: str, as_json: bool) -> None:
-    """Show what anyone can see of ARCHIVE without a key.
+def inspect(archives: tuple[str, ...], as_json: bool) -> None:
+    """Show what anyone can see of ARCHIVE without a key (a file, or all
+    volumes or disc images of a set).
 
     Names, sizes and the member list are encrypted and are not shown. Recipients
     are anonymous: only their kind is visible.
     """
-    try:
-        handle = open(archive, "rb")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise OperationalError(f"cannot read {archive}: {exc.strerror}") from None
-    with handle:
-        header = read_header(handle)
-        total = os.fstat(handle.fileno()).st_size
+    if archives == ("-",):
+        raise UsageError("inspect needs an archive file, not standard input")
+    archive = archives[0] if len(archives) == 1 else f"{archives[0]} (+{len(archives) - 1} more)"
+    with open_input(archives) as source:
+        header = read_header(source)
+        total = source.seek(0, io.SEEK_END)
     payload = total - len(header.raw)
     try:
         plain: int | None = payload_plaintext_size(payload)

@@ -7,13 +7,12 @@ import datetime
 import click
 
 from ..archive.reader import ArchiveReader
-from ..errors import OperationalError
+from .inputs import identities_from_options, open_input, signer_label
 from .output import emit_json, human_bytes
-from .unpack import _fingerprint, _identities
 
 
 @click.command(name="list")
-@click.argument("archive", type=click.Path(dir_okay=False))
+@click.argument("archives", nargs=-1, required=True)
 @click.option(
     "-i",
     "--identity",
@@ -34,31 +33,28 @@ from .unpack import _fingerprint, _identities
 @click.option("--key-passphrase-file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def listing(
-    archive: str,
+    archives: tuple[str, ...],
     identities: tuple[str, ...],
     use_passphrase: bool,
     passphrase_file: str | None,
     key_passphrase_file: str | None,
     as_json: bool,
 ) -> None:
-    """List the members of ARCHIVE: name, size, time and BLAKE3 digest.
+    """List the members of ARCHIVE (a file, or all volumes or disc images of a
+    set): name, size, time and BLAKE3 digest.
 
     Reads only the header and the index (the last chunks), not the contents.
     """
-    keys = _identities(identities, use_passphrase, passphrase_file, key_passphrase_file)
-    try:
-        handle = open(archive, "rb")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise OperationalError(f"cannot read {archive}: {exc.strerror}") from None
-    with handle:
-        reader = ArchiveReader(handle, keys)
+    keys = identities_from_options(identities, use_passphrase, passphrase_file, key_passphrase_file)
+    with open_input(archives) as source:
+        reader = ArchiveReader(source, keys)
         members = reader.members
     if as_json:
         emit_json(
             {
-                "archive": archive,
+                "archive": archives[0] if len(archives) == 1 else list(archives),
                 "archive_id": reader.archive_id,
-                "signer": _fingerprint(reader.signer) if reader.signer else None,
+                "signer": signer_label(reader.signer) if reader.signer else None,
                 "members": [m.to_json() for m in members],
             }
         )
@@ -70,4 +66,4 @@ def listing(
         name = m.path + ("/" if m.is_dir else "")
         click.echo(f"{size:>10}  {when:%Y-%m-%d %H:%M}  {digest:16}  {name}")
     if reader.signer:
-        click.echo(f"signed by signing key {_fingerprint(reader.signer)}", err=True)
+        click.echo(f"signed by signing key {signer_label(reader.signer)}", err=True)

@@ -8,6 +8,7 @@ Exit codes (scripts depend on them):
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -57,6 +58,15 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         target = f" {exc.filename}" if exc.filename else ""
         _fail(f"I/O error{target}: {exc.strerror or exc}", 1)
+    except Exception as exc:
+        # A bug. Name its type only: its message could quote data we handled.
+        if os.environ.get("SECUREMEDIA_DEBUG"):
+            raise
+        _fail(
+            f"internal error ({type(exc).__name__}); rerun with SECUREMEDIA_DEBUG=1 "
+            "for details and please report it",
+            1,
+        )
     sys.exit(0)
 
 

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 import click
 
 from ..archive.extract import copy_member, extract
 from ..archive.reader import ArchiveReader
 from ..compat_zip import is_compat_zip
-from ..errors import OperationalError, UsageError
-from ..keyring import load_identities, load_signers
-from ..recipients import Identity
-from ..recipients.passphrase import PassphraseIdentity
+from ..errors import UsageError
+from ..keyring import load_signers
+from .inputs import identities_from_options, open_input, signer_label
 from .output import emit_json, human_bytes, info, progress_bar
-from .passphrases import archive_passphrase, key_passphrase_source
 
 
 @click.command()
@@ -122,9 +117,9 @@ def unpack(
             Path(archives[0]), dest, passphrase_file, force=force, as_json=as_json, quiet=quiet
         )
         return
-    keys = _identities(identities, use_passphrase, passphrase_file, key_passphrase_file)
+    keys = identities_from_options(identities, use_passphrase, passphrase_file, key_passphrase_file)
     required = [key for spec in signers for key in load_signers(spec)]
-    with _open_input(archives) as source:
+    with open_input(archives) as source:
         reader = ArchiveReader(source, keys, require_signer=required or None)
         if to_stdout:
             member = copy_member(reader, members[0] if members else None, sys.stdout.buffer)
@@ -140,7 +135,7 @@ def unpack(
         emit_json(_report(reader, [m.to_json() for m in result.members], str(target), started))
     else:
         files = sum(1 for m in result.members if m.type == "file")
-        signed = f", signed by {_fingerprint(reader.signer)}" if reader.signer else ""
+        signed = f", signed by {signer_label(reader.signer)}" if reader.signer else ""
         info(
             f"restored {files} file(s), {human_bytes(result.bytes)}, into {target}{signed}",
             quiet=quiet,
@@ -153,53 +148,7 @@ def _report(
     return {
         "archive_id": reader.archive_id,
         "destination": dest,
-        "signer": _fingerprint(reader.signer) if reader.signer else None,
+        "signer": signer_label(reader.signer) if reader.signer else None,
         "members": members,
         "elapsed_seconds": round(time.monotonic() - started, 3),
     }
-
-
-def _fingerprint(signing_key: bytes | None) -> str:
-    from ..keys import signer_fingerprint
-
-    return signer_fingerprint(signing_key) if signing_key else ""
-
-
-def _identities(
-    specs: tuple[str, ...],
-    use_passphrase: bool,
-    passphrase_file: str | None,
-    key_passphrase_file: str | None,
-) -> list[Identity]:
-    if use_passphrase:
-        found: list[Identity] = [
-            PassphraseIdentity(archive_passphrase(passphrase_file, confirm=False))
-        ]
-    elif not specs:
-        raise UsageError("give the recipient's key with -i KEYFILE, or -p for a passphrase archive")
-    else:
-        found = []
-    source = key_passphrase_source(key_passphrase_file)
-    for spec in specs:
-        found.extend(load_identities(spec, source))
-    return found
-
-
-@contextlib.contextmanager
-def _open_input(archives: tuple[str, ...]) -> Iterator[BinaryIO]:
-    from ..media.volume_set import open_volume_inputs, wants_volume_set
-
-    if wants_volume_set(archives):  # volume files or disc images, in any order
-        with open_volume_inputs(archives) as stream:
-            yield stream
-        return
-    name = archives[0]
-    if name == "-":
-        yield sys.stdin.buffer
-        return
-    try:
-        handle = open(name, "rb")  # noqa: SIM115 - closed by the with below
-    except OSError as exc:
-        raise OperationalError(f"cannot read {name}: {exc.strerror}") from None
-    with handle:
-        yield handle

@@ -1,0 +1,61 @@
+"""What the reading commands share: opening an archive given as a file, a
+pipe, or a set of volumes or disc images; the identities from -i/-p."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from ..errors import OperationalError, UsageError
+from ..keyring import load_identities
+from ..recipients import Identity
+from ..recipients.passphrase import PassphraseIdentity
+from .passphrases import archive_passphrase, key_passphrase_source
+
+
+def signer_label(signing_key: bytes | None) -> str:
+    from ..keys import signer_fingerprint
+
+    return signer_fingerprint(signing_key) if signing_key else ""
+
+
+def identities_from_options(
+    specs: tuple[str, ...],
+    use_passphrase: bool,
+    passphrase_file: str | None,
+    key_passphrase_file: str | None,
+) -> list[Identity]:
+    if use_passphrase:
+        found: list[Identity] = [
+            PassphraseIdentity(archive_passphrase(passphrase_file, confirm=False))
+        ]
+    elif not specs:
+        raise UsageError("give the recipient's key with -i KEYFILE, or -p for a passphrase archive")
+    else:
+        found = []
+    source = key_passphrase_source(key_passphrase_file)
+    for spec in specs:
+        found.extend(load_identities(spec, source))
+    return found
+
+
+@contextlib.contextmanager
+def open_input(archives: tuple[str, ...]) -> Iterator[BinaryIO]:
+    from ..media.volume_set import open_volume_inputs, wants_volume_set
+
+    if wants_volume_set(archives):  # volume files or disc images, in any order
+        with open_volume_inputs(archives) as stream:
+            yield stream
+        return
+    name = archives[0]
+    if name == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        handle = open(name, "rb")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise OperationalError(f"cannot read {name}: {exc.strerror}") from None
+    with handle:
+        yield handle
