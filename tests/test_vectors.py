@@ -191,9 +191,7 @@ def classify(v: Vector, *, seekable: bool) -> tuple[str, str]:
 
 # Known discrepancies between src and docs/FORMAT.md (listed in tests/vectors/README.md).
 # strict=True: when src is fixed these start passing, and the entry must be removed.
-KNOWN = {
-    "index_zstd_two_frames": "reader skips stored bytes after the first zstd frame",
-}
+KNOWN: dict[str, str] = {}
 PIPE_KNOWN = {
     **KNOWN,
     "index_trailer_offset_not_at_index_tag": "walk ignores the trailer's index_offset",

@@ -1090,7 +1090,7 @@ def payload_failures(b: Builder) -> None:
         "the only chunk sealed as chunk 1",
     )
     add(
-        "payload_under_header_nonce_less_key",
+        "payload_key_without_payload_nonce",
         hdr + seal_chunk(payload_key(fk, bytes(16)), 0, True, plain),
         "payload sealed with a key derived from a zero salt instead of payload_nonce",
     )
@@ -1234,6 +1234,16 @@ def payload_failures(b: Builder) -> None:
             [Entry("log.txt", b"plain", compression="zstd", stored=b"plain text, not zstd")],
         )[0],
         "compression zstd, but the stored bytes are not a zstd frame",
+    )
+    text = pattern(3000, "two frames")
+    add(
+        "payload_zstd_second_frame_not_in_digest",
+        b.pass_archive(
+            "payload_zstd_second_frame_not_in_digest",
+            [Entry("log.txt", text, compression="zstd", stored=zstd(text) + zstd(b"hidden"))],
+        )[0],
+        "a second zstd frame after the first; size and digest cover the first frame only:"
+        " stored bytes must never be skipped",
     )
 
 
@@ -1395,14 +1405,6 @@ def index_failures(b: Builder) -> None:
         "index_directory_with_terminator",
         "a directory record followed by a zero terminator, counted in its length",
         entries=[Entry("d", type="dir", junk=u32(0))],
-    )
-    text = pattern(3000, "two frames")
-    add(
-        "index_zstd_two_frames",
-        "a zstd member of two zstd frames; the index covers only the first frame's content",
-        entries=[
-            Entry("log.txt", text, compression="zstd", stored=zstd(text) + zstd(b"hidden")),
-        ],
     )
     add(
         "index_signature_block_64_bytes",
