@@ -192,12 +192,7 @@ def classify(v: Vector, *, seekable: bool) -> tuple[str, str]:
 # Known discrepancies between src and docs/FORMAT.md (listed in tests/vectors/README.md).
 # strict=True: when src is fixed these start passing, and the entry must be removed.
 KNOWN: dict[str, str] = {}
-PIPE_KNOWN = {
-    **KNOWN,
-    "index_trailer_offset_not_at_index_tag": "walk ignores the trailer's index_offset",
-    "payload_empty_plaintext": "walk reports a too-short payload as FormatError",
-    "payload_too_short_for_trailer": "walk reports a too-short payload as FormatError",
-}
+PIPE_KNOWN: dict[str, str] = {**KNOWN}
 
 
 @pytest.mark.parametrize("path", ALL, ids=ALL_IDS)

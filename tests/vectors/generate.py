@@ -1105,15 +1105,20 @@ def payload_failures(b: Builder) -> None:
         hdr + other,
         "payload of another archive with the same file key but another payload_nonce",
     )
-    add(
+    # Authentic but structurally impossible: a format error, not an authentication one.
+    b.add(
         "payload_empty_plaintext",
+        "index failure",
         hdr + seal_chunk(pkey, 0, True, b""),
         "an authentic, empty final chunk: too short to hold a trailer",
+        identities=[ID_PASS],
     )
-    add(
+    b.add(
         "payload_too_short_for_trailer",
+        "index failure",
         hdr + seal_chunk(pkey, 0, True, plain[-20:]),
         "an authentic 20-byte payload: shorter than the 28-byte trailer",
+        identities=[ID_PASS],
     )
 
     # Multi-chunk cases.
