@@ -112,13 +112,20 @@ class PublicKey:
         description = (
             f"{'ML-KEM-768+X25519' if self.kind == PQ else 'X25519'} key {self.fingerprint}"
         )
-        if self.kind == PQ:
-            key = MLKEM768X25519PublicKey(
-                mlkem.MLKEM768PublicKey.from_public_bytes(self.encryption[:_MLKEM_PUB]),
-                x25519.X25519PublicKey.from_public_bytes(self.encryption[_MLKEM_PUB:]),
+        try:
+            if self.kind == PQ:
+                key = MLKEM768X25519PublicKey(
+                    mlkem.MLKEM768PublicKey.from_public_bytes(self.encryption[:_MLKEM_PUB]),
+                    x25519.X25519PublicKey.from_public_bytes(self.encryption[_MLKEM_PUB:]),
+                )
+                return HPKERecipient(key, description)
+            return HPKERecipient(
+                x25519.X25519PublicKey.from_public_bytes(self.encryption), description
             )
-            return HPKERecipient(key, description)
-        return HPKERecipient(x25519.X25519PublicKey.from_public_bytes(self.encryption), description)
+        except ValueError:
+            # The checksum only catches accidents: a line can be well-formed and
+            # still not hold a valid key.
+            raise UsageError(f"public key {self.fingerprint} is not a valid key") from None
 
     def verify_key(self) -> ed25519.Ed25519PublicKey:
         return ed25519.Ed25519PublicKey.from_public_bytes(self.signing)

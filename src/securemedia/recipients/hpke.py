@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.hpke import (
     Suite,
 )
 
+from ..errors import UsageError
 from ..header import Stanza, StanzaType
 
 _SUITES = {
@@ -76,7 +77,11 @@ class HPKERecipient:
 
     def wrap(self, file_key: bytes) -> Stanza:
         kind = self.kind
-        body = _SUITES[kind].encrypt(file_key, self.public_key, info=info_for(kind))
+        try:
+            body = _SUITES[kind].encrypt(file_key, self.public_key, info=info_for(kind))
+        except ValueError:
+            # A degenerate key (e.g. a low-order X25519 point) has no shared secret.
+            raise UsageError(f"{self.label}: not a usable public key") from None
         return Stanza(kind, body)
 
 
