@@ -31,6 +31,7 @@ def assert_error(result: CliResult, code: int, match: str | None = None) -> str:
     """Exit ``code`` with exactly one line on stderr, prefixed, no traceback."""
     assert result.code == code, (result.code, result.stderr)
     assert "Traceback" not in result.stderr
+    assert "internal error" not in result.stderr, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("securemedia: error: "), lines[0]

@@ -334,3 +334,28 @@ def test_wrong_key_passphrase_exits_3(run_cli: RunCli, tmp_path: Path) -> None:
     ok = run_cli("unpack", "a.sm", "-i", "k", "-o", "out", "-q", env={KEY_ENV: "right"})
     assert ok.code == 0, ok.stderr
     assert (tmp_path / "out" / "in.txt").read_text() == "hello"
+
+
+@pytest.mark.parametrize(
+    ("kind", "encryption", "message"),
+    [
+        ("pq", b"\xff" * (1184 + 32), "is not a valid key"),
+        ("x25519", bytes(32), "not a usable public key"),
+        ("x25519", b"\x01" + bytes(31), "not a usable public key"),
+    ],
+    ids=["mlkem-out-of-range", "x25519-zero", "x25519-low-order"],
+)
+def test_well_formed_line_holding_an_invalid_key(
+    kind: str, encryption: bytes, message: str, run_cli: RunCli, tmp_path: Path
+) -> None:
+    """The checksum only catches accidents: a crafted line with a valid checksum
+    but no usable key is a usage error, not an internal one."""
+    line = PublicKey(kind, encryption, bytes(32)).to_line()
+    with pytest.raises(UsageError, match=message):
+        load_recipients(line)[0].wrap(bytes(32))
+    (tmp_path / "in.txt").write_text("x")
+    result = run_cli("pack", "in.txt", "-o", "a.sm", "-r", line)
+    assert result.code == 2, result.stderr
+    assert result.stderr.startswith("securemedia: error: ") and message in result.stderr
+    assert "internal error" not in result.stderr
+    assert not (tmp_path / "a.sm").exists()
