@@ -19,7 +19,7 @@ from securemedia.archive.records import TRAILER
 from securemedia.archive.writer import ArchiveWriter
 from securemedia.cli.main import cli
 from securemedia.envelope import open_header
-from securemedia.header import read_header
+from securemedia.header import MAC_SIZE, Stanza, StanzaType, encode_unsigned, read_header
 from securemedia.keys import SecretKey, signer_fingerprint
 from securemedia.stream import CHUNK_SIZE, CIPHER_CHUNK_SIZE, StreamReader, StreamWriter
 
@@ -300,7 +300,7 @@ def test_failed_unpack_removes_a_directory_it_created(
     archive, _ = big
     damaged = damage(archive, archive.stat().st_size - 40)  # the last chunk: index/trailer
     assert_error(run_cli("unpack", damaged, "-i", alice.path, "-o", "new/deeper"), 4)
-    assert not (tmp_path / "new" / "deeper").exists()
+    assert not (tmp_path / "new").exists()
     piped = run_cli("unpack", "-", "-i", alice.path, "-o", "piped", stdin=damaged.read_bytes())
     assert_error(piped, 4)
     assert not (tmp_path / "piped").exists()
@@ -600,3 +600,14 @@ def test_forged_payload_under_the_senders_header_and_signature(
 def test_version(run_cli: RunCli) -> None:
     result = run_cli("--version")
     assert result.code == 0 and "version" in result.out
+
+
+def test_hostile_argon2_stanza_refused_before_hashing(run_cli: RunCli, tmp_path: Path) -> None:
+    """A passphrase archive whose stanza asks for 4 GiB and t=1000 is refused
+    with exit 4 at once, without running Argon2 (exit 3 would mean it tried)."""
+    body = os.urandom(16) + struct.pack(">III", 1000, 4 * 1024 * 1024, 4) + bytes(48)
+    header = encode_unsigned(os.urandom(16), [Stanza(StanzaType.ARGON2ID, body)])
+    (tmp_path / "hostile.sm").write_bytes(header + bytes(MAC_SIZE) + bytes(100))
+    result = run_cli("unpack", "hostile.sm", "-p", "-o", "out", env={PASS_ENV: "x"}, timeout=30)
+    assert_error(result, 4, "passphrase parameters are out of range")
+    assert not (tmp_path / "out").exists()
