@@ -30,7 +30,13 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, mlkem, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hpke import MLKEM768X25519PrivateKey, MLKEM768X25519PublicKey
 
-from .errors import DestinationExistsError, NoIdentityError, OperationalError, UsageError
+from .errors import (
+    DestinationExistsError,
+    FormatError,
+    NoIdentityError,
+    OperationalError,
+    UsageError,
+)
 from .recipients.hpke import HPKEIdentity, HPKERecipient
 from .recipients.passphrase import Argon2Params, derive_key
 
@@ -224,7 +230,12 @@ class SecretKey:
         if len(raw) < _KDF_HEADER.size + 16:
             raise UsageError(f"{source}: key file is damaged")
         salt, t, m, p = _KDF_HEADER.unpack_from(raw)
-        key = derive_key(passphrase(), salt, Argon2Params(t, m, p))
+        params = Argon2Params(t, m, p)
+        try:
+            params.check()  # before asking for a passphrase, and before any hashing
+        except FormatError:
+            raise UsageError(f"{source}: key file is damaged") from None
+        key = derive_key(passphrase(), salt, params)
         try:
             blob = AESGCM(key).decrypt(bytes(12), raw[_KDF_HEADER.size :], _KEYFILE_AAD)
         except InvalidTag:
