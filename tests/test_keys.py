@@ -359,3 +359,19 @@ def test_well_formed_line_holding_an_invalid_key(
     assert result.stderr.startswith("securemedia: error: ") and message in result.stderr
     assert "internal error" not in result.stderr
     assert not (tmp_path / "a.sm").exists()
+
+
+@pytest.mark.parametrize(("offset", "value"), [(16, 1000), (20, 0xFFFFFFFF), (24, 0)])
+def test_key_file_with_damaged_kdf_parameters(offset: int, value: int) -> None:
+    """Refused as a damaged key file before the passphrase is asked for or Argon2 runs."""
+    import base64
+    import struct
+
+    text = SecretKey.generate(classic=True).to_text(b"pw", FAST_ARGON2)
+    line = next(ln for ln in text.splitlines() if ln.startswith("smkey1-enc-"))
+    b64 = line[len("smkey1-enc-") :]
+    raw = bytearray(base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4)))
+    raw[offset : offset + 4] = struct.pack(">I", value)
+    damaged = "smkey1-enc-" + base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+    with pytest.raises(UsageError, match="key file is damaged"):
+        SecretKey.from_text(text.replace(line, damaged), "k", never)
