@@ -33,10 +33,15 @@ class Compression:
     def name(self) -> str:
         return "zstd" if self.enabled else "none"
 
-    def compressor(self, sink: Any) -> Any:
-        """A zstd stream writer that sends compressed bytes to ``sink.write``."""
+    def context(self) -> Any:
+        """A zstd compression context. Reuse one for many members, one after the
+        other: each new multi-threaded context starts its own worker pool."""
         threads = self.threads or default_threads()
-        ctx = zstandard.ZstdCompressor(level=self.level, threads=threads if threads > 1 else 0)
+        return zstandard.ZstdCompressor(level=self.level, threads=threads if threads > 1 else 0)
+
+    def compressor(self, sink: Any, context: Any = None) -> Any:
+        """A zstd stream writer that sends compressed bytes to ``sink.write``."""
+        ctx = context if context is not None else self.context()
         return ctx.stream_writer(sink, write_size=1 << 20, closefd=False)
 
 

@@ -48,7 +48,10 @@ def extract(
             if reader.seekable:
                 chosen = [m for m in reader.members if wanted is None or m.path in wanted]
                 _check_selection(wanted, {m.path for m in reader.members})
-                staging.check_destination([m.path for m in chosen if m.type == FILE])
+                staging.check_destination(
+                    [m.path for m in chosen if m.type == FILE],
+                    [m.path for m in chosen if m.type != FILE],
+                )
                 staging.check_free_space(sum(m.size for m in chosen))
             if reader.seekable and wanted is not None:
                 for m in chosen:
@@ -106,15 +109,16 @@ class _Stager:
 def copy_member(reader: ArchiveReader, name: str | None, out: BinaryIO) -> Member | None:
     """Write one file member's plaintext to ``out``.
 
-    Seekable archive: the whole archive is verified first in a pass that writes
-    nothing, then the member is streamed. Pipe: chunks are written as they
-    authenticate, and a damaged or truncated archive raises at the point it is
-    found, after earlier (authentic) bytes went out.
+    Seekable archive: the member is verified first (its size and digest against
+    the signed index) in a pass that writes nothing, then streamed; only its own
+    chunks and the index are decrypted, not the whole archive. Pipe: chunks are
+    written as they authenticate, and a damaged or truncated archive raises at
+    the point it is found, after earlier (authentic) bytes went out.
     """
     if reader.seekable:
         files = [m for m in reader.members if m.type == FILE]
         target = _choose(files, name)
-        reader.verify()
+        reader.open_member(target.path).drain()
         data = reader.open_member(target.path)
         shutil.copyfileobj(data, out, READ_SIZE)
         data.read()  # end of member: size and digest checked

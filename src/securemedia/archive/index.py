@@ -83,6 +83,7 @@ def decode_index(raw: bytes, members_end: int) -> list[Member]:
 def _member(entry: object) -> Member:
     if not isinstance(entry, dict):
         raise FormatError("archive index entry is malformed")
+    _check_kind(entry.get("path"), entry.get("type"))
     try:
         member = Member(**entry)
     except TypeError:
@@ -107,6 +108,7 @@ def _member(entry: object) -> Member:
 def check_meta(meta: dict[str, Any]) -> None:
     """Check an in-line member record's metadata before acting on it."""
     path = meta.get("path")
+    _check_kind(path, meta.get("type"))
     if not isinstance(path, str) or meta.get("type") not in (FILE, DIRECTORY):
         raise FormatError("archive member record is malformed")
     validate_member_name(path)
@@ -116,3 +118,12 @@ def check_meta(meta: dict[str, Any]) -> None:
         value = meta.get(key)
         if type(value) is not int or value < 0:
             raise FormatError("archive member record is malformed")
+
+
+def _check_kind(path: object, kind: object) -> None:
+    """Name what is refused: links, devices, FIFOs, anything but a file or a directory."""
+    if isinstance(path, str) and isinstance(kind, str) and kind not in (FILE, DIRECTORY):
+        raise UnsafeMemberError(
+            f"member {path[:200]!r} is of type {kind[:40]!r}: "
+            "only files and directories are extracted"
+        )

@@ -28,6 +28,7 @@ from ..recipients import Identity
 from ..stream import CHUNK_SIZE, CIPHER_CHUNK_SIZE, StreamReader
 from .compression import ZstdError, decompressor
 from .index import FILE, Member, check_meta, decode_index
+from .paths import NameSet
 from .records import (
     INDEX_TAG,
     MAX_INDEX,
@@ -97,8 +98,13 @@ class MemberReader(io.RawIOBase):
     def read(self, size: int = -1) -> bytes:
         if self.finished:
             return b""
+        if size < 0:  # io semantics: the whole rest of the member
+            parts = []
+            while piece := self.read(READ_SIZE):
+                parts.append(piece)
+            return b"".join(parts)
         try:
-            data = self._data.read(READ_SIZE if size < 0 else size)
+            data = self._data.read(size)
         except ZstdError:
             raise IntegrityError() from None
         if data:
@@ -229,6 +235,7 @@ class ArchiveReader:
 
     def _walk(self, source: _Pieces) -> Iterator[WalkEntry]:
         seen: list[tuple[dict[str, Any], int, int, MemberReader | None]] = []
+        names = NameSet()  # duplicates refused as met, before anything acts on them
         while True:
             offset = source.consumed
             tag = source.read(1)
@@ -237,6 +244,7 @@ class ArchiveReader:
             if tag != MEMBER_TAG:
                 raise FormatError("archive payload has a malformed record")
             meta = _read_meta_checked(source)
+            names.add(meta["path"], meta["type"] != FILE)
             data = None
             if meta["type"] == FILE:
                 data = MemberReader(FrameReader(source), meta, None)

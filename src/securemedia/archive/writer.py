@@ -6,6 +6,7 @@ Memory stays flat whatever the input: data moves through in 1 MiB pieces.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import time
@@ -13,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import blake3
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -29,6 +30,9 @@ from .compression import Compression
 from .index import DIRECTORY, FILE, Member, encode_index
 from .paths import NameSet, validate_member_name
 from .records import INDEX_TAG, MAX_FRAME, U32, encode_meta, encode_trailer
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 READ_SIZE = 1 << 20
 READ_AHEAD_MIN = 8 << 20  # below this, a thread costs more than it saves
@@ -85,31 +89,46 @@ class _Framer:
         self._payload.write(frame)
 
 
-class MemberWriter:
-    """A writable stream for one member's content (a context manager)."""
+class MemberWriter(io.BufferedIOBase):
+    """A writable binary stream for one member's content (a context manager).
+
+    A real :class:`io.BufferedIOBase`, so text and CSV writers can sit on it
+    without the plaintext touching disk::
+
+        with io.TextIOWrapper(archive.open_member("rows.csv"), "utf-8", newline="") as text:
+            csv.writer(text).writerows(cursor)
+    """
 
     def __init__(self, archive: ArchiveWriter, meta: dict[str, Any], offset: int) -> None:
+        super().__init__()
         self._archive = archive
         self._meta = meta
         self._offset = offset
         self._framer = _Framer(archive._payload)
         self._compressor = (
-            archive.compression.compressor(self._framer) if archive.compression.enabled else None
+            archive.compression.compressor(self._framer, archive._zstd_context())
+            if archive.compression.enabled
+            else None
         )
         self._hash = blake3.blake3(max_threads=blake3.blake3.AUTO)
         self.size = 0
-        self.closed = False
+        self._done = False
 
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        if self.closed:
+    @property
+    def closed(self) -> bool:
+        return self._done
+
+    def write(self, data: ReadableBuffer, /) -> int:
+        if self._done:
             raise ValueError("write to a closed member")
-        self._hash.update(data)
-        n = len(memoryview(data).cast("B"))
+        view = memoryview(data).cast("B")
+        self._hash.update(view)
+        n = len(view)
         self.size += n
         if self._compressor is not None:
-            self._compressor.write(data)
+            self._compressor.write(view)
         else:
-            self._framer.write(data)
+            self._framer.write(view)
         self._archive._progressed(n)
         return n
 
@@ -119,10 +138,17 @@ class MemberWriter:
     def flush(self) -> None:
         pass
 
+    def __del__(self) -> None:
+        # Never finish a member behind the caller's back (io.IOBase would call
+        # close() here): a member nobody closed is finished by the archive's close().
+        pass
+
     def close(self) -> None:
-        if self.closed:
+        if self._done:
             return
-        self.closed = True
+        self._done = True
+        if self._archive._failed:
+            return  # the archive is unfinished anyway: write nothing more
         if self._compressor is not None:
             self._compressor.close()
         self._framer.finish()
@@ -148,7 +174,7 @@ class MemberWriter:
         if exc_type is None:
             self.close()
         else:
-            self.closed = True
+            self._done = True
             self._archive._failed = True
 
 
@@ -215,6 +241,7 @@ class ArchiveWriter:
         self._members: list[Member] = []
         self._names = NameSet()
         self._open: MemberWriter | None = None
+        self._zstd: Any = None
         self._failed = False
         self._closed = False
         self.summary = ArchiveSummary(
@@ -347,6 +374,11 @@ class ArchiveWriter:
     def _member_done(self, member: Member) -> None:
         self._members.append(member)
         self.summary.input_bytes += member.size
+
+    def _zstd_context(self) -> Any:
+        if self._zstd is None:
+            self._zstd = self.compression.context()
+        return self._zstd
 
     def _progressed(self, n: int) -> None:
         if self._progress is not None:
