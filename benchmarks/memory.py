@@ -8,6 +8,7 @@ kernel (``wait4``). Streaming code has a flat peak: the 4x peak may exceed the
 
     python benchmarks/memory.py              # full registry: 1x ~380 MB, 4x ~1.5 GB
     python benchmarks/memory.py --rows 500000
+    python benchmarks/memory.py --json benchmarks/results/memory.json   # as published
 """
 
 from __future__ import annotations
@@ -20,9 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import registry
-from harness.proc import CommandFailed
+from harness import machine
+from harness.proc import CommandFailed, capture
 from harness.roundtrip import digest, log, registry_file, round_trip
-from harness.tools import Context, Unavailable, securemedia_command, setup_securemedia
+from harness.tools import (
+    Context,
+    Unavailable,
+    first_line,
+    securemedia_command,
+    setup_securemedia,
+)
 
 ROOT = Path(__file__).resolve().parent
 COPIES = 4
@@ -103,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     ok = verdicts(one, four, args.limit, args.tolerance)
     if args.json:
         data: dict[str, Any] = {
+            "command": "python benchmarks/memory.py " + " ".join(argv or sys.argv[1:]),
+            "machine": machine.describe(),
+            "securemedia": first_line(capture([*command, "--version"])),
             "rows_1x": args.rows,
             "bytes_1x": one_path.stat().st_size,
             "bytes_4x": four_path.stat().st_size,
