@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hmac
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -91,6 +91,7 @@ class MemberReader(io.RawIOBase):
         self._hash = blake3.blake3(max_threads=blake3.blake3.AUTO)
         self.size = 0
         self.finished = False
+        self.after_end: Callable[[], None] | None = None
 
     def readable(self) -> bool:
         return True
@@ -128,6 +129,8 @@ class MemberReader(io.RawIOBase):
     def _finish(self) -> None:
         self._frames.drain()
         self.finished = True
+        if self.after_end is not None:
+            self.after_end()
         expected = self._expected
         if expected is not None and (
             expected.size != self.size or not hmac.compare_digest(expected.blake3, self.digest)
@@ -217,7 +220,9 @@ class ArchiveReader:
         meta = _read_record_meta(source)
         if meta != member.meta():
             raise FormatError("archive member record does not match the index")
-        return MemberReader(FrameReader(source), meta, member)
+        reader = MemberReader(FrameReader(source), meta, member)
+        reader.after_end = lambda: _check_record_end(source)
+        return reader
 
     def walk(self) -> Iterator[WalkEntry]:
         """Every member in payload order; works on pipes. When the loop ends,
@@ -255,9 +260,11 @@ class ArchiveReader:
         index_offset = offset
         tail = source.read(MAX_INDEX + signature.BLOCK_SIZE + TRAILER.size + 1)
         if len(tail) < TRAILER.size:
-            raise IntegrityError()
+            raise FormatError("archive payload is too short to hold its trailer")
         plain_size = index_offset + 1 + len(tail)
-        _, index_len, sig_len = decode_trailer(tail[-TRAILER.size :], plain_size)
+        pointed, index_len, sig_len = decode_trailer(tail[-TRAILER.size :], plain_size)
+        if pointed != index_offset:
+            raise FormatError("archive trailer does not point at the index record")
         index_raw = tail[:index_len]
         block = tail[index_len : index_len + sig_len]
         self.signer = signature.verify(block, self.header.raw, index_raw, self._require)
@@ -283,7 +290,8 @@ class ArchiveReader:
     def _load_index(self) -> None:
         size = self._stream.plaintext_size
         if size < TRAILER.size:
-            raise IntegrityError()
+            self._chunk(0)  # authentication comes first: a truncated archive is not "short"
+            raise FormatError("archive payload is too short to hold its trailer")
         trailer = b"".join(self._range(size - TRAILER.size, TRAILER.size))
         index_offset, index_len, sig_len = decode_trailer(trailer, size)
         tail = b"".join(self._range(index_offset, 1 + index_len + sig_len))
@@ -315,6 +323,13 @@ class ArchiveReader:
             offset += len(piece)
 
 
+def _check_record_end(source: Readable) -> None:
+    """The record must end exactly where the index says: as the walk does, refuse
+    bytes after the zero frame."""
+    if source.read(1):
+        raise FormatError("archive member record has bytes after its end")
+
+
 def _read_record_meta(source: Readable) -> dict[str, Any]:
     if source.read(1) != MEMBER_TAG:
         raise FormatError("archive payload has a malformed record")
@@ -326,8 +341,7 @@ def _read_meta_checked(source: Readable) -> dict[str, Any]:
     check_meta(meta)
     if set(meta) != {"path", "type", "mode", "mtime_ns", "compression"}:
         raise FormatError("archive member record is malformed")
-    # Re-encoding must give the same bytes: one canonical form, nothing hidden.
-    encode_meta(meta)
+    encode_meta(meta)  # raises if the metadata could not have been written (size cap)
     return meta
 
 
