@@ -1,0 +1,131 @@
+"""Helpers for the archive-layer tests (issue #3): a raw archive writer that
+bypasses the ArchiveWriter's own checks, dataset trees, and ``diff -r``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import blake3
+
+from securemedia.archive.index import INDEX_VERSION
+from securemedia.archive.records import INDEX_TAG, MAX_FRAME, U32, encode_meta, encode_trailer
+from securemedia.envelope import seal_header
+from securemedia.recipients import Recipient
+from securemedia.stream import StreamWriter
+
+
+@dataclass
+class RawEntry:
+    """One member as a hostile writer would put it: any metadata, any content
+    (``None`` for a record without frames, as a directory has)."""
+
+    meta: dict[str, Any]
+    content: bytes | None = None
+    index_meta: dict[str, Any] | None = None  # what the index says, if different
+
+
+def file_meta(path: str, *, kind: str = "file", mode: int = 0o644) -> dict[str, Any]:
+    return {"path": path, "type": kind, "mode": mode, "mtime_ns": 0, "compression": "none"}
+
+
+def write_raw_archive(
+    sink: BinaryIO, recipients: Sequence[Recipient], entries: Sequence[RawEntry]
+) -> None:
+    """Write a structurally valid, correctly encrypted archive of ``entries``
+    with the low-level pieces (header, STREAM, records, frames, index, trailer)
+    and none of the writer's name or type checks."""
+    header, key = seal_header(recipients)
+    sink.write(header.raw)
+    stream = StreamWriter(key, sink)
+    offset = 0
+    index: list[dict[str, Any]] = []
+    for entry in entries:
+        record = bytearray(encode_meta(entry.meta))
+        if entry.content is not None:
+            data = entry.content
+            for start in range(0, len(data), MAX_FRAME):
+                frame = data[start : start + MAX_FRAME]
+                record += U32.pack(len(frame)) + frame
+            record += U32.pack(0)
+        stream.write(bytes(record))
+        meta = entry.index_meta or entry.meta
+        content = entry.content or b""
+        index.append(
+            {
+                **meta,
+                "size": len(content),
+                "blake3": blake3.blake3(content).hexdigest() if entry.content is not None else "",
+                "offset": offset,
+                "length": len(record),
+            }
+        )
+        offset += len(record)
+    raw_index = json.dumps(
+        {"version": INDEX_VERSION, "members": index}, ensure_ascii=False, separators=(",", ":")
+    ).encode()
+    stream.write(INDEX_TAG + raw_index)
+    stream.write(encode_trailer(offset, len(raw_index), 0))
+    stream.close()
+
+
+def make_tree(root: Path) -> Path:
+    """A small dataset: nested folders, an empty file, an empty folder,
+    non-ASCII names, odd permission bits and set times. Returns ``root``."""
+    (root / "sub" / "deeper" / "deepest").mkdir(parents=True)
+    (root / "tom mappe").mkdir()
+    (root / "æøå").mkdir()
+    (root / "sub" / "a.csv").write_text("id,name\n1,Ærlig\n2,Øst\n", encoding="utf-8")
+    (root / "sub" / "deeper" / "b.bin").write_bytes(os.urandom(300_000))
+    (root / "sub" / "deeper" / "deepest" / "c.txt").write_bytes(b"c" * 5000)
+    (root / "empty.txt").write_bytes(b"")
+    (root / "æøå" / "Straße.txt").write_text("ß" * 1000, encoding="utf-8")
+    (root / "æøå" / "blåbær.csv").write_text("x,y\n" * 100, encoding="utf-8")
+    script = root / "run.sh"
+    script.write_text("#!/bin/sh\necho hi\n")
+    script.chmod(0o750)
+    private = root / "sub" / "private.txt"
+    private.write_text("only me")
+    private.chmod(0o600)
+    for i, path in enumerate(sorted(root.rglob("*"), reverse=True)):
+        os.utime(path, ns=(1_600_000_000_000_000_000 + i * 1_000_000_007,) * 2)
+    os.utime(root, ns=(1_500_000_000_123_456_789,) * 2)
+    return root
+
+
+def diff_r(a: Path, b: Path) -> None:
+    """The real ``diff -r``: fails the test with its output if the trees differ."""
+    proc = subprocess.run(
+        ["diff", "-r", "--no-dereference", str(a), str(b)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, f"diff -r {a} {b}:\n{proc.stdout[:4000]}{proc.stderr}"
+
+
+def tree_metadata(root: Path) -> dict[str, tuple[str, int, int, int]]:
+    """Relative path -> (kind, size, permission bits, mtime_ns) for everything
+    below ``root`` (the root's own entry is "." )."""
+    found: dict[str, tuple[str, int, int, int]] = {}
+    for path in [root, *root.rglob("*")]:
+        st = path.lstat()
+        kind = "dir" if path.is_dir() else "file"
+        size = 0 if kind == "dir" else st.st_size
+        found[str(path.relative_to(root))] = (kind, size, st.st_mode & 0o777, st.st_mtime_ns)
+    return found
+
+
+def snapshot(root: Path) -> list[tuple[str, int]]:
+    """Everything below ``root`` (names and sizes), to show that nothing changed."""
+    if not root.exists():
+        return []
+    return sorted(
+        (str(p.relative_to(root)), p.lstat().st_size if not p.is_dir() else -1)
+        for p in root.rglob("*")
+    )
