@@ -58,12 +58,20 @@ def _start(args: list[str | os.PathLike[str]], cwd: Path) -> subprocess.Popen[by
     )
 
 
-def _timed_run(args: list[str | os.PathLike[str]], cwd: Path) -> float:
-    started = time.monotonic()
+def _writing_window(
+    args: list[str | os.PathLike[str]], cwd: Path, partial_present: Callable[[], bool]
+) -> float:
+    """Run to completion; return how long its partial output existed (from
+    its appearance to the end of the process): the window to kill it in."""
     proc = _start(args, cwd)
+    deadline = time.monotonic() + 120
+    while not partial_present() and proc.poll() is None:
+        assert time.monotonic() < deadline, "no partial output appeared"
+        time.sleep(0.002)
+    appeared = time.monotonic()
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err.decode()
-    return time.monotonic() - started
+    return time.monotonic() - appeared
 
 
 def _kill_while_writing(
@@ -92,7 +100,11 @@ def test_killed_pack_leaves_no_complete_looking_archive(
 ) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    reference = _timed_run(["pack", dataset, "-o", out / "full.sm", "-r", key.pub_path, "-q"], out)
+    window = _writing_window(
+        ["pack", dataset, "-o", out / "full.sm", "-r", key.pub_path, "-q"],
+        out,
+        lambda: any(p.name.startswith(".full.sm.partial-") for p in out.iterdir()),
+    )
     (out / "full.sm").unlink()
     seed = int.from_bytes(os.urandom(4), "big")
     rng = random.Random(seed)
@@ -104,7 +116,7 @@ def test_killed_pack_leaves_no_complete_looking_archive(
         def partial(target: Path = target) -> bool:
             return any(p.name.startswith(f".{target.name}.partial-") for p in out.iterdir())
 
-        delay = rng.uniform(0, reference * 0.6)
+        delay = rng.uniform(0, window * 0.8)
         killed = _kill_while_writing(proc, partial, delay)
         leftovers = [p.name for p in out.iterdir()]
         note = f"seed={seed} attempt={attempt} delay={delay:.3f}s leftovers={leftovers}"
@@ -127,9 +139,16 @@ def test_killed_unpack_leaves_no_member_at_its_final_path(
     tmp_path: Path, dataset: Path, key: KeyFiles
 ) -> None:
     archive = tmp_path / "ship.sm"
-    _timed_run(["pack", dataset, "-o", archive, "-r", key.pub_path, "-q"], tmp_path)
+    _writing_window(
+        ["pack", dataset, "-o", archive, "-r", key.pub_path, "-q"], tmp_path, lambda: False
+    )
     probe = tmp_path / "probe"
-    reference = _timed_run(["unpack", archive, "-i", key.path, "-o", probe, "-q"], tmp_path)
+    probe.mkdir()
+    window = _writing_window(
+        ["unpack", archive, "-i", key.path, "-o", probe, "-q"],
+        tmp_path,
+        lambda: any(p.name.startswith(".securemedia-partial-") for p in probe.iterdir()),
+    )
     diff_r(dataset, probe / "dataset")
     seed = int.from_bytes(os.urandom(4), "big")
     rng = random.Random(seed)
@@ -143,7 +162,7 @@ def test_killed_unpack_leaves_no_member_at_its_final_path(
         def partial(dest: Path = dest) -> bool:
             return any(p.name.startswith(".securemedia-partial-") for p in dest.iterdir())
 
-        delay = rng.uniform(0, reference * 0.6)
+        delay = rng.uniform(0, window * 0.8)
         killed = _kill_while_writing(proc, partial, delay)
         leftovers = sorted(p.name for p in dest.iterdir())
         note = f"seed={seed} attempt={attempt} delay={delay:.3f}s leftovers={leftovers}"
