@@ -23,7 +23,14 @@ from typing import Any
 
 import registry
 from harness import machine, report
-from harness.proc import CommandFailed, launcher_floor_kib, remove, run_measured, tree_size
+from harness.proc import (
+    CommandFailed,
+    capture,
+    launcher_floor_kib,
+    remove,
+    run_measured,
+    tree_size,
+)
 from harness.roundtrip import digest, log, registry_file, round_trip
 from harness.stats import Run, check_targets, summarise
 from harness.tools import (
@@ -35,6 +42,8 @@ from harness.tools import (
     ToolSet,
     Unavailable,
     securemedia_command,
+    snapshot_command,
+    source_revision,
     stop_gpg_agent,
 )
 
@@ -57,6 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=ROOT / "results", help="results directory")
     p.add_argument("--work", type=Path, default=ROOT / "work", help="scratch directory")
     p.add_argument("--securemedia", help="command prefix for the CLI (default: console script)")
+    p.add_argument("--rev", help="benchmark src/ as committed at this git revision")
     p.add_argument("--strict", action="store_true", help="exit 1 if any target is MISS")
     args = p.parse_args(argv)
     if args.runs < 1:
@@ -151,7 +161,13 @@ def main(argv: list[str] | None = None) -> int:
 
     input_path = args.input or registry_file(args.work, rows, args.seed)
     input_bytes = input_path.stat().st_size
-    ctx = Context(input_path, scratch, sys.executable, securemedia_command(args.securemedia))
+    if args.rev:
+        command = snapshot_command(ROOT.parent, args.rev, args.work)
+        source = capture(["git", "-C", str(ROOT.parent), "rev-parse", "--short", args.rev])
+    else:
+        command = securemedia_command(args.securemedia)
+        source = args.securemedia or source_revision(ROOT.parent)
+    ctx = Context(input_path, scratch, sys.executable, command)
     before = machine.describe()
     before["rss_floor_kib"] = launcher_floor_kib()
     tools, skipped = set_up(ctx, only)
@@ -180,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             "quick": args.quick,
             "only": sorted(only) if only else None,
         },
-        "versions": {t.name: t.version for t in tools},
+        "versions": {t.name: t.version for t in tools} | {"securemedia source": source},
         "skipped": skipped,
         "summary": [asdict(s) for s in rows_summary],
         "targets": targets,

@@ -12,6 +12,7 @@ import os
 import secrets
 import shlex
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,6 +95,37 @@ def securemedia_command(option: str | None) -> list[str]:
         return shlex.split(option)
     script = script_beside_python("securemedia")
     return [script] if script else []
+
+
+def source_revision(repo: Path) -> str:
+    """The commit the benchmarked sources come from, '+dirty' if src/ has edits."""
+    rev = capture(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"]) or "unknown"
+    dirty = capture(["git", "-C", str(repo), "status", "--porcelain", "--", "src"])
+    return f"{rev}+dirty" if dirty else rev
+
+
+def snapshot_command(repo: Path, rev: str, work: Path) -> list[str]:
+    """A CLI that runs ``src/`` exactly as committed at ``rev``.
+
+    The work tree may hold someone's half-finished edits (an editable install
+    runs them); a snapshot makes the figures belong to a known commit.
+    """
+    commit = capture(["git", "-C", str(repo), "rev-parse", "--short", rev])
+    if not commit or " " in commit:
+        raise Unavailable(f"no such revision: {rev}")
+    dest = work / f"snapshot-{commit}"
+    if not (dest / "src").exists():
+        dest.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            ["git", "-C", str(repo), "archive", commit, "src"], capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    entry = dest / "securemedia"
+    entry.write_text(
+        f"import sys\nsys.path.insert(0, {str(dest / 'src')!r})\n"
+        "from securemedia.cli.main import main\nsys.exit(main())\n"
+    )
+    return [sys.executable, str(entry)]
 
 
 def first_line(text: str) -> str:
