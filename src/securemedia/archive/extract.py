@@ -109,16 +109,21 @@ class _Stager:
 def copy_member(reader: ArchiveReader, name: str | None, out: BinaryIO) -> Member | None:
     """Write one file member's plaintext to ``out``.
 
-    Seekable archive: the member is verified first (its size and digest against
-    the signed index) in a pass that writes nothing, then streamed; only its own
-    chunks and the index are decrypted, not the whole archive. Pipe: chunks are
-    written as they authenticate, and a damaged or truncated archive raises at
-    the point it is found, after earlier (authentic) bytes went out.
+    Seekable archive: a pass that writes nothing verifies first, then the
+    member is streamed. Without ``name`` that pass covers the whole archive, end
+    to end; with ``name`` (``--member``) it covers that member, whose size and
+    digest are checked against the signed index, and only its own chunks and the
+    index are decrypted. Pipe: chunks are written as they authenticate, and a
+    damaged or truncated archive raises where the damage is found, after the
+    earlier (authentic) bytes went out.
     """
     if reader.seekable:
         files = [m for m in reader.members if m.type == FILE]
         target = _choose(files, name)
-        reader.open_member(target.path).drain()
+        if name is None:
+            reader.verify()
+        else:
+            reader.open_member(target.path).drain()
         data = reader.open_member(target.path)
         shutil.copyfileobj(data, out, READ_SIZE)
         data.read()  # end of member: size and digest checked

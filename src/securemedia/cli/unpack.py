@@ -100,9 +100,10 @@ def unpack(
     set, all of them, in any order; mixed-up discs are refused before anything
     is written.
 
-    With --stdout, the member in an archive file is first verified (against the
-    signed index) in a pass that writes nothing, then streamed; only its own
-    chunks and the index are read. An archive read from a pipe (ARCHIVE is -)
+    With --stdout, an archive file is first verified end to end in a pass that
+    writes nothing, then the member is streamed; with --stdout --member PATH that
+    pass verifies the member against the signed index and reads only its own
+    chunks and the index. An archive read from a pipe (ARCHIVE is -)
     cannot be read twice: only authenticated chunks are written, and a
     truncated or altered archive stops with exit code 4 after the authentic part.
     """
