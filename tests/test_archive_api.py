@@ -78,7 +78,8 @@ def test_open_member_is_a_binary_stream_for_text_and_csv(tmp_path: Path, key: Ke
 
 
 def test_pandas_to_csv_into_a_member(key: KeyFiles) -> None:
-    pd = pytest.importorskip("pandas")
+    import pandas as pd  # a test dependency: a missing pandas fails, never skips
+
     frame = pd.DataFrame({"id": range(1000), "town": ["Tromsø", "Bodø"] * 500})
     sink = io.BytesIO()
     with (
