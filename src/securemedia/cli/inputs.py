@@ -5,14 +5,55 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
-from typing import BinaryIO
+from collections.abc import Callable, Iterator
+from typing import BinaryIO, TypeVar
+
+import click
 
 from ..errors import OperationalError, UsageError
 from ..keyring import load_identities
 from ..recipients import Identity
 from ..recipients.passphrase import PassphraseIdentity
 from .passphrases import archive_passphrase, key_passphrase_source
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def key_options(func: F) -> F:
+    """The options that say how to open an archive: -i KEYFILE..., or -p with
+    the passphrase's source. Passes identities, use_passphrase, passphrase_file
+    and key_passphrase_file to the command."""
+    options = [
+        click.option(
+            "-i",
+            "--identity",
+            "identities",
+            multiple=True,
+            type=click.Path(dir_okay=False),
+            metavar="KEYFILE",
+            help="Private key file (securemedia key or PEM). Repeatable.",
+        ),
+        click.option(
+            "-p",
+            "--passphrase",
+            "use_passphrase",
+            is_flag=True,
+            help="The archive is encrypted to a passphrase.",
+        ),
+        click.option(
+            "--passphrase-file",
+            type=click.Path(dir_okay=False),
+            help="Read the archive passphrase from this file's first line.",
+        ),
+        click.option(
+            "--key-passphrase-file",
+            type=click.Path(dir_okay=False),
+            help="Read the key files' passphrase from this file.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
 
 
 def signer_label(signing_key: bytes | None) -> str:

@@ -7,30 +7,13 @@ import datetime
 import click
 
 from ..archive.reader import ArchiveReader
-from .inputs import identities_from_options, open_input, signer_label
+from .inputs import identities_from_options, key_options, open_input, signer_label
 from .output import emit_json, human_bytes
 
 
 @click.command(name="list")
 @click.argument("archives", nargs=-1, required=True)
-@click.option(
-    "-i",
-    "--identity",
-    "identities",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    metavar="KEYFILE",
-    help="Private key file. Repeatable.",
-)
-@click.option(
-    "-p",
-    "--passphrase",
-    "use_passphrase",
-    is_flag=True,
-    help="The archive is encrypted to a passphrase.",
-)
-@click.option("--passphrase-file", type=click.Path(dir_okay=False))
-@click.option("--key-passphrase-file", type=click.Path(dir_okay=False))
+@key_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def listing(
     archives: tuple[str, ...],

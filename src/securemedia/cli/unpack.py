@@ -13,38 +13,13 @@ from ..archive.reader import ArchiveReader
 from ..compat_zip import is_compat_zip
 from ..errors import UsageError
 from ..keyring import load_signers
-from .inputs import identities_from_options, open_input, signer_label
+from .inputs import identities_from_options, key_options, open_input, signer_label
 from .output import emit_json, human_bytes, info, progress_bar
 
 
 @click.command()
 @click.argument("archives", nargs=-1, required=True)
-@click.option(
-    "-i",
-    "--identity",
-    "identities",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    metavar="KEYFILE",
-    help="Private key file (securemedia key or PEM). Repeatable.",
-)
-@click.option(
-    "-p",
-    "--passphrase",
-    "use_passphrase",
-    is_flag=True,
-    help="The archive is encrypted to a passphrase.",
-)
-@click.option(
-    "--passphrase-file",
-    type=click.Path(dir_okay=False),
-    help="Read the archive passphrase from this file's first line.",
-)
-@click.option(
-    "--key-passphrase-file",
-    type=click.Path(dir_okay=False),
-    help="Read the key files' passphrase from this file.",
-)
+@key_options
 @click.option(
     "-o",
     "--output",
