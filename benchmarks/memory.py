@@ -30,6 +30,8 @@ from harness.tools import (
     first_line,
     securemedia_command,
     setup_securemedia,
+    snapshot_command,
+    source_revision,
 )
 
 ROOT = Path(__file__).resolve().parent
@@ -42,6 +44,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=registry.DEFAULT_SEED)
     p.add_argument("--work", type=Path, default=ROOT / "work", help="scratch directory")
     p.add_argument("--securemedia", help="command prefix for the CLI (default: console script)")
+    p.add_argument("--rev", help="measure src/ as committed at this git revision")
     p.add_argument("--limit", type=float, default=100.0, help="MiB no peak may reach")
     p.add_argument("--tolerance", type=float, default=0.10, help="allowed 4x/1x growth")
     p.add_argument("--json", type=Path, help="also write the measurements here")
@@ -99,7 +102,10 @@ def verdicts(one: dict[str, float], four: dict[str, float], limit: float, tol: f
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    command = securemedia_command(args.securemedia)
+    if args.rev:
+        command = snapshot_command(ROOT.parent, args.rev, args.work)
+    else:
+        command = securemedia_command(args.securemedia)
     one_path = registry_file(args.work, args.rows, args.seed)
     four_path = concatenated(one_path, COPIES)
     try:
@@ -114,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             "command": "python benchmarks/memory.py " + " ".join(argv or sys.argv[1:]),
             "machine": machine.describe(),
             "securemedia": first_line(capture([*command, "--version"])),
+            "securemedia source": args.rev or source_revision(ROOT.parent),
             "rows_1x": args.rows,
             "bytes_1x": one_path.stat().st_size,
             "bytes_4x": four_path.stat().st_size,
