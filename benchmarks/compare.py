@@ -23,14 +23,7 @@ from typing import Any
 
 import registry
 from harness import machine, report
-from harness.proc import (
-    CommandFailed,
-    capture,
-    launcher_floor_kib,
-    remove,
-    run_measured,
-    tree_size,
-)
+from harness.proc import CommandFailed, launcher_floor_kib, remove, run_measured, tree_size
 from harness.roundtrip import digest, log, registry_file, round_trip
 from harness.stats import Run, check_targets, summarise
 from harness.tools import (
@@ -44,6 +37,7 @@ from harness.tools import (
     securemedia_command,
     snapshot_command,
     source_revision,
+    src_commit,
     stop_gpg_agent,
 )
 
@@ -163,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     input_bytes = input_path.stat().st_size
     if args.rev:
         command = snapshot_command(ROOT.parent, args.rev, args.work)
-        source = capture(["git", "-C", str(ROOT.parent), "rev-parse", "--short", args.rev])
+        source = src_commit(ROOT.parent, args.rev)
     else:
         command = securemedia_command(args.securemedia)
         source = args.securemedia or source_revision(ROOT.parent)

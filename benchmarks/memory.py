@@ -32,6 +32,7 @@ from harness.tools import (
     setup_securemedia,
     snapshot_command,
     source_revision,
+    src_commit,
 )
 
 ROOT = Path(__file__).resolve().parent
@@ -120,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
             "command": "python benchmarks/memory.py " + " ".join(argv or sys.argv[1:]),
             "machine": machine.describe(),
             "securemedia": first_line(capture([*command, "--version"])),
-            "securemedia source": args.rev or source_revision(ROOT.parent),
+            "securemedia source": (
+                src_commit(ROOT.parent, args.rev) if args.rev else source_revision(ROOT.parent)
+            ),
             "rows_1x": args.rows,
             "bytes_1x": one_path.stat().st_size,
             "bytes_4x": four_path.stat().st_size,

@@ -104,6 +104,11 @@ def source_revision(repo: Path) -> str:
     return f"{rev}+dirty" if dirty else rev
 
 
+def src_commit(repo: Path, rev: str) -> str:
+    """The last commit at or before ``rev`` that changed src/: what was measured."""
+    return capture(["git", "-C", str(repo), "log", "-1", "--format=%h", rev, "--", "src"])
+
+
 def snapshot_command(repo: Path, rev: str, work: Path) -> list[str]:
     """A CLI that runs ``src/`` exactly as committed at ``rev``.
 
