@@ -26,6 +26,10 @@ SM_NC_UNPACK = "securemedia --no-compress unpack"
 AGE_ENC = "age encrypt"
 AGE_DEC = "age -d"
 ZSTD = "zstd -3 -T2"
+ZSTD_D = "zstd -d"
+FULL_LOOP = "AESGCM+BLAKE3+fsync loop encrypt"
+FULL_LOOP_D = "AESGCM+BLAKE3+fsync loop decrypt"
+REFERENCE_D = "AESGCM loop decrypt"
 RSS_LIMIT_MIB = 100.0
 
 
@@ -56,7 +60,7 @@ class Target:
     value: float | None
     limit: float
     comparison: str  # "<=", ">=" or "<"
-    status: str  # "PASS", "MISS" or "SKIP"
+    status: str  # "PASS", "MISS", "SKIP", or "INFO" (context, not a goal)
     note: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -176,4 +180,24 @@ def check_targets(runs: list[Run]) -> list[Target]:
                 "max ru_maxrss over runs" if good else f"'{op}' not measured",
             )
         )
-    return targets
+    return targets + context(runs)
+
+
+def context(runs: list[Run]) -> list[Target]:
+    """Ratios that are not goals but say what the goals cost: how far a process
+    with no format at all gets against the same bars, and what the format adds
+    over the least that hashing the content and a durable output cost."""
+    rows = [
+        ("bare AESGCM loop throughput vs age encrypt", AGE_ENC, REFERENCE, 1.5, ">="),
+        ("bare AESGCM decrypt loop throughput vs age -d", AGE_DEC, REFERENCE_D, 1.5, ">="),
+        ("zstd -d throughput vs age -d", AGE_DEC, ZSTD_D, 1.5, ">="),
+        ("pack --no-compress time vs AESGCM+BLAKE3+fsync loop", SM_NC_PACK, FULL_LOOP, 1.3, "<="),
+        ("unpack --no-compress time vs AESGCM+BLAKE3 decrypt loop", SM_NC_UNPACK, FULL_LOOP_D,
+         1.3, "<="),
+    ]  # fmt: skip
+    out = []
+    for name, num, den, limit, comparison in rows:
+        value = per_round_ratio(runs, num, den)
+        status = "INFO" if value is not None else "SKIP"
+        out.append(Target(f"{name} (context)", value, limit, comparison, status, f"{num} / {den}"))
+    return out

@@ -151,21 +151,36 @@ def setup_aesgcm(ctx: Context) -> ToolSet:
 
     key = ctx.path("aesgcm.key")
     key.write_bytes(os.urandom(32))
+    pairs = [
+        aesgcm_pair(ctx, key, "AESGCM loop", "aesgcm", [], []),
+        aesgcm_pair(
+            ctx, key, "AESGCM+BLAKE3+fsync loop", "aesgcmbf", ["--blake3", "--fsync"], ["--blake3"]
+        ),
+    ]
+    version = f"cryptography {cryptography.__version__}, Python {sys.version.split()[0]}"
+    return ToolSet("aesgcm", "baseline", version, pairs)
+
+
+def aesgcm_pair(
+    ctx: Context, key: Path, label: str, tag: str, enc_flags: list[str], dec_flags: list[str]
+) -> Pair:
+    """The bare loop, or (with flags) the loop that also hashes and fsyncs.
+
+    The decrypt side never fsyncs: securemedia's unpack does not either.
+    """
     script = str(HERE / "aesgcm_loop.py")
-    archive = ctx.path("aesgcm.archive")
-    enc_out, dec_out = ctx.path("aesgcm.enc"), ctx.path("aesgcm.dec")
+    archive, enc, dec = (ctx.path(f"{tag}.{s}") for s in ("archive", "enc", "dec"))
     pack = Op(
-        "AESGCM loop encrypt",
-        [ctx.python, script, "encrypt", str(key), str(ctx.input), str(enc_out)],
-        enc_out,
+        f"{label} encrypt",
+        [ctx.python, script, "encrypt", str(key), str(ctx.input), str(enc), *enc_flags],
+        enc,
     )
     unpack = Op(
-        "AESGCM loop decrypt",
-        [ctx.python, script, "decrypt", str(key), str(archive), str(dec_out)],
-        dec_out,
+        f"{label} decrypt",
+        [ctx.python, script, "decrypt", str(key), str(archive), str(dec), *dec_flags],
+        dec,
     )
-    version = f"cryptography {cryptography.__version__}, Python {sys.version.split()[0]}"
-    return ToolSet("aesgcm", "baseline", version, [Pair("AESGCM loop", pack, unpack, archive)])
+    return Pair(label, pack, unpack, archive)
 
 
 def setup_securemedia(ctx: Context) -> ToolSet:
