@@ -23,7 +23,14 @@ from typing import Any
 
 import registry
 from harness import machine, report
-from harness.proc import CommandFailed, launcher_floor_kib, remove, run_measured, tree_size
+from harness.proc import (
+    CommandFailed,
+    launcher_floor_kib,
+    remove,
+    run_measured,
+    tree_size,
+    warm,
+)
 from harness.roundtrip import digest, log, registry_file, round_trip
 from harness.stats import Run, check_targets, summarise
 from harness.tools import (
@@ -96,13 +103,18 @@ def ready_pairs(tools: list[ToolSet], input_digest: str, skipped: dict[str, str]
     return pairs
 
 
-def measure_round(rnd: int, ops: list[tuple[ToolSet, str, Op]]) -> list[Run]:
+Planned = tuple[ToolSet, str, Op, Path]
+"""A tool, "pack" or "unpack", the command, and the file it reads."""
+
+
+def measure_round(rnd: int, ops: list[Planned]) -> list[Run]:
     """One round-robin pass, starting at a rotated position each round."""
     runs = []
     k = rnd % len(ops)
-    for tool, action, op in ops[k:] + ops[:k]:
+    for tool, action, op, source in ops[k:] + ops[:k]:
         remove(op.output)
         os.sync()  # write-back of the previous run's output must not land on this one
+        warm(source)
         m = run_measured(op.argv, stdin=op.stdin, stdout=op.stdout, env=op.env)
         size = tree_size(op.output) if op.output.exists() else 0
         remove(op.output)
@@ -125,14 +137,14 @@ def measure_round(rnd: int, ops: list[tuple[ToolSet, str, Op]]) -> list[Run]:
     return runs
 
 
-def op_list(tools: list[ToolSet], pairs: list[Pair]) -> list[tuple[ToolSet, str, Op]]:
+def op_list(tools: list[ToolSet], pairs: list[Pair], input_path: Path) -> list[Planned]:
     ready = {id(p) for p in pairs}
-    ops: list[tuple[ToolSet, str, Op]] = []
+    ops: list[Planned] = []
     for tool in tools:
         for pair in (p for p in tool.pairs if id(p) in ready):
-            ops.append((tool, "pack", pair.pack))
+            ops.append((tool, "pack", pair.pack, input_path))
             if pair.unpack:
-                ops.append((tool, "unpack", pair.unpack))
+                ops.append((tool, "unpack", pair.unpack, pair.archive))
     return ops
 
 
@@ -167,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     tools, skipped = set_up(ctx, only)
     try:
         pairs = ready_pairs(tools, digest(input_path), skipped)
-        ops = op_list(tools, pairs)
+        ops = op_list(tools, pairs, input_path)
         runs: list[Run] = []
         for rnd in range(args.runs):
             runs += measure_round(rnd, ops)

@@ -79,6 +79,19 @@ def run_checked(
     return m
 
 
+def warm(path: Path) -> None:
+    """Read ``path`` once so the timed run finds it in the page cache.
+
+    This machine pages out cold page-cache pages within seconds (DAMON
+    reclaim): an archive last touched a round ago would otherwise be read from
+    disk by one run and from memory by the next.
+    """
+    buffer = bytearray(8 << 20)
+    with path.open("rb", buffering=0) as f:
+        while f.readinto(buffer):
+            pass
+
+
 def remove(path: Path) -> None:
     """Delete a file or directory tree if present (outputs between runs)."""
     if path.is_dir() and not path.is_symlink():
