@@ -12,14 +12,13 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from .archive.compression import Compression
 from .archive.extract import ExtractResult, extract
-from .archive.paths import NameSet
 from .archive.reader import ArchiveReader
+from .archive.sources import member_names, write_inputs
 from .archive.writer import ArchiveSummary, ArchiveWriter
 from .atomic import atomic_output
 from .errors import OperationalError, UsageError
@@ -64,41 +63,6 @@ def open_archive(
         raise OperationalError(f"cannot read {path}: {exc.strerror}") from None
     with handle:
         yield ArchiveReader(handle, identities, require_signer=require_signer)
-
-
-def member_names(inputs: Sequence[Path]) -> list[str]:
-    """The top-level member name of each input: its own name, as ``tar`` does
-    with a relative path. Two inputs with the same name are refused up front."""
-    names = NameSet()
-    result = []
-    for path in inputs:
-        name = path.resolve().name if path.name in ("", ".", "..") else path.name
-        if not path.exists() and not path.is_symlink():
-            raise UsageError(f"{path}: no such file or directory")
-        names.add(name, path.is_dir())
-        result.append(name)
-    return result
-
-
-def write_inputs(
-    writer: ArchiveWriter,
-    inputs: Sequence[Path],
-    *,
-    stdin: BinaryIO | None = None,
-    stdin_name: str = "stdin",
-) -> None:
-    """Add each input path (``-`` meaning ``stdin``) to an open writer."""
-    real = [p for p in inputs if str(p) != "-"]
-    names = iter(member_names(real))
-    for path in inputs:
-        if str(path) == "-":
-            if stdin is None:
-                raise UsageError("'-' (standard input) is not available here")
-            with writer.open_member(stdin_name, mode=0o644) as member:
-                while chunk := stdin.read(1 << 20):
-                    member.write(chunk)
-        else:
-            writer.add_path(path, next(names))
 
 
 def pack(

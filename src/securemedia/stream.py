@@ -28,7 +28,7 @@ from .errors import IntegrityError
 
 
 class Sink(Protocol):
-    def write(self, data: bytes, /) -> object: ...
+    def write(self, data: bytes | memoryview, /) -> object: ...
 
 
 class Source(Protocol):
@@ -77,14 +77,18 @@ def chunk_count(ciphertext_size: int) -> int:
 class StreamWriter:
     """Encrypts a byte stream into ``sink`` chunk by chunk, in constant memory.
 
-    ``write`` buffers until a full chunk *and one more byte* are there: only at
-    ``close`` is it known which chunk is the final one.
+    A full chunk is sealed only when at least one more byte arrives: until
+    ``close`` it is not known which chunk is the final one. Both buffers are
+    allocated once; ``sink.write`` must consume the bytes it is given before it
+    returns (a file does), because the buffer is reused for the next chunk.
     """
 
     def __init__(self, key: bytes, sink: Sink) -> None:
         self._aead = AESGCM(key)
         self._sink = sink
-        self._buffer = bytearray()
+        self._chunk = memoryview(bytearray(CHUNK_SIZE))
+        self._fill = 0
+        self._out = memoryview(bytearray(CIPHER_CHUNK_SIZE))
         self._index = 0
         self._closed = False
         self.plaintext_bytes = 0
@@ -94,33 +98,35 @@ class StreamWriter:
             raise ValueError("write to a closed stream")
         view = memoryview(data).cast("B")
         size = len(view)
-        buffer = self._buffer
-        # Fast path: whole chunks straight from the caller's buffer, no copy.
-        if not buffer:
-            while len(view) > CHUNK_SIZE:
-                self._seal(view[:CHUNK_SIZE], final=False)
-                view = view[CHUNK_SIZE:]
-            buffer += view
-        else:
-            buffer += view
-            while len(buffer) > CHUNK_SIZE:
-                self._seal(memoryview(buffer)[:CHUNK_SIZE], final=False)
-                del buffer[:CHUNK_SIZE]
+        pos = 0
+        if self._fill == 0:
+            # Whole chunks straight from the caller's memory, no copy; the
+            # last one waits in the buffer unless more data follows it here.
+            while size - pos > CHUNK_SIZE:
+                self._seal(view[pos : pos + CHUNK_SIZE], final=False)
+                pos += CHUNK_SIZE
+        while pos < size:
+            if self._fill == CHUNK_SIZE:
+                self._seal(self._chunk, final=False)
+                self._fill = 0
+            take = min(CHUNK_SIZE - self._fill, size - pos)
+            self._chunk[self._fill : self._fill + take] = view[pos : pos + take]
+            self._fill += take
+            pos += take
         self.plaintext_bytes += size
         return size
 
     def close(self) -> None:
-        """Seal the final chunk (possibly empty, if nothing was written)."""
+        """Seal the final chunk (empty only if nothing at all was written)."""
         if self._closed:
             return
-        self._seal(memoryview(self._buffer), final=True)
-        self._buffer = bytearray()
+        self._seal(self._chunk[: self._fill], final=True)
         self._closed = True
 
     def _seal(self, chunk: memoryview, *, final: bool) -> None:
-        # A fresh bytes object per chunk: a sink may keep it (a write-behind
-        # thread does), so the buffer is never reused under it.
-        self._sink.write(self._aead.encrypt(chunk_nonce(self._index, final), chunk, None))
+        out = self._out[: len(chunk) + TAG_SIZE]
+        self._aead.encrypt_into(chunk_nonce(self._index, final), chunk, None, out)
+        self._sink.write(out)
         self._index += 1
 
 

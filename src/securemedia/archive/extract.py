@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import UsageError
-from ..pipeline import SerialWorker
 from .index import FILE, Member
 from .paths import validate_member_name
 from .reader import READ_SIZE, ArchiveReader, MemberReader
@@ -44,29 +43,26 @@ def extract(
     result = ExtractResult()
     with Staging(dest, force=force) as staging:
         stager = _Stager(staging, progress)
-        try:
-            if reader.seekable:
-                chosen = [m for m in reader.members if wanted is None or m.path in wanted]
-                _check_selection(wanted, {m.path for m in reader.members})
-                staging.check_destination(
-                    [m.path for m in chosen if m.type == FILE],
-                    [m.path for m in chosen if m.type != FILE],
-                )
-                staging.check_free_space(sum(m.size for m in chosen))
-            if reader.seekable and wanted is not None:
-                for m in chosen:
-                    data = reader.open_member(m.path) if m.type == FILE else None
-                    stager.stage(m.path, m.mode, m.mtime_ns, data)
-            else:
-                seen: set[str] = set()
-                for entry in reader.walk():
-                    seen.add(entry.path)
-                    if wanted is None or entry.path in wanted:
-                        meta = entry.meta
-                        stager.stage(entry.path, meta["mode"], meta["mtime_ns"], entry.data)
-                _check_selection(wanted, seen)
-        finally:
-            stager.finish()
+        if reader.seekable:
+            chosen = [m for m in reader.members if wanted is None or m.path in wanted]
+            _check_selection(wanted, {m.path for m in reader.members})
+            staging.check_destination(
+                [m.path for m in chosen if m.type == FILE],
+                [m.path for m in chosen if m.type != FILE],
+            )
+            staging.check_free_space(sum(m.size for m in chosen))
+        if reader.seekable and wanted is not None:
+            for m in chosen:
+                data = reader.open_member(m.path) if m.type == FILE else None
+                stager.stage(m.path, m.mode, m.mtime_ns, data)
+        else:
+            seen: set[str] = set()
+            for entry in reader.walk():
+                seen.add(entry.path)
+                if wanted is None or entry.path in wanted:
+                    meta = entry.meta
+                    stager.stage(entry.path, meta["mode"], meta["mtime_ns"], entry.data)
+            _check_selection(wanted, seen)
         result.written = staging.commit()
     result.members = [m for m in reader.members if wanted is None or m.path in wanted]
     result.bytes = sum(m.size for m in result.members)
@@ -80,30 +76,23 @@ def _check_selection(wanted: set[str] | None, present: set[str]) -> None:
 
 
 class _Stager:
-    """Writes members into the staging area; file writes go to a thread, so the
-    disk write of one piece overlaps the decryption of the next."""
+    """Writes members into the staging area, reporting progress."""
 
     def __init__(self, staging: Staging, progress: Progress | None) -> None:
         self._staging = staging
         self._progress = progress
-        self._writer = SerialWorker()
 
     def stage(self, name: str, mode: int, mtime_ns: int, data: MemberReader | None) -> None:
         validate_member_name(name)
         if data is None:
             self._staging.add_dir(name)
         else:
-            out = self._staging.open_file(name)
-            while chunk := data.read(READ_SIZE):
-                self._writer.submit(out.write, chunk)
-                if self._progress is not None:
-                    self._progress(len(chunk))
-            self._writer.submit(out.close)
+            with self._staging.open_file(name) as out:
+                while chunk := data.read(READ_SIZE):
+                    out.write(chunk)
+                    if self._progress is not None:
+                        self._progress(len(chunk))
         self._staging.set_metadata(name, mtime_ns=mtime_ns, mode=mode)
-
-    def finish(self) -> None:
-        """Wait for every write; raises the first write error (disk full...)."""
-        self._writer.finish()
 
 
 def copy_member(reader: ArchiveReader, name: str | None, out: BinaryIO) -> Member | None:

@@ -23,9 +23,8 @@ from .. import signature
 from ..envelope import open_header
 from ..errors import FormatError, IntegrityError, UsageError
 from ..header import Header, read_header
-from ..pipeline import ReadAhead
 from ..recipients import Identity
-from ..stream import CHUNK_SIZE, CIPHER_CHUNK_SIZE, StreamReader
+from ..stream import CHUNK_SIZE, StreamReader
 from .compression import ZstdError, decompressor
 from .index import FILE, Member, check_meta, decode_index
 from .paths import NameSet
@@ -229,14 +228,11 @@ class ArchiveReader:
         the index, the signature and every member's digest have been checked."""
         if self.seekable:
             self._source.seek(len(self.header.raw))
-        # A thread reads ciphertext ahead while this one decrypts and parses.
-        ahead = ReadAhead(self._source, block=CIPHER_CHUNK_SIZE)
-        stream = StreamReader(self._key, ahead)
+        stream = StreamReader(self._key, self._source)
         try:
             yield from self._walk(_Pieces(stream.chunks()))
         finally:
             self._walked_chunks += stream.chunks_decrypted
-            ahead.close()
 
     def _walk(self, source: _Pieces) -> Iterator[WalkEntry]:
         seen: list[tuple[dict[str, Any], int, int, MemberReader | None]] = []

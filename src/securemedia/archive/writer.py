@@ -23,7 +23,6 @@ from .. import signature
 from ..envelope import seal_header
 from ..errors import UsageError
 from ..header import Header
-from ..pipeline import ReadAhead, WriteBehind
 from ..recipients import Recipient
 from ..stream import StreamWriter
 from .compression import Compression
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
 
 READ_SIZE = 1 << 20
-READ_AHEAD_MIN = 8 << 20  # below this, a thread costs more than it saves
 Progress = Callable[[int], None]
 
 
@@ -232,10 +230,8 @@ class ArchiveWriter:
         self.header, key = seal_header(
             recipients, _file_key=_file_key, _payload_nonce=_payload_nonce
         )
-        # Ciphertext goes out through a write-behind thread, so the disk write of
-        # one chunk overlaps the encryption of the next.
-        self._sink = WriteBehind(sink)
-        self._sink.write(self.header.raw)
+        self._sink = sink
+        sink.write(self.header.raw)
         self._stream = StreamWriter(key, self._sink)
         self._payload = _Payload(self._stream)
         self._members: list[Member] = []
@@ -276,17 +272,11 @@ class ArchiveWriter:
             if not stat.S_ISREG(st.st_mode):
                 raise UsageError(f"{path} is not a regular file")
             with self.open_member(name, mode=st.st_mode & 0o777, mtime_ns=st.st_mtime_ns) as out:
-                if st.st_size < READ_AHEAD_MIN:
-                    while data := handle.read(READ_SIZE):
-                        out.write(data)
-                    return
-                # Large file: a thread reads ahead while this one hashes and encrypts.
-                reader = ReadAhead(handle, block=READ_SIZE)
-                try:
-                    while data := reader.read(READ_SIZE):
-                        out.write(data)
-                finally:
-                    reader.close()
+                # One reused buffer: the data is hashed and copied into the
+                # STREAM's chunk buffer before the next read overwrites it.
+                buffer = memoryview(bytearray(READ_SIZE))
+                while n := handle.readinto(buffer):
+                    out.write(buffer[:n])
 
     def add_path(self, path: Path, name: str | None = None) -> None:
         """Add a file, or a directory and everything below it (sorted, so archives
@@ -330,7 +320,7 @@ class ArchiveWriter:
         self._payload.write(block)
         self._payload.write(encode_trailer(index_offset, len(index), len(block)))
         self._stream.close()
-        self._sink.close()
+        self._sink.flush()
         self._closed = True
         self.summary.members = list(self._members)
         self.summary.signed = bool(block)
@@ -350,7 +340,6 @@ class ArchiveWriter:
             self.close()
         else:
             self._failed = True
-            self._sink.abort()
 
     # -- internals ---------------------------------------------------------------
 

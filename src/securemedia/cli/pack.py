@@ -11,8 +11,8 @@ from typing import BinaryIO
 
 import click
 
-from ..api import member_names, write_inputs
 from ..archive.compression import Compression
+from ..archive.sources import member_names, write_inputs
 from ..archive.writer import ArchiveWriter
 from ..atomic import atomic_output
 from ..errors import UsageError
