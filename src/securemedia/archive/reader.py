@@ -87,7 +87,7 @@ class MemberReader(io.RawIOBase):
         self._frames = frames
         self._data: Readable = decompressor(frames) if meta["compression"] == "zstd" else frames
         self._expected = expected
-        self._hash = blake3.blake3(max_threads=blake3.blake3.AUTO)
+        self._hash = blake3.blake3()
         self.size = 0
         self.finished = False
         self.after_end: Callable[[], None] | None = None

@@ -108,7 +108,7 @@ class MemberWriter(io.BufferedIOBase):
             if archive.compression.enabled
             else None
         )
-        self._hash = blake3.blake3(max_threads=blake3.blake3.AUTO)
+        self._hash = blake3.blake3()
         self.size = 0
         self._done = False
 
