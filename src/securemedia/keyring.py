@@ -52,6 +52,15 @@ def _public_lines(data: bytes, source: str) -> list[PublicKey]:
     return keys
 
 
+def _looks_like_certificate(data: bytes) -> bool:
+    """PEM certificate, or DER (an ASN.1 SEQUENCE): sniffed without importing x509."""
+    return b"-----BEGIN CERTIFICATE-----" in data or data[:1] == b"\x30"
+
+
+def _looks_like_private_key(data: bytes) -> bool:
+    return b"-----BEGIN" in data and b"PRIVATE KEY-----" in data
+
+
 def load_public_keys(spec: str) -> list[PublicKey]:
     """Public keys from a key line or a file of key lines."""
     if spec.startswith("smpub1-"):
@@ -69,9 +78,9 @@ def load_recipients(spec: str) -> list[Recipient]:
     data = _read(spec)
     if data is None:
         raise UsageError(f"{spec}: neither a public key nor a readable file")
-    from .recipients import x509  # only now: the X.509 machinery is slow to import
+    if _looks_like_certificate(data):
+        from .recipients import x509  # only now: the X.509 machinery is slow to import
 
-    if x509.looks_like_certificate(data):
         return [x509.load_certificate(data, spec)]
     if b"smkey1-" in data:
         raise UsageError(f"{spec} is a private key file: give its .pub to -r")
@@ -94,9 +103,9 @@ def load_identities(path: str, passphrase: PassphraseSource) -> list[Identity]:
     data = _read(path)
     if data is None:
         raise UsageError(f"{path}: no such key file")
-    from .recipients import x509
+    if _looks_like_private_key(data):
+        from .recipients import x509
 
-    if x509.looks_like_private_key(data):
         password = passphrase() if b"ENCRYPTED" in data else None
         return [x509.load_private_key(data, path, password)]
     if b"smpub1-" in data and b"smkey1-" not in data:

@@ -156,17 +156,19 @@ def pack(
     if inputs.count("-") > 1:
         raise UsageError("'-' (standard input) can be given once")
     member_names([Path(p) for p in inputs if p != "-"])
-    from ..media.output import media_output  # only pack --media pays for the disc code
+    discs = None
+    if media or iso or redundancy or notice or notice_text:
+        from ..media.output import media_output  # only pack --media pays for the disc code
 
-    discs = media_output(
-        output,
-        media=media,
-        iso=iso,
-        redundancy=redundancy,
-        notice=notice,
-        notice_text=notice_text,
-        force=force,
-    )
+        discs = media_output(
+            output,
+            media=media,
+            iso=iso,
+            redundancy=redundancy,
+            notice=notice,
+            notice_text=notice_text,
+            force=force,
+        )
     wrap_to = _recipients(recipients, use_passphrase, passphrase_file)
     signer = None
     if sign_key:

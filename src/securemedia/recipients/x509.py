@@ -20,10 +20,6 @@ from .rsa import RSAIdentity, RSARecipient
 Recipient = HPKERecipient | RSARecipient
 
 
-def looks_like_certificate(data: bytes) -> bool:
-    return b"-----BEGIN CERTIFICATE-----" in data or data[:1] == b"\x30"
-
-
 def load_certificate(
     data: bytes, source: str, *, now: datetime.datetime | None = None
 ) -> Recipient:
@@ -52,10 +48,6 @@ def load_certificate(
     ):
         return HPKERecipient(key, description)
     raise UsageError(f"{source}: certificate key type is not supported (RSA, EC P-256, EC P-384)")
-
-
-def looks_like_private_key(data: bytes) -> bool:
-    return b"-----BEGIN" in data and b"PRIVATE KEY-----" in data
 
 
 def load_private_key(
