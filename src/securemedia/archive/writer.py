@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import blake3
@@ -22,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from .. import signature
 from ..envelope import seal_header
 from ..errors import UsageError
+from ..finishing import Finishing
 from ..header import Header
 from ..recipients import Recipient
 from ..stream import StreamWriter
@@ -87,7 +87,7 @@ class _Framer:
         self._payload.write(frame)
 
 
-class MemberWriter(io.BufferedIOBase):
+class MemberWriter(Finishing, io.BufferedIOBase):
     """A writable binary stream for one member's content (a context manager).
 
     A real :class:`io.BufferedIOBase`, so text and CSV writers can sit on it
@@ -160,20 +160,10 @@ class MemberWriter(io.BufferedIOBase):
             )
         )
 
-    def __enter__(self) -> MemberWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self._done = True
-            self._archive._failed = True
+    def abort(self) -> None:
+        """Abandon the member, and so the archive: it will never get a trailer."""
+        self._done = True
+        self._archive.abort()
 
 
 @dataclass
@@ -203,7 +193,7 @@ class ArchiveSummary:
         }
 
 
-class ArchiveWriter:
+class ArchiveWriter(Finishing):
     """Streams an encrypted archive into ``sink``.
 
     ``with ArchiveWriter(out, recipients) as w: w.add_path(Path("export"))`` or
@@ -327,19 +317,9 @@ class ArchiveWriter:
         self.summary.archive_bytes = len(self.header.raw) + _ciphertext_size(self._payload.offset)
         return self.summary
 
-    def __enter__(self) -> ArchiveWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self._failed = True
+    def abort(self) -> None:
+        """Leave the archive unfinished (no trailer): every reader refuses it."""
+        self._failed = True
 
     # -- internals ---------------------------------------------------------------
 

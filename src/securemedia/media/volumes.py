@@ -15,10 +15,10 @@ import io
 import os
 import secrets
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Literal
 
 from ..errors import DestinationExistsError, MediaError, UsageError
+from ..finishing import Finishing
 from . import iso as iso_mod
 from . import recovery
 from .header import (
@@ -46,7 +46,7 @@ def output_paths(base: Path, count: int, *, iso: bool) -> list[Path]:
     return [base.with_name(volume_name(base, n) + suffix) for n in range(1, count + 1)]
 
 
-class VolumeSetWriter(io.RawIOBase):
+class VolumeSetWriter(Finishing, io.RawIOBase):
     """A writable binary file that splits what is written into disc-sized volumes.
 
     ``redundancy`` is the recovery data to add (a fraction; ``"default"`` for the
@@ -153,20 +153,6 @@ class VolumeSetWriter(io.RawIOBase):
             path.unlink(missing_ok=True)
         self.paths = []
         super().close()
-
-    def __enter__(self) -> VolumeSetWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
     def __del__(self) -> None:
         # Never finish a set implicitly: an unclosed writer means the archive
