@@ -115,7 +115,8 @@ def snapshot_command(repo: Path, rev: str, work: Path) -> list[str]:
     The work tree may hold someone's half-finished edits (an editable install
     runs them); a snapshot makes the figures belong to a known commit.
     """
-    commit = capture(["git", "-C", str(repo), "rev-parse", "--short", rev])
+    # Named by the last commit that touched src/: runs at later commits reuse it.
+    commit = src_commit(repo, rev)
     if not commit or " " in commit:
         raise Unavailable(f"no such revision: {rev}")
     dest = work / f"snapshot-{commit}"
