@@ -108,7 +108,9 @@ class MemberWriter(Finishing, io.BufferedIOBase):
             if archive.compression.enabled
             else None
         )
-        self._hash = blake3.blake3()
+        # BLAKE3 may use the second core, unless zstd's workers already do.
+        threads = 1 if self._compressor is not None else blake3.blake3.AUTO
+        self._hash = blake3.blake3(max_threads=threads)
         self.size = 0
         self._done = False
 
