@@ -611,3 +611,12 @@ def test_hostile_argon2_stanza_refused_before_hashing(run_cli: RunCli, tmp_path:
     result = run_cli("unpack", "hostile.sm", "-p", "-o", "out", env={PASS_ENV: "x"}, timeout=30)
     assert_error(result, 4, "passphrase parameters are out of range")
     assert not (tmp_path / "out").exists()
+
+
+def test_bare_command_shows_help_not_an_error(run_cli: RunCli) -> None:
+    result = run_cli()
+    assert result.code == 2
+    assert result.stderr.startswith("Usage: securemedia")
+    assert "error" not in result.stderr.splitlines()[0]
+    for command in ("pack", "unpack", "inspect", "list", "verify", "repair", "plan", "keygen"):
+        assert command in result.stderr

@@ -47,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         _fail(str(exc), exc.exit_code)
     except click.exceptions.Abort:
         _fail("aborted", 1)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # A bare command asks for its help: show it, not as an error.
+        click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)
+        sys.exit(2)
     except click.ClickException as exc:
         _fail(exc.format_message(), 2)
     except KeyboardInterrupt:
