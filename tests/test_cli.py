@@ -620,3 +620,26 @@ def test_bare_command_shows_help_not_an_error(run_cli: RunCli) -> None:
     assert "error" not in result.stderr.splitlines()[0]
     for command in ("pack", "unpack", "inspect", "list", "verify", "repair", "plan", "keygen"):
         assert command in result.stderr
+
+
+def test_verify_a_plain_archive(
+    run_cli: RunCli, packed: Path, alice: KeyFiles, bob: KeyFiles
+) -> None:
+    keyless = run_cli("verify", packed)
+    assert keyless.code == 0, keyless.stderr
+    assert "header and length OK" in keyless.out and "no recovery data" in keyless.out
+    with_key = run_cli("verify", packed, "-i", alice.path)
+    assert with_key.code == 0 and "authenticated end to end" in with_key.out
+    assert run_cli("verify", packed, "-i", bob.path).code == 3
+    damaged = packed.with_name("damaged.sm")
+    data = bytearray(packed.read_bytes())
+    data[-40] ^= 0x01
+    damaged.write_bytes(bytes(data))
+    result = run_cli("verify", damaged, "-i", alice.path)
+    assert result.code == 4 and "failed authentication" in result.stderr
+    # Without recovery data a keyless check sees only the header and the length:
+    # a truncation is found when the payload is authenticated.
+    truncated = packed.with_name("truncated.sm")
+    truncated.write_bytes(packed.read_bytes()[:-1000])
+    assert run_cli("verify", truncated).code == 0
+    assert run_cli("verify", truncated, "-i", alice.path).code == 4
