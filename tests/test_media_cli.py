@@ -5,27 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from securemedia.media.sizes import parse_medium
-
-SRC = Path(__file__).resolve().parent.parent / "src"
-MEDIUM = parse_medium("2MB")
-
-
-def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    return subprocess.run(
-        [sys.executable, "-c", "from securemedia.cli.main import main; main()", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-    )
+from media_support import MEDIUM, cli
 
 
 def tree(root: Path) -> dict[str, bytes]:

@@ -6,30 +6,15 @@ import json
 import os
 import random
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from media_support import MEDIUM, cli
 from securemedia.media.plan import volume_capacity
-from securemedia.media.sizes import SECTOR, parse_medium
+from securemedia.media.sizes import SECTOR
 from securemedia.media.volume_set import open_volume_set, read_volume_info
 from securemedia.media.volumes import VolumeSetWriter
-
-SRC = Path(__file__).resolve().parent.parent / "src"
-MEDIUM = parse_medium("2MB")
-
-
-def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    return subprocess.run(
-        [sys.executable, "-c", "from securemedia.cli.main import main; main()", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-    )
 
 
 def make_set(base: Path, data: bytes, *, iso: bool) -> list[Path]:

@@ -1,0 +1,27 @@
+"""Shared by the media tests: the small test medium and a CLI runner that
+returns text, as the media commands print it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from securemedia.media.sizes import parse_medium
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+MEDIUM = parse_medium("2MB")
+
+
+def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run ``securemedia ARGS`` from this checkout, no standard input."""
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    return subprocess.run(
+        [sys.executable, "-c", "from securemedia.cli.main import main; main()", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
