@@ -92,6 +92,7 @@ class StreamWriter:
         self._index = 0
         self._closed = False
         self.plaintext_bytes = 0
+        self.ciphertext_bytes = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         if self._closed:
@@ -127,6 +128,7 @@ class StreamWriter:
         out = self._out[: len(chunk) + TAG_SIZE]
         self._aead.encrypt_into(chunk_nonce(self._index, final), chunk, None, out)
         self._sink.write(out)
+        self.ciphertext_bytes += len(out)
         self._index += 1
 
 

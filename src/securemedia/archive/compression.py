@@ -8,7 +8,7 @@ from typing import Any
 
 import zstandard
 
-from .records import Readable
+from ..stream import SequentialSource
 
 DEFAULT_LEVEL = 3
 JOB_SIZE = 4 << 20
@@ -54,10 +54,10 @@ class Compression:
         return ctx.stream_writer(sink, write_size=1 << 20, closefd=False)
 
 
-def decompressor(source: Readable) -> Readable:
+def decompressor(source: SequentialSource) -> SequentialSource:
     """A pull-based decompressing reader: output is produced only as it is read,
     so a small hostile input cannot make memory grow (a decompression bomb)."""
-    reader: Readable = zstandard.ZstdDecompressor().stream_reader(
+    reader: SequentialSource = zstandard.ZstdDecompressor().stream_reader(
         source,  # type: ignore[arg-type]  # any object with read() works
         read_size=1 << 17,
         read_across_frames=False,

@@ -98,10 +98,7 @@ def _member(entry: object) -> Member:
         or len(member.blake3) not in (0, 64)
     ):
         raise FormatError("archive index entry is malformed")
-    try:
-        validate_member_name(member.path)
-    except UnsafeMemberError:
-        raise
+    validate_member_name(member.path)
     return member
 
 

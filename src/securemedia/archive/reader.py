@@ -24,7 +24,7 @@ from ..envelope import open_header
 from ..errors import FormatError, IntegrityError, UsageError
 from ..header import Header, read_header
 from ..recipients import Identity
-from ..stream import CHUNK_SIZE, StreamReader
+from ..stream import CHUNK_SIZE, SequentialSource, StreamReader
 from .compression import ZstdError, decompressor
 from .index import FILE, Member, check_meta, decode_index
 from .paths import NameSet
@@ -34,7 +34,6 @@ from .records import (
     MEMBER_TAG,
     TRAILER,
     FrameReader,
-    Readable,
     decode_trailer,
     encode_meta,
     read_meta,
@@ -85,7 +84,9 @@ class MemberReader(io.RawIOBase):
     def __init__(self, frames: FrameReader, meta: dict[str, Any], expected: Member | None) -> None:
         super().__init__()
         self._frames = frames
-        self._data: Readable = decompressor(frames) if meta["compression"] == "zstd" else frames
+        self._data: SequentialSource = (
+            decompressor(frames) if meta["compression"] == "zstd" else frames
+        )
         self._expected = expected
         # The second core is idle while this thread decrypts and decompresses.
         self._hash = blake3.blake3(max_threads=blake3.blake3.AUTO)
@@ -320,20 +321,20 @@ class ArchiveReader:
             offset += len(piece)
 
 
-def _check_record_end(source: Readable) -> None:
+def _check_record_end(source: SequentialSource) -> None:
     """The record must end exactly where the index says: as the walk does, refuse
     bytes after the zero frame."""
     if source.read(1):
         raise FormatError("archive member record has bytes after its end")
 
 
-def _read_record_meta(source: Readable) -> dict[str, Any]:
+def _read_record_meta(source: SequentialSource) -> dict[str, Any]:
     if source.read(1) != MEMBER_TAG:
         raise FormatError("archive payload has a malformed record")
     return _read_meta_checked(source)
 
 
-def _read_meta_checked(source: Readable) -> dict[str, Any]:
+def _read_meta_checked(source: SequentialSource) -> dict[str, Any]:
     meta = read_meta(source)
     check_meta(meta)
     if set(meta) != {"path", "type", "mode", "mtime_ns", "compression"}:

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 import struct
-from typing import Any, Protocol
+from typing import Any
 
 from ..errors import FormatError, IntegrityError
+from ..stream import SequentialSource
 
 MEMBER_TAG = b"M"
 INDEX_TAG = b"I"
@@ -29,10 +30,6 @@ MAX_INDEX = 512 * 1024 * 1024
 TRAILER = struct.Struct(">QQI8s")
 TRAILER_MAGIC = b"SMEND001"
 U32 = struct.Struct(">I")
-
-
-class Readable(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
 
 
 def encode_meta(meta: dict[str, Any]) -> bytes:
@@ -61,7 +58,7 @@ def decode_trailer(raw: bytes, plaintext_size: int) -> tuple[int, int, int]:
     return index_offset, index_length, sig_length
 
 
-def read_exact(source: Readable, size: int) -> bytes:
+def read_exact(source: SequentialSource, size: int) -> bytes:
     data = source.read(size)
     if len(data) != size:
         # Inside an authenticated payload this can only be a malformed writer.
@@ -69,7 +66,7 @@ def read_exact(source: Readable, size: int) -> bytes:
     return data
 
 
-def read_meta(source: Readable) -> dict[str, Any]:
+def read_meta(source: SequentialSource) -> dict[str, Any]:
     """Read the rest of a member record header (after its tag)."""
     (length,) = U32.unpack(read_exact(source, 4))
     if length > MAX_META:
@@ -86,7 +83,7 @@ def read_meta(source: Readable) -> dict[str, Any]:
 class FrameReader:
     """A file-like view of one member's framed data, ending at its zero frame."""
 
-    def __init__(self, source: Readable) -> None:
+    def __init__(self, source: SequentialSource) -> None:
         self._source = source
         self._left = 0
         self._done = False

@@ -37,23 +37,10 @@ READ_SIZE = 1 << 20
 Progress = Callable[[int], None]
 
 
-class _Payload:
-    """The plaintext side of the STREAM, counting its offset."""
-
-    def __init__(self, stream: StreamWriter) -> None:
-        self._stream = stream
-        self.offset = 0
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        n = self._stream.write(data)
-        self.offset += n
-        return n
-
-
 class _Framer:
     """Cuts a member's stored bytes into frames of at most MAX_FRAME bytes."""
 
-    def __init__(self, payload: _Payload) -> None:
+    def __init__(self, payload: StreamWriter) -> None:
         self._payload = payload
         self._buffer = bytearray()
 
@@ -102,7 +89,7 @@ class MemberWriter(Finishing, io.BufferedIOBase):
         self._archive = archive
         self._meta = meta
         self._offset = offset
-        self._framer = _Framer(archive._payload)
+        self._framer = _Framer(archive._stream)
         self._compressor = (
             archive.compression.compressor(self._framer, archive._zstd_context())
             if archive.compression.enabled
@@ -157,7 +144,7 @@ class MemberWriter(Finishing, io.BufferedIOBase):
                 size=self.size,
                 blake3=self._hash.hexdigest(),
                 offset=self._offset,
-                length=self._archive._payload.offset - self._offset,
+                length=self._archive._stream.plaintext_bytes - self._offset,
                 **self._meta,
             )
         )
@@ -225,7 +212,6 @@ class ArchiveWriter(Finishing):
         self._sink = sink
         sink.write(self.header.raw)
         self._stream = StreamWriter(key, self._sink)
-        self._payload = _Payload(self._stream)
         self._members: list[Member] = []
         self._names = NameSet()
         self._open: MemberWriter | None = None
@@ -243,14 +229,20 @@ class ArchiveWriter(Finishing):
     ) -> MemberWriter:
         """A writable stream for a new file member; close it before the next one."""
         meta = self._begin(name, FILE, mode, mtime_ns)
-        self._open = MemberWriter(self, meta, self._payload.offset - len(encode_meta(meta)))
+        self._open = MemberWriter(self, meta, self._stream.plaintext_bytes - len(encode_meta(meta)))
         return self._open
 
     def add_directory(self, name: str, *, mode: int = 0o755, mtime_ns: int | None = None) -> None:
         meta = self._begin(name, DIRECTORY, mode, mtime_ns)
         record = len(encode_meta(meta))
         self._member_done(
-            Member(size=0, blake3="", offset=self._payload.offset - record, length=record, **meta)
+            Member(
+                size=0,
+                blake3="",
+                offset=self._stream.plaintext_bytes - record,
+                length=record,
+                **meta,
+            )
         )
 
     def add_file(self, path: Path, name: str) -> None:
@@ -306,17 +298,17 @@ class ArchiveWriter(Finishing):
         if self._failed:
             raise RuntimeError("cannot finish an archive after a member failed")
         index = encode_index(self._members)
-        index_offset = self._payload.offset
-        self._payload.write(INDEX_TAG + index)
+        index_offset = self._stream.plaintext_bytes
+        self._stream.write(INDEX_TAG + index)
         block = signature.sign(self._signer, self.header.raw, index) if self._signer else b""
-        self._payload.write(block)
-        self._payload.write(encode_trailer(index_offset, len(index), len(block)))
+        self._stream.write(block)
+        self._stream.write(encode_trailer(index_offset, len(index), len(block)))
         self._stream.close()
         self._sink.flush()
         self._closed = True
         self.summary.members = list(self._members)
         self.summary.signed = bool(block)
-        self.summary.archive_bytes = len(self.header.raw) + _ciphertext_size(self._payload.offset)
+        self.summary.archive_bytes = len(self.header.raw) + self._stream.ciphertext_bytes
         return self.summary
 
     def abort(self) -> None:
@@ -339,7 +331,7 @@ class ArchiveWriter(Finishing):
             "mtime_ns": mtime_ns if mtime_ns is not None else time.time_ns(),
             "compression": self.compression.name if kind == FILE else "none",
         }
-        self._payload.write(encode_meta(meta))
+        self._stream.write(encode_meta(meta))
         return meta
 
     def _member_done(self, member: Member) -> None:
@@ -354,10 +346,3 @@ class ArchiveWriter(Finishing):
     def _progressed(self, n: int) -> None:
         if self._progress is not None:
             self._progress(n)
-
-
-def _ciphertext_size(plaintext: int) -> int:
-    from ..stream import CHUNK_SIZE, TAG_SIZE
-
-    chunks = max(1, -(-plaintext // CHUNK_SIZE))
-    return plaintext + chunks * TAG_SIZE

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -63,8 +64,6 @@ def progress_bar(label: str, total: int | None, *, quiet: bool) -> Iterator[Prog
 
 def total_size(paths: list[str]) -> int | None:
     """Sum of input file sizes for the progress bar (None if unknown, e.g. stdin)."""
-    import os
-
     total = 0
     for p in paths:
         if p == "-":
