@@ -189,30 +189,21 @@ def classify(v: Vector, *, seekable: bool) -> tuple[str, str]:
     return "success", hashlib.sha256(b"".join(contents)).hexdigest()
 
 
-# Known discrepancies between src and docs/FORMAT.md (listed in tests/vectors/README.md).
-# strict=True: when src is fixed these start passing, and the entry must be removed.
-KNOWN: dict[str, str] = {}
-PIPE_KNOWN: dict[str, str] = {**KNOWN}
+# Known discrepancies between src and docs/FORMAT.md (listed in tests/vectors/README.md),
+# by vector name and reading mode ("seekable" or "pipe"). strict=True: when src is fixed
+# they start passing, and the entry must be removed.
+KNOWN: dict[tuple[str, str], str] = {}
 
 
+@pytest.mark.parametrize("mode", ["seekable", "pipe"])
 @pytest.mark.parametrize("path", ALL, ids=ALL_IDS)
-def test_vector_seekable(path: Path, request: pytest.FixtureRequest) -> None:
-    if path.name in KNOWN:
-        request.applymarker(pytest.mark.xfail(reason=KNOWN[path.name], strict=True))
+def test_vector(path: Path, mode: str, request: pytest.FixtureRequest) -> None:
+    reason = KNOWN.get((path.name, mode))
+    if reason is not None:
+        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
     v = parse(path)
-    got, digest = classify(v, seekable=True)
-    assert got == v.expect, f"{v.name}: expected {v.expect}, got {got}"
-    if got == "success":
-        assert digest == v.get("payload")
-
-
-@pytest.mark.parametrize("path", ALL, ids=ALL_IDS)
-def test_vector_pipe(path: Path, request: pytest.FixtureRequest) -> None:
-    if path.name in PIPE_KNOWN:
-        request.applymarker(pytest.mark.xfail(reason=PIPE_KNOWN[path.name], strict=True))
-    v = parse(path)
-    got, digest = classify(v, seekable=False)
-    assert got == v.expect, f"{v.name}: expected {v.expect}, got {got}"
+    got, digest = classify(v, seekable=mode == "seekable")
+    assert got == v.expect, f"{v.name} ({mode}): expected {v.expect}, got {got}"
     if got == "success":
         assert digest == v.get("payload")
 
