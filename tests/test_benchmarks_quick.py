@@ -7,6 +7,7 @@ temporary directory. Nothing here skips: securemedia missing is a failure.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import subprocess
 import sys
@@ -91,7 +92,11 @@ def test_compare_quick_only_securemedia(tmp_path: Path) -> None:
         assert s["median_s"] > 0 and s["peak_rss_mib"] > 0
     assert {t["status"] for t in data["targets"]} <= {"PASS", "MISS", "SKIP", "INFO"}
     assert (out / "RESULTS.md").read_text().startswith("# securemedia benchmark results")
-    assert (out / "throughput.png").stat().st_size > 0
+    # The plot needs the bench extra; a test-only install must still pass.
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert (out / "throughput.png").stat().st_size > 0
+    else:
+        assert not (out / "throughput.png").exists()
 
 
 def test_memory_script_runs(tmp_path: Path) -> None:

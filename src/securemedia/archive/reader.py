@@ -206,6 +206,14 @@ class ArchiveReader:
             raise UsageError("the member list needs a seekable archive (not a pipe)")
         return self._members
 
+    def iter_members(self) -> Iterator[Member]:
+        """The index's members in payload order, one at a time (seekable archives).
+
+        Commands use this rather than :attr:`members` so that their memory does
+        not grow with the member count.
+        """
+        yield from self.members
+
     def member(self, path: str) -> Member:
         for m in self.members:
             if m.path == path:
