@@ -73,6 +73,8 @@ def run_cli_in(
         "LC_ALL": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
+    if "PYTHONPATH" in os.environ:  # a checkout under test (a worktree) runs its own code
+        clean["PYTHONPATH"] = os.environ["PYTHONPATH"]
     clean.update(env or {})
     proc = subprocess.run(
         [*_entry_point(), *(os.fspath(a) for a in args)],
