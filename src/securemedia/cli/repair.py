@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
+from ..atomic import atomic_output
 from ..errors import DestinationExistsError, MediaError, OperationalError, UsageError
 from ..media import recovery
 
@@ -49,25 +49,18 @@ def repair(damaged: tuple[Path, ...], outdir: Path, force: bool, as_json: bool) 
     results: list[dict[str, Any]] = []
     failures: list[str] = []
     for path, target in zip(damaged, targets, strict=True):
-        # Rebuild under a temporary name so the final name only ever holds a
-        # complete, verified file (and --force never loses the old one early).
-        tmp = target.with_name(f".{target.name}.repair-part")
-        tmp.unlink(missing_ok=True)
+        # The atomic-output primitive: a temporary created exclusively beside the
+        # target, renamed over it only once complete and verified; on failure it
+        # is removed, so the final name only ever holds a good file.
         try:
-            report = recovery.repair_file(path, tmp)
+            with atomic_output(target, force=force) as out:
+                report = recovery.repair_into(path, out, target)
         except MediaError as exc:
-            tmp.unlink(missing_ok=True)
             failures.append(f"{path}: {exc}")
             results.append({"path": str(path), "ok": False, "output": None, "error": str(exc)})
             continue
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        os.replace(tmp, target)
         entry: dict[str, Any] = {"path": str(path), "ok": True, "output": str(target)}
-        to_json = getattr(report, "to_json", None)
-        if callable(to_json):
-            entry["report"] = to_json()
+        entry["report"] = report.to_json()
         results.append(entry)
     if as_json:
         click.echo(json.dumps({"ok": not failures, "files": results}, indent=2))

@@ -9,7 +9,6 @@ authenticates the whole archive end to end.
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,13 @@ from ..errors import MediaError
 from ..media import recovery
 from ..media.header import FLAG_IMAGE_PROTECTED, FLAG_VOLUME_PROTECTED
 from ..media.iso import iso_size
-from ..media.volume_set import VolumeInfo, diagnose_set, open_volume_set, read_volume_info
+from ..media.volume_set import (
+    VolumeInfo,
+    diagnose_set,
+    open_volume_set,
+    read_volume_info,
+    read_volume_info_from,
+)
 
 _SHOWN_RANGES = 8
 _SHOWN_PROBLEMS = 3
@@ -74,8 +79,15 @@ def _check_file(path: Path) -> _Checked:
     no_recovery: str | None
     try:
         report = recovery.verify_file(path)
-    except MediaError as exc:
+    except recovery.NotProtectedError as exc:
         no_recovery = str(exc)
+    except MediaError as exc:
+        # Recovery data that is there but refused (forged, out of bounds): a
+        # fault of this file, whatever its volume header says.
+        no_recovery = None
+        checked.repairable = False
+        checked.problems.append(str(exc))
+        checked.short.append(str(exc))
     else:
         no_recovery = None
         checked.recovery = True
@@ -130,14 +142,15 @@ def _judge_missing_recovery(checked: _Checked, why: str) -> None:
 
 
 def _info_from_repaired(path: Path) -> VolumeInfo | None:
-    with tempfile.TemporaryDirectory(prefix="securemedia-verify-") as tmp:
-        copy = Path(tmp, path.name)
-        try:
-            recovery.repair_file(path, copy)
-            info = read_volume_info(copy)
-        except MediaError:
-            return None
-        return VolumeInfo(path, info.offset, info.header, info.image)
+    """The volume header read through the recovery data, repaired in memory.
+
+    ``verify`` writes nothing anywhere: no repaired copy, no temporary file.
+    """
+    try:
+        with recovery.open_repaired(path) as view:
+            return read_volume_info_from(view, path)
+    except MediaError:
+        return None
 
 
 @click.command("verify")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 from array import array
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -30,6 +30,9 @@ from .sectors import (
     crc32c,
     parse_crc_sector,
 )
+
+ParityCrcs = Callable[[int, int], list[int]]
+"""``known(first, count)``: checksums of that run of parity sectors (flat index)."""
 
 STRIDE = 1024  # sectors per sequential read (2 MiB)
 BATCH_BYTES = 32 * 2**20  # column batch: all m rows of B columns held at once
@@ -170,8 +173,13 @@ def encode_parity(f: BinaryIO, lay: Layout) -> None:
             write_at(f, lay.parity_rows[j] + c0, par)
 
 
-def write_tables(f: BinaryIO, lay: Layout) -> None:
-    """Checksum the parity rows into every parity-table copy, then write the descriptors."""
+def write_tables(f: BinaryIO, lay: Layout, known: ParityCrcs | None = None) -> None:
+    """Checksum the parity rows into every parity-table copy, then write the descriptors.
+
+    ``known`` gives the checksums of parity sectors ``[first, first + count)``
+    (flat index ``row * columns + column``) instead of reading the rows back
+    from ``f``: repair writes through a handle it cannot read.
+    """
     entries: list[int] = []
     t = 0
 
@@ -182,10 +190,14 @@ def write_tables(f: BinaryIO, lay: Layout) -> None:
             write_at(f, start + t, sec)
         t += 1
 
-    for row_start in lay.parity_rows:
+    for j, row_start in enumerate(lay.parity_rows):
         for c0 in range(0, lay.columns, STRIDE):
             n = min(STRIDE, lay.columns - c0)
-            entries += [crc32c(b) for b in _blocks_of(read_sectors(f, row_start + c0, n), n)]
+            if known is not None:
+                entries += known(j * lay.columns + c0, n)
+            else:
+                raw = read_sectors(f, row_start + c0, n)
+                entries += [crc32c(b) for b in _blocks_of(raw, n)]
             while len(entries) >= ENTRIES:
                 flush(entries[:ENTRIES])
                 del entries[:ENTRIES]
@@ -345,11 +357,18 @@ def scan(f: BinaryIO, lay: Layout, ctab: Table, ptab: Table) -> Scan:
 # --------------------------------------------------------------------------- rebuild
 
 
-def rebuild(src: BinaryIO, dst: BinaryIO, lay: Layout, ctab: Table, ptab: Table, bad: Scan) -> int:
-    """Write every damaged message and parity sector, rebuilt and checked, into ``dst``."""
+def rebuild(
+    src: BinaryIO, dst: BinaryIO, lay: Layout, ctab: Table, ptab: Table, bad: Scan
+) -> tuple[int, dict[int, int]]:
+    """Write every damaged message and parity sector, rebuilt and checked, into ``dst``.
+
+    Returns how many sectors were written, and the checksum of every rebuilt
+    parity sector by flat index (``write_tables`` needs them; ``dst`` is write-only).
+    """
     enc, dec = zfec.Encoder(lay.k, lay.m), zfec.Decoder(lay.k, lay.m)
     step = _batch_columns(lay)
     repaired = 0
+    parity_crcs: dict[int, int] = {}
     for c0 in range(0, lay.columns, step):
         c1 = min(lay.columns, c0 + step)
         erased: dict[int, list[int]] = {}
@@ -385,4 +404,6 @@ def rebuild(src: BinaryIO, dst: BinaryIO, lay: Layout, ctab: Table, ptab: Table,
                     )
                 write_at(dst, lay.row_start(r) + col, content)
                 repaired += 1
-    return repaired
+                if r >= lay.k:
+                    parity_crcs[(r - lay.k) * lay.columns + col] = crc32c(content)
+    return repaired, parity_crcs

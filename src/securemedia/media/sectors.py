@@ -27,6 +27,7 @@ from math import ceil
 import google_crc32c
 
 from ..errors import MediaError
+from .sizes import LARGEST_MEDIUM
 
 SECTOR = 2048
 MAX_BLOCKS = 256  # zfec works over GF(2^8): at most 256 blocks per group
@@ -139,10 +140,15 @@ def layout_for_redundancy(data_size: int, redundancy: float) -> Layout:
 
 def layout_for(data_size: int, k: int, p: int, copies: int) -> Layout:
     """The layout for explicit code parameters (as read back from a descriptor)."""
+    # The writer never makes more parity than data (redundancy at most 100%)
+    # except for the MIN_PARITY floor of a tiny file: a descriptor asking for
+    # more is forged, and would make repair write up to 256 times the file.
+    if k < 1 or not 1 <= p <= max(MIN_PARITY, k) or k + p > MAX_BLOCKS or not 1 <= copies <= 8:
+        raise MediaError(f"invalid recovery parameters k={k} p={p} copies={copies}")
+    if not 0 <= data_size <= LARGEST_MEDIUM:
+        raise MediaError(f"invalid recovery data size {data_size}: larger than any disc")
     n_data = -(-data_size // SECTOR)
     n_crc = max(1, -(-n_data // ENTRIES))
-    if k < 1 or p < 1 or k + p > MAX_BLOCKS or not 1 <= copies <= 8:
-        raise MediaError(f"invalid recovery parameters k={k} p={p} copies={copies}")
     columns = -(-(n_data + n_crc) // k)
     n_pc = max(1, -(-(p * columns) // ENTRIES))
     pos = n_data + n_crc
@@ -181,6 +187,8 @@ def parse_descriptor(raw: bytes, at_sector: int) -> Layout | None:
 
     A descriptor copied from elsewhere (a protected file stored inside a larger
     protected image) names a different sector, so it is not taken for ours.
+    A self-checking descriptor in its own place that asks for parameters no
+    writer produces (see ``layout_for``) is forged: MediaError, not None.
     """
     size = _DESC.size
     if len(raw) < size + 4 or raw[:8] != DESC_MAGIC:
@@ -192,11 +200,36 @@ def parse_descriptor(raw: bytes, at_sector: int) -> Layout | None:
         return None
     try:
         lay = layout_for(data_size, k, p, copies)
-    except MediaError:
-        return None
+    except MediaError as exc:
+        raise MediaError(f"forged recovery descriptor at sector {at_sector}: {exc}") from None
     if lay.total_sectors != total or own not in lay.desc_sectors:
-        return None
+        raise MediaError(
+            f"forged recovery descriptor at sector {at_sector}: its sizes do not match its "
+            "parameters"
+        )
     return lay
+
+
+def check_file_bounds(lay: Layout, file_size: int, name: str) -> None:
+    """Refuse a layout that announces more than this file and the largest disc allow.
+
+    Called before anything is allocated or written from the descriptor. A
+    protected file may be shorter than announced (a short burn or read) only by
+    what repair can rebuild: its parity rows and checksum tables, never data.
+    """
+    if lay.total_size > LARGEST_MEDIUM:
+        raise MediaError(
+            f"{name}: its recovery descriptor announces {lay.total_size:,} bytes, more than "
+            f"the largest disc holds ({LARGEST_MEDIUM:,}): refused"
+        )
+    missing = lay.total_size - file_size
+    tables = (1 + lay.n_pc) * lay.copies + len(lay.desc_sectors)
+    rebuildable = (lay.p * (1 + lay.columns) + tables) * SECTOR
+    if missing > rebuildable:
+        raise MediaError(
+            f"{name}: its recovery descriptor announces {lay.total_size:,} bytes for a file of "
+            f"{file_size:,}: more is missing than recovery data can rebuild, refused"
+        )
 
 
 def build_crc_sector(kind: int, index: int, entries: list[int]) -> bytes:

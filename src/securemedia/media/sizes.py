@@ -43,9 +43,15 @@ _UNITS: dict[str, int] = {
 
 _SIZE_RE = re.compile(r"^\s*(\d{1,16})\s*([a-zA-Z]{0,3})\s*$")
 
+LARGEST_MEDIUM = MEDIA_SECTORS["bd-dl"] * SECTOR
+"""Bytes on the largest disc (BD-R DL): no volume, image or repaired file is larger.
+
+Readers bound every size a disc announces by it (a recovery descriptor, a
+volume header), so a forged disc cannot make them allocate or write more."""
+
 # A SIZE larger than the largest disc is surely a typo; a tiny one cannot hold the
 # file system and the recovery data.
-MAX_SIZE = 1000**4
+MAX_SIZE = LARGEST_MEDIUM
 MIN_SIZE = 256 * 1024
 
 
@@ -92,7 +98,9 @@ def parse_medium(text: str) -> Medium:
         raise UsageError(f"unknown medium {text!r}: use one of {kinds}, or a SIZE like 700MiB")
     size = parse_size(text)
     if size > MAX_SIZE:
-        raise UsageError(f"medium size {text!r} is larger than any disc (at most 1TB)")
+        raise UsageError(
+            f"medium size {text!r} is larger than any disc (at most {MAX_SIZE:,} bytes, a BD-R DL)"
+        )
     if size < MIN_SIZE:
         raise UsageError(f"medium size {text!r} is too small (at least 256KiB)")
     return Medium(text.strip(), size // SECTOR * SECTOR)

@@ -45,23 +45,31 @@ def read_volume_info(path: Path) -> VolumeInfo:
     """
     try:
         with path.open("rb") as fp:
-            probe = fp.read(_PROBE)
-            image = False
-            if looks_like_header(probe):
-                offset = 0
-            else:
-                # Also when "CD001" is gone: a damaged image is still worth a scan.
-                image = True
-                found = locate_volume(fp)
-                if found is None:
-                    what = "disc image holds" if is_iso_image(probe) else "is not a volume and has"
-                    raise MediaError(f"{path}: {what} no readable securemedia volume")
-                offset = found
-            fp.seek(offset)
-            header = parse_header(fp.read(HEADER_SIZE), str(path))
-            size = fp.seek(0, io.SEEK_END)
+            return read_volume_info_from(fp, path)
     except OSError as exc:
         raise MediaError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+
+
+def read_volume_info_from(fp: BinaryIO, path: Path) -> VolumeInfo:
+    """``read_volume_info`` on an open, seekable stream (``path`` names it in messages).
+
+    ``verify`` passes the in-memory repaired view of a damaged file here.
+    """
+    probe = fp.read(_PROBE)
+    image = False
+    if looks_like_header(probe):
+        offset = 0
+    else:
+        # Also when "CD001" is gone: a damaged image is still worth a scan.
+        image = True
+        found = locate_volume(fp)
+        if found is None:
+            what = "disc image holds" if is_iso_image(probe) else "is not a volume and has"
+            raise MediaError(f"{path}: {what} no readable securemedia volume")
+        offset = found
+    fp.seek(offset)
+    header = parse_header(fp.read(HEADER_SIZE), str(path))
+    size = fp.seek(0, io.SEEK_END)
     if size < offset + HEADER_SIZE + header.payload_length:
         raise MediaError(f"{path}: {header.label()} is truncated")
     return VolumeInfo(path, offset, header, image)

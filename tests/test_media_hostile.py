@@ -1,0 +1,139 @@
+"""A hostile or decayed disc against the keyless commands: ``verify`` writes nothing,
+ever, and no size a recovery descriptor announces is acted on unchecked."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from media_support import MEDIUM, SRC, cli
+from securemedia.errors import MediaError
+from securemedia.media.plan import volume_capacity
+from securemedia.media.sectors import (
+    COPIES,
+    ENTRIES,
+    KIND_DATA,
+    SECTOR,
+    build_crc_sector,
+    build_descriptor,
+    check_file_bounds,
+    crc32c,
+    layout_for,
+)
+from securemedia.media.sizes import LARGEST_MEDIUM
+from securemedia.media.volume_set import read_volume_info
+from securemedia.media.volumes import VolumeSetWriter
+
+
+def _no_file_writes() -> None:
+    # Any write to any file kills the child (SIGXFSZ): "writes nothing, anywhere".
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+
+def cli_read_only(tmpdir: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    """``securemedia ARGS`` in a child that may not write a single byte to any file."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "TMPDIR": str(tmpdir),
+    }
+    return subprocess.run(
+        [sys.executable, "-c", "from securemedia.cli.main import main; main()", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        preexec_fn=_no_file_writes,
+    )
+
+
+def forged_file(path: Path, k: int = 1, p: int = 255) -> None:
+    """64 KiB of data with valid sector checksums, then one self-checking descriptor
+    that promises ``p`` parity rows per ``k`` data rows (256 times the file on main)."""
+    data = os.urandom(32 * SECTOR)
+    sectors = [data[i : i + SECTOR] for i in range(0, len(data), SECTOR)]
+    crc = build_crc_sector(KIND_DATA, 0, [crc32c(s) for s in sectors])
+    legit = layout_for(len(data), 1, 4, COPIES)  # the geometry our builder accepts
+    n_msg = legit.n_msg
+    columns = -(-n_msg // k)
+    n_pc = max(1, -(-(p * columns) // ENTRIES))
+    total = n_msg + COPIES * (1 + n_pc) + p * (1 + columns) + 1
+    forged = legit.__class__(
+        **{**legit.__dict__, "k": k, "p": p, "columns": columns, "total_sectors": total}
+    )
+    path.write_bytes(data + crc + build_descriptor(forged, n_msg))
+
+
+def test_forged_descriptor_verify_writes_nothing_and_refuses(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    forged = src / "forged.iso"
+    forged_file(forged)
+    before = sorted(os.listdir(src))
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    result = cli_read_only(tmpdir, "verify", forged)
+    assert result.returncode == 4, result.stderr
+    assert "forged recovery descriptor" in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert os.listdir(tmpdir) == []
+    assert sorted(os.listdir(src)) == before
+    assert forged.stat().st_size == 34 * SECTOR
+
+
+def test_forged_descriptor_repair_refuses(tmp_path: Path) -> None:
+    forged = tmp_path / "forged.iso"
+    forged_file(forged)
+    out = tmp_path / "fixed"
+    result = cli("repair", forged, "-o", out)
+    assert result.returncode == 4, result.stderr
+    assert "forged recovery descriptor" in result.stderr
+    assert os.listdir(out) == []  # no repaired file, no temporary left behind
+
+
+def test_header_damage_is_repaired_in_memory(tmp_path: Path) -> None:
+    """The volume header hit: verify still names the volume, and writes nothing."""
+    base = tmp_path / "ship.sm"
+    capacity = volume_capacity(MEDIUM, iso=True, redundancy=0.15, base_name=base.name)
+    with VolumeSetWriter(
+        base, capacity, iso=True, redundancy=0.15, disc_capacity=MEDIUM.capacity
+    ) as writer:
+        writer.write(os.urandom(300_000))
+    image = writer.paths[0]
+    header_sector = read_volume_info(image).offset // SECTOR
+    with image.open("r+b") as fp:
+        fp.seek(header_sector * SECTOR)
+        fp.write(bytes(SECTOR))
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    result = cli_read_only(tmpdir, "verify", "--json", image)
+    assert result.returncode == 4, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["volumes"][0]["volume"] == 1
+    assert doc["volumes"][0]["repairable"] is True
+    assert os.listdir(tmpdir) == []
+
+
+def test_announced_sizes_are_bounded() -> None:
+    lay = layout_for(LARGEST_MEDIUM, 222, 34, COPIES)
+    with pytest.raises(MediaError, match="largest disc"):
+        check_file_bounds(lay, lay.total_size, "x")
+    small = layout_for(10 * 2**20, 222, 34, COPIES)
+    check_file_bounds(small, small.total_size, "x")  # intact
+    check_file_bounds(small, small.n_msg * SECTOR + SECTOR, "x")  # parity lost: rebuildable
+    with pytest.raises(MediaError, match="more is missing"):
+        check_file_bounds(small, small.n_data * SECTOR // 2, "x")
+
+
+@pytest.mark.parametrize(("k", "p"), [(1, 255), (10, 11), (100, 101)])
+def test_parity_beyond_data_is_not_a_layout(k: int, p: int) -> None:
+    with pytest.raises(MediaError, match="invalid recovery parameters"):
+        layout_for(1_000_000, k, p, COPIES)
