@@ -29,6 +29,11 @@ VERSION = 1
 NONCE_SIZE = 16
 MAC_SIZE = 32
 MAX_STANZAS = 128
+MAX_RSA_STANZAS = 16
+"""RSA-OAEP stanzas per header. An identity tries every stanza of its own kind and
+size, and an RSA-8192 private-key operation costs about 70-150 ms here against well
+under 1 ms for the HPKE kinds: 16 keeps the worst forged header near 2 s
+(docs/FORMAT.md, "What a forged header can cost")."""
 MAX_HEADER_SIZE = 256 * 1024
 
 _PREFIX = struct.Struct(">12sBI")  # magic, version, header_length
@@ -107,6 +112,7 @@ def encode_unsigned(payload_nonce: bytes, stanzas: list[Stanza]) -> bytes:
         if len(stanza.body) not in BODY_LENGTHS[stanza.type]:
             raise ValueError(f"bad {stanza.type.name} stanza length {len(stanza.body)}")
         body += struct.pack(">BH", stanza.type, len(stanza.body)) + stanza.body
+    _check_costs(stanzas, ValueError)
     total = _PREFIX.size + len(body) + MAC_SIZE
     if total > MAX_HEADER_SIZE:
         raise ValueError("too many recipients: header over its size limit")
@@ -165,7 +171,19 @@ def parse(raw: bytes) -> Header:
         # A passphrase stanza must stand alone: with a public-key recipient beside
         # it, the passphrase holder could not trust who else can write the archive.
         raise FormatError("archive header mixes a passphrase with other recipients")
+    _check_costs(stanzas, FormatError)
     return Header(nonce, tuple(stanzas), raw[end:], raw)
+
+
+def _check_costs(stanzas: list[Stanza], error: type[Exception]) -> None:
+    """Refuse a header whose stanzas would cost a reader too much to try.
+
+    Structural and public, so checked before any key is unwrapped; the writer
+    checks the same rule so that it never writes what a reader refuses.
+    """
+    rsa = sum(1 for s in stanzas if s.type is StanzaType.RSA_OAEP)
+    if rsa > MAX_RSA_STANZAS:
+        raise error(f"archive header has {rsa} RSA recipients (at most {MAX_RSA_STANZAS})")
 
 
 def _check_prefix(prefix: bytes) -> None:

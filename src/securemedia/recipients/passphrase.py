@@ -3,8 +3,8 @@
 Body: salt (16) | time cost (u32) | memory KiB (u32) | parallelism (u32) |
 AES-256-GCM(argon2 output, nonce 0, file key) (48). The key is fresh for every
 salt, so the fixed nonce is never reused under one key. A reader refuses costs
-above its caps *before* running Argon2: a hostile disc must not make it burn an
-hour of CPU or gigabytes of memory.
+above its caps *before* running Argon2: a hostile disc must not make it burn
+more than a couple of seconds of CPU or 192 MiB of memory.
 """
 
 from __future__ import annotations
@@ -24,9 +24,15 @@ from ..header import Stanza, StanzaType
 DEFAULT_TIME_COST = 3
 DEFAULT_MEMORY_KIB = 64 * 1024
 DEFAULT_PARALLELISM = 4
-# Reader-side caps (16x the default memory, about 3x its time).
+# Reader-side caps. A finder of a disc chooses these numbers, and Argon2 runs
+# before anything can be authenticated, so they bound what a forged stanza can
+# cost (docs/FORMAT.md, "What a forged header can cost"; benchmarks/header_cost.py):
+# memory at most 3x the default (192 MiB), and time x memory at most 4x the
+# default's 3 passes over 64 MiB (768 MiB-passes, about 1.5 s here with one lane).
 MAX_TIME_COST = 10
-MAX_MEMORY_KIB = 1024 * 1024
+MAX_MEMORY_KIB = 192 * 1024
+MAX_WORK_KIB = 768 * 1024
+"""Cap on time_cost x memory_kib: Argon2's running time is proportional to it."""
 MAX_PARALLELISM = 16
 
 _PARAMS = struct.Struct(">16sIII")
@@ -46,6 +52,7 @@ class Argon2Params:
             1 <= self.time_cost <= MAX_TIME_COST
             and 1 <= self.parallelism <= MAX_PARALLELISM
             and 8 * self.parallelism <= self.memory_kib <= MAX_MEMORY_KIB
+            and self.time_cost * self.memory_kib <= MAX_WORK_KIB
         ):
             raise FormatError(
                 "passphrase parameters are out of range (time cost "
