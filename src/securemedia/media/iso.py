@@ -10,7 +10,6 @@ the image: header sector, then payload.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import io
 import re
@@ -155,10 +154,13 @@ def iso_size(fp: BinaryIO) -> int | None:
 def locate_volume(fp: BinaryIO) -> int | None:
     """Byte offset of the volume header inside an image, or None if there is none.
 
-    Asks the file system first; if that is damaged, scans sector boundaries at
-    the start of the image for a header with a valid CRC.
+    Reads the file system's root directory (never the rest of the tree: a finder
+    controls every byte and can put millions of directories there); if that is
+    damaged, scans sector boundaries at the start of the image for a header with
+    a valid CRC. Bounded whatever the image holds: at most ``ROOT_DIR_LIMIT``
+    bytes of directory, ``CANDIDATES`` files tried, ``SCAN_LIMIT`` bytes scanned.
     """
-    found = _locate_by_file_system(fp)
+    found = _locate_by_root_directory(fp)
     if found is not None:
         return found
     for offset in range(16 * SECTOR, SCAN_LIMIT, SECTOR):
@@ -171,25 +173,49 @@ def locate_volume(fp: BinaryIO) -> int | None:
     return None
 
 
-def _locate_by_file_system(fp: BinaryIO) -> int | None:
-    import pycdlib
-    from pycdlib.pycdlibexception import PyCdlibException
+ROOT_DIR_LIMIT = 256 * 1024
+"""Bytes of root directory read at most: ours holds four records (about 200 bytes)."""
 
-    image = pycdlib.PyCdlib()
-    try:
-        image.open_fp(fp)
-        for record in image.list_children(iso_path="/"):
-            if not record.is_file() or record.file_identifier() == b"README.TXT;1":
-                continue
-            offset = int(record.extent_location()) * SECTOR
-            fp.seek(offset)
-            if is_valid_header(fp.read(HEADER_SIZE)):
-                return offset
-    except Exception:
-        # pycdlib can fail in many ways on a damaged file system (its own errors,
-        # struct errors, index errors...): any of them means "fall back to scanning".
+CANDIDATES = 16
+"""Files in the root directory whose first sector is tested for the volume header."""
+
+_ROOT_RECORD = 156  # root directory record in the primary volume descriptor (ECMA-119 8.4.18)
+_DIR_FLAG = 0x02
+_README = b"README.TXT;1"
+
+
+def _locate_by_root_directory(fp: BinaryIO) -> int | None:
+    """Follow the primary volume descriptor to the root directory and test its files.
+
+    The volume file is in the root of every image we build; reading those few
+    records ourselves costs two small reads instead of parsing the whole tree.
+    """
+    fp.seek(16 * SECTOR)
+    descriptor = fp.read(SECTOR)
+    if descriptor[:6] != b"\x01CD001":
         return None
-    finally:
-        with contextlib.suppress(PyCdlibException):
-            image.close()
+    root = descriptor[_ROOT_RECORD : _ROOT_RECORD + 34]
+    extent = int.from_bytes(root[2:6], "little")
+    length = min(int.from_bytes(root[10:14], "little"), ROOT_DIR_LIMIT)
+    fp.seek(extent * SECTOR)
+    records = fp.read(length)
+    tried = 0
+    pos = 0
+    while pos < len(records) and tried < CANDIDATES:
+        size = records[pos]
+        if size == 0:  # records never cross a sector: the rest of this one is padding
+            pos = (pos // SECTOR + 1) * SECTOR
+            continue
+        if size < 34 or pos + size > len(records):
+            return None
+        record = records[pos : pos + size]
+        name = record[33 : 33 + record[32]]
+        pos += size
+        if record[25] & _DIR_FLAG or name in (b"\x00", b"\x01", _README):
+            continue
+        tried += 1
+        offset = int.from_bytes(record[2:6], "little") * SECTOR
+        fp.seek(offset)
+        if is_valid_header(fp.read(HEADER_SIZE)):
+            return offset
     return None
