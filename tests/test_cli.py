@@ -626,8 +626,9 @@ def test_verify_a_plain_archive(
     run_cli: RunCli, packed: Path, alice: KeyFiles, bob: KeyFiles
 ) -> None:
     keyless = run_cli("verify", packed)
-    assert keyless.code == 0, keyless.stderr
-    assert "header and length OK" in keyless.out and "no recovery data" in keyless.out
+    assert keyless.code == 2, keyless.stderr  # content and length cannot be checked keylessly
+    assert "1 recipient(s)" in keyless.out and "no recovery data" in keyless.out
+    assert "NOT checked" in keyless.stderr and "-i KEYFILE" in keyless.stderr
     with_key = run_cli("verify", packed, "-i", alice.path)
     assert with_key.code == 0 and "authenticated end to end" in with_key.out
     assert run_cli("verify", packed, "-i", bob.path).code == 3
@@ -637,9 +638,9 @@ def test_verify_a_plain_archive(
     damaged.write_bytes(bytes(data))
     result = run_cli("verify", damaged, "-i", alice.path)
     assert result.code == 4 and "failed authentication" in result.stderr
-    # Without recovery data a keyless check sees only the header and the length:
-    # a truncation is found when the payload is authenticated.
+    # Without recovery data a keyless check sees only the header: a truncation is
+    # found when the payload is authenticated, and keyless verify never passes it.
     truncated = packed.with_name("truncated.sm")
     truncated.write_bytes(packed.read_bytes()[:-1000])
-    assert run_cli("verify", truncated).code == 0
+    assert run_cli("verify", truncated).code != 0
     assert run_cli("verify", truncated, "-i", alice.path).code == 4

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 
-from ..errors import MediaError
+from ..errors import MediaError, UsageError
+from ..keyring import load_signers
 from ..media import recovery
 from ..media.header import FLAG_IMAGE_PROTECTED, FLAG_VOLUME_PROTECTED
 from ..media.iso import iso_size
@@ -26,6 +27,7 @@ from ..media.volume_set import (
     read_volume_info,
     read_volume_info_from,
 )
+from .inputs import signer_label
 
 _SHOWN_RANGES = 8
 _SHOWN_PROBLEMS = 3
@@ -168,6 +170,13 @@ def _info_from_repaired(path: Path) -> VolumeInfo | None:
     help="Read the key file's passphrase from this file.",
 )
 @click.option(
+    "--require-signer",
+    "signers",
+    multiple=True,
+    metavar="PUBKEY",
+    help="With -i: refuse the archive unless signed by this public key (line or file).",
+)
+@click.option(
     "--partial",
     is_flag=True,
     help="Check only the discs given (one at a time after burning): missing ones are fine.",
@@ -177,18 +186,29 @@ def verify(
     paths: tuple[Path, ...],
     identity: Path | None,
     key_passphrase_file: str | None,
+    signers: tuple[str, ...],
     partial: bool,
     as_json: bool,
 ) -> None:
     """Check volume files or disc images VOLUME_OR_IMAGE... (no key needed).
 
     Give all the discs of a set (any order), or use --partial for some of them.
-    A plain archive (packed without --media) gets its header and length checked,
-    and with -i KEYFILE every byte authenticated.
     Exit status 4 names every damaged, missing, duplicated or foreign volume.
+
+    With -i KEYFILE every byte is also authenticated, and the signer is named
+    (or the archive reported as unsigned: anyone holding the recipient's public
+    key can make one); --require-signer refuses any other signer, as unpack does.
+
+    A plain archive (packed without --media) has no keyless checksums: without
+    -i, verify only shows what it could read (the header, the recipients, the
+    size), says that content and length were NOT checked, and exits 2. Check it
+    with -i KEYFILE, or pack with --media for discs that verify without a key.
     """
+    if signers and identity is None:
+        raise UsageError("--require-signer needs -i KEYFILE: a signature is inside the encryption")
+    required = [key for spec in signers for key in load_signers(spec)]
     if len(paths) == 1 and _is_plain_archive(paths[0]):
-        _verify_plain_archive(paths[0], identity, key_passphrase_file, as_json)
+        _verify_plain_archive(paths[0], identity, key_passphrase_file, required, as_json)
         return
     checked = [_check_file(path) for path in paths]
     infos = [c.info for c in checked if c.info is not None]
@@ -202,11 +222,13 @@ def verify(
         set_id, count = diagnosis.set_id.hex(), diagnosis.count
     problems = [f"{c.name()}: {p}" for c in checked for p in c.short] + set_problems
     authenticated: bool | None = None
+    signer: bytes | None = None
     if identity is not None:
         if problems:
             set_problems.append("not authenticated: repair or complete the set first")
         else:
-            _authenticate(paths, identity, key_passphrase_file)
+            with open_volume_set(list(paths)) as stream:
+                signer = _authenticate(stream, identity, key_passphrase_file, required)
             authenticated = True
     if as_json:
         document = {
@@ -216,6 +238,7 @@ def verify(
             "volumes": [c.to_json() for c in checked],
             "set_problems": set_problems,
             "authenticated": authenticated,
+            "signer": signer_label(signer) if signer else None,
         }
         click.echo(json.dumps(document, indent=2))
     else:
@@ -227,7 +250,7 @@ def verify(
         for message in set_problems:
             click.echo(message)
         if authenticated:
-            click.echo("archive authenticated end to end")
+            click.echo(_authenticated_line(signer))
     if problems:
         shown = "; ".join(problems[:_SHOWN_PROBLEMS])
         more = len(problems) - _SHOWN_PROBLEMS
@@ -245,55 +268,82 @@ def _is_plain_archive(path: Path) -> bool:
 
 
 def _verify_plain_archive(
-    path: Path, identity: Path | None, key_passphrase_file: str | None, as_json: bool
+    path: Path,
+    identity: Path | None,
+    key_passphrase_file: str | None,
+    required: list[bytes],
+    as_json: bool,
 ) -> None:
-    """An archive written without --media has no sector checksums or recovery
-    data: without a key only its header and length can be checked."""
+    """An archive written without --media has no sector checksums or recovery data.
+
+    Without a key only its header can be read: its content and its length (a cut
+    at a chunk boundary looks like a shorter archive) cannot be checked, so this
+    is not reported as a pass (UsageError, exit 2).
+    """
     from ..header import read_header
     from ..stream import payload_plaintext_size
 
     with open(path, "rb") as handle:
         header = read_header(handle)
-        payload = handle.seek(0, 2) - len(header.raw)
-    payload_plaintext_size(payload)  # an impossible length means truncation
+        size = handle.seek(0, 2)
+    payload_plaintext_size(size - len(header.raw))  # an impossible length is truncation
+    signer: bytes | None = None
     if identity is not None:
-        from ..archive.reader import ArchiveReader
-        from ..keyring import load_identities
-        from .passphrases import key_passphrase_source
-
-        identities = load_identities(str(identity), key_passphrase_source(key_passphrase_file))
         with open(path, "rb") as handle:
-            ArchiveReader(handle, identities).verify()
+            signer = _authenticate(handle, identity, key_passphrase_file, required)
+    facts = {
+        "archive": str(path),
+        "archive_id": header.archive_id,
+        "recipients": len(header.stanzas),
+        "archive_bytes": size,
+        "recovery": False,
+    }
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "ok": True,
-                    "archive": str(path),
-                    "archive_id": header.archive_id,
-                    "recovery": False,
-                    "authenticated": identity is not None,
-                },
-                indent=2,
-            )
-        )
-        return
-    click.echo(f"{path}: securemedia archive {header.archive_id}: header and length OK")
-    if identity is not None:
-        click.echo("archive authenticated end to end")
+        checked = ["header", "recipients", "length is possible"]
+        document: dict[str, Any] = {"ok": identity is not None, **facts}
+        if identity is not None:
+            document |= {
+                "authenticated": True,
+                "signer": signer_label(signer) if signer else None,
+                "checked": [*checked, "every byte authenticated"],
+                "not_checked": [],
+            }
+        else:
+            document |= {"authenticated": False, "checked": checked}
+            document["not_checked"] = ["content", "length (truncation)"]
+        click.echo(json.dumps(document, indent=2))
     else:
         click.echo(
-            f"{path}: no recovery data (packed without --media): "
-            "damage shows only with -i KEYFILE, which authenticates every byte"
+            f"{path}: securemedia archive {header.archive_id}: header read, "
+            f"{len(header.stanzas)} recipient(s), {size:,} bytes, no recovery data"
+        )
+        if identity is not None:
+            click.echo(_authenticated_line(signer))
+    if identity is None:
+        raise UsageError(
+            f"{path}: content and length NOT checked: a plain archive (packed without "
+            "--media) can only be checked with -i KEYFILE"
         )
 
 
-def _authenticate(paths: tuple[Path, ...], identity: Path, key_passphrase_file: str | None) -> None:
-    """Read and authenticate every byte of the archive the volumes hold."""
+def _authenticated_line(signer: bytes | None) -> str:
+    if signer:
+        return f"archive authenticated end to end, signed by {signer_label(signer)}"
+    return (
+        "archive authenticated end to end, but NOT signed: anyone holding the recipient's "
+        "public key could have made it (--require-signer insists on a signer)"
+    )
+
+
+def _authenticate(
+    stream: BinaryIO, identity: Path, key_passphrase_file: str | None, required: list[bytes]
+) -> bytes | None:
+    """Read and authenticate every byte of the archive; return its signer's key, if signed."""
     from ..archive.reader import ArchiveReader
     from ..keyring import load_identities
     from .passphrases import key_passphrase_source
 
     identities = load_identities(str(identity), key_passphrase_source(key_passphrase_file))
-    with open_volume_set(list(paths)) as stream:
-        ArchiveReader(stream, identities).verify()
+    reader = ArchiveReader(stream, identities, require_signer=required or None)
+    reader.verify()
+    return reader.signer
