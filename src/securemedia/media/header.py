@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import google_crc32c
 
 from ..errors import MediaError, UnsupportedVersionError
+from .sizes import LARGEST_MEDIUM
 
 MAGIC = b"\x89SMVOL\r\n"
 VERSION = 1
@@ -39,8 +40,8 @@ SET_ID_SIZE = 16
 MAX_VOLUMES = 999
 """Volumes per set: three-digit file suffixes, and a cap on what a reader accepts."""
 
-MAX_PAYLOAD = 64 * 1024**3
-"""Larger than any single disc (BD-R DL is 50 GB): a sane cap on a header field."""
+MAX_PAYLOAD = LARGEST_MEDIUM
+"""No volume holds more than the largest disc (BD-R DL): a cap on a header field."""
 
 _FIELDS = struct.Struct("<8sHH16sIIQQQI")
 
