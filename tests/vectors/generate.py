@@ -790,6 +790,13 @@ def header_failures(b: Builder) -> None:
             f"stanza type {kind} with a body of {length} bytes: not an allowed length",
             ident,
         )
+    name = "header_rsa_stanzas_17"
+    add(
+        name,
+        arch(name, stanzas=[(T_RSA, det(f"{name}/{i}", 384)) for i in range(17)]),
+        "17 RSA-OAEP stanzas, one over the cap of 16: refused before any RSA work",
+        id_file("rsa3072"),
+    )
     name = "header_stanza_body_runs_into_mac"
     fk, nonce = det(f"{name}/file-key"), det(f"{name}/nonce", 16)
     wrapped = st_pass(fk, name)[1]
@@ -834,7 +841,8 @@ def header_failures(b: Builder) -> None:
         add(name, arch(name, stanzas=[st]), f"Argon2id {what}: refused before hashing")
     for label, t, m, what in (
         ("memory_huge", 1, 0xFFFFFFFF, "m=2^32-1 KiB (4 TiB)"),
-        ("memory_over_cap", 3, 1024 * 1024 + 1, "m just over 1 GiB"),
+        ("memory_over_cap", 3, 192 * 1024 + 1, "m just over 192 MiB"),
+        ("work_over_cap", 5, 157287, "t*m just over 768 MiB-passes (5 x 153.6 MiB)"),
         ("time_cost_huge", 0xFFFFFFFF, 65536, "t=2^32-1"),
     ):
         name = f"header_argon2_{label}"
