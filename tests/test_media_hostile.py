@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import resource
 import subprocess
 import sys
@@ -137,3 +138,29 @@ def test_announced_sizes_are_bounded() -> None:
 def test_parity_beyond_data_is_not_a_layout(k: int, p: int) -> None:
     with pytest.raises(MediaError, match="invalid recovery parameters"):
         layout_for(1_000_000, k, p, COPIES)
+
+
+def test_open_repaired_reads_the_original_in_memory(tmp_path: Path) -> None:
+    from securemedia.media.recovery import open_repaired, protect_file
+
+    original = os.urandom(300 * SECTOR + 123)
+    path = tmp_path / "data.bin"
+    path.write_bytes(original)
+    protect_file(path)
+    rng = random.Random(7)
+    hit = rng.sample(range(300), 12)
+    with path.open("r+b") as fp:
+        for s in hit:
+            fp.seek(s * SECTOR)
+            fp.write(bytes(SECTOR))
+    before = path.read_bytes()
+    with open_repaired(path) as view:
+        assert view.read() == original
+        view.seek(hit[0] * SECTOR + 5)
+        assert view.read(100) == original[hit[0] * SECTOR + 5 :][:100]
+    assert path.read_bytes() == before  # nothing written, not even to the damaged file
+    with (
+        pytest.raises(MediaError, match="too much damage"),
+        open_repaired(path, max_rebuilt=3) as view,
+    ):
+        view.read()

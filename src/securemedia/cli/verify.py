@@ -149,7 +149,9 @@ def _info_from_repaired(path: Path) -> VolumeInfo | None:
     ``verify`` writes nothing anywhere: no repaired copy, no temporary file.
     """
     try:
-        with recovery.open_repaired(path) as view:
+        # Enough for the volume descriptors, the root directory and the header
+        # when all were hit; a disc that needs more is still reported, unnamed.
+        with recovery.open_repaired(path, max_rebuilt=256) as view:
             return read_volume_info_from(view, path)
     except MediaError:
         return None

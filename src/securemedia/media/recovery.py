@@ -349,18 +349,19 @@ def _repair(
 
 
 @contextlib.contextmanager
-def open_repaired(path: Path) -> Iterator[BinaryIO]:
+def open_repaired(path: Path, *, max_rebuilt: int = 4096) -> Iterator[BinaryIO]:
     """The original data of a damaged protected file, repaired in memory as it is read.
 
     Read-only and bounded: nothing is written anywhere, and each damaged sector
-    read is rebuilt from its group alone. Reading a sector beyond repair raises
-    MediaError. The stream ends at the original data size.
+    read is rebuilt from its group alone (one read of each of its m blocks).
+    Reading a sector beyond repair, or rebuilding more than ``max_rebuilt``
+    sectors in all, raises MediaError. The stream ends at the original data size.
     """
     path = Path(path)
     try:
         with open(path, "rb") as f:
             lay, ctab, _, scan, _, _ = _analyse(f, path)
-            view = _RepairedView(f, lay, ctab, scan)
+            view = _RepairedView(f, lay, ctab, scan, max_rebuilt)
             with io.BufferedReader(view, buffer_size=64 * SECTOR) as reader:
                 yield reader
     except OSError as e:
@@ -370,11 +371,14 @@ def open_repaired(path: Path) -> Iterator[BinaryIO]:
 class _RepairedView(io.RawIOBase):
     """Data sectors of a protected file; damaged ones decoded from their group on demand."""
 
-    def __init__(self, f: BinaryIO, lay: Layout, ctab: rsgroups.Table, scan: rsgroups.Scan):
+    def __init__(
+        self, f: BinaryIO, lay: Layout, ctab: rsgroups.Table, scan: rsgroups.Scan, budget: int
+    ) -> None:
         super().__init__()
         self._f, self._lay, self._ctab, self._scan = f, lay, ctab, scan
         self._dec = zfec.Decoder(lay.k, lay.m)
         self._pos = 0
+        self._budget = budget
 
     def readable(self) -> bool:
         return True
@@ -407,6 +411,9 @@ class _RepairedView(io.RawIOBase):
         return got
 
     def _rebuilt(self, sector: int) -> bytes:
+        if self._budget <= 0:
+            raise MediaError("too much damage to read through the recovery data in memory")
+        self._budget -= 1
         lay = self._lay
         row, col = divmod(sector, lay.columns)
         blocks: list[bytes | None] = []
