@@ -141,7 +141,8 @@ def test_parity_beyond_data_is_not_a_layout(k: int, p: int) -> None:
 
 
 def test_open_repaired_reads_the_original_in_memory(tmp_path: Path) -> None:
-    from securemedia.media.recovery import open_repaired, protect_file
+    from securemedia.media.recovery import protect_file
+    from securemedia.media.repaired import open_repaired
 
     original = os.urandom(300 * SECTOR + 123)
     path = tmp_path / "data.bin"

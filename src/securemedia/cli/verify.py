@@ -20,6 +20,7 @@ from ..keyring import load_signers
 from ..media import recovery
 from ..media.header import FLAG_IMAGE_PROTECTED, FLAG_VOLUME_PROTECTED
 from ..media.iso import iso_size
+from ..media.repaired import open_repaired
 from ..media.volume_set import (
     VolumeInfo,
     diagnose_set,
@@ -151,7 +152,7 @@ def _info_from_repaired(path: Path) -> VolumeInfo | None:
     try:
         # Enough for the volume descriptors, the root directory and the header
         # when all were hit; a disc that needs more is still reported, unnamed.
-        with recovery.open_repaired(path, max_rebuilt=256) as view:
+        with open_repaired(path, max_rebuilt=256) as view:
             return read_volume_info_from(view, path)
     except MediaError:
         return None

@@ -12,20 +12,16 @@ image: ISO readers ignore what lies past the file system. The region holds
 * descriptors and parity checksums in several copies, far apart, each one
   self-checking, so that damage to the region itself is survivable.
 
-Layout details are in ``sectors.py``; the streaming engine in ``rsgroups.py``.
+Layout details are in ``sectors.py``; the streaming engine in ``rsgroups.py``;
+reading a damaged file repaired in memory in ``repaired.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
-
-import zfec
+from typing import BinaryIO
 
 from ..atomic import atomic_output
 from ..errors import MediaError
@@ -33,16 +29,11 @@ from . import rsgroups
 from .sectors import (
     DESC_MAGIC,
     SECTOR,
-    ZERO_SECTOR,
     Layout,
     check_file_bounds,
-    crc32c,
     layout_for_redundancy,
     parse_descriptor,
 )
-
-if TYPE_CHECKING:
-    from typing_extensions import Buffer
 
 __all__ = [
     "DEFAULT_REDUNDANCY",
@@ -50,7 +41,6 @@ __all__ = [
     "NotProtectedError",
     "RepairReport",
     "VerifyReport",
-    "open_repaired",
     "protect_file",
     "protected_data_size",
     "recovery_overhead",
@@ -228,9 +218,14 @@ def _describe(scan: rsgroups.Scan) -> str:
     return f"sectors {text} damaged ({scan.damaged_sectors} sectors)"
 
 
-def _analyse(
+def analyse(
     f: BinaryIO, path: Path
 ) -> tuple[Layout, rsgroups.Table, rsgroups.Table, rsgroups.Scan, VerifyReport, str]:
+    """Find the layout (bounded), the checksum tables and every damaged sector of ``f``.
+
+    Returns (layout, data table, parity table, scan, report, why): ``why`` is empty
+    when the damage is repairable, else the reason it is not.
+    """
     file_size = path.stat().st_size
     lay = _find_layout(f, file_size, path.name)
     ptab = rsgroups.parity_table(f, lay)
@@ -272,7 +267,7 @@ def verify_file(path: Path) -> VerifyReport:
     path = Path(path)
     try:
         with open(path, "rb") as f:
-            return _analyse(f, path)[4]
+            return analyse(f, path)[4]
     except OSError as e:
         raise MediaError(f"{path.name}: cannot read: {e.strerror or e}") from e
 
@@ -288,7 +283,7 @@ def repair_file(damaged: Path, out: Path, *, force: bool = True) -> RepairReport
     damaged, out = Path(damaged), Path(out)
     try:
         with open(damaged, "rb") as src:
-            analysis = _analyse(src, damaged)
+            analysis = analyse(src, damaged)
             if analysis[5]:
                 raise MediaError(f"{damaged.name}: {analysis[5]}")
             with atomic_output(out, force=force) as dst:
@@ -307,7 +302,7 @@ def repair_into(damaged: Path, dst: BinaryIO, out: Path | None = None) -> Repair
     damaged = Path(damaged)
     try:
         with open(damaged, "rb") as src:
-            analysis = _analyse(src, damaged)
+            analysis = analyse(src, damaged)
             if analysis[5]:
                 raise MediaError(f"{damaged.name}: {analysis[5]}")
             return _repair(src, dst, damaged, out or damaged, analysis)
@@ -346,90 +341,6 @@ def _repair(
         damaged_ranges=report.damaged_ranges,
         sectors_repaired=repaired + _outside_groups(lay, scan),
     )
-
-
-@contextlib.contextmanager
-def open_repaired(path: Path, *, max_rebuilt: int = 4096) -> Iterator[BinaryIO]:
-    """The original data of a damaged protected file, repaired in memory as it is read.
-
-    Read-only and bounded: nothing is written anywhere, and each damaged sector
-    read is rebuilt from its group alone (one read of each of its m blocks).
-    Reading a sector beyond repair, or rebuilding more than ``max_rebuilt``
-    sectors in all, raises MediaError. The stream ends at the original data size.
-    """
-    path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            lay, ctab, _, scan, _, _ = _analyse(f, path)
-            view = _RepairedView(f, lay, ctab, scan, max_rebuilt)
-            with io.BufferedReader(view, buffer_size=64 * SECTOR) as reader:
-                yield reader
-    except OSError as e:
-        raise MediaError(f"{path.name}: cannot read: {e.strerror or e}") from e
-
-
-class _RepairedView(io.RawIOBase):
-    """Data sectors of a protected file; damaged ones decoded from their group on demand."""
-
-    def __init__(
-        self, f: BinaryIO, lay: Layout, ctab: rsgroups.Table, scan: rsgroups.Scan, budget: int
-    ) -> None:
-        super().__init__()
-        self._f, self._lay, self._ctab, self._scan = f, lay, ctab, scan
-        self._dec = zfec.Decoder(lay.k, lay.m)
-        self._pos = 0
-        self._budget = budget
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._lay.data_size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def readinto(self, buffer: Buffer) -> int:
-        view = memoryview(buffer).cast("B")
-        want = min(len(view), self._lay.data_size - self._pos)
-        if want <= 0:
-            return 0
-        sector, skip = divmod(self._pos, SECTOR)
-        n = min(-(-(skip + want) // SECTOR), rsgroups.STRIDE)
-        raw = bytearray(rsgroups.read_sectors(self._f, sector, n))
-        for s in self._scan.bad_in(sector, sector + n):
-            off = (s - sector) * SECTOR
-            raw[off : off + SECTOR] = self._rebuilt(s)
-        got = min(want, n * SECTOR - skip)
-        view[:got] = raw[skip : skip + got]
-        self._pos += got
-        return got
-
-    def _rebuilt(self, sector: int) -> bytes:
-        if self._budget <= 0:
-            raise MediaError("too much damage to read through the recovery data in memory")
-        self._budget -= 1
-        lay = self._lay
-        row, col = divmod(sector, lay.columns)
-        blocks: list[bytes | None] = []
-        for r in range(lay.m):
-            start, end = lay.row_span(r, col, col + 1)
-            if end <= start:
-                blocks.append(ZERO_SECTOR)
-            elif self._scan.bad_in(start, end):
-                blocks.append(None)
-            else:
-                blocks.append(rsgroups.read_sectors(self._f, start, 1))
-        msg = rsgroups.decode_group(self._dec, lay, blocks)
-        want = self._ctab.entries(sector, 1)[0]
-        if msg is None or want is None or crc32c(msg[row]) != want:
-            raise MediaError(f"sector {sector} is damaged beyond repair")
-        return msg[row]
 
 
 def _outside_groups(lay: Layout, scan: rsgroups.Scan) -> int:
