@@ -170,6 +170,11 @@ def scan_inputs(
     return found
 
 
+def scan_path(path: Path, name: str) -> list[Source]:
+    """:func:`scan_inputs` for one path stored under an explicit member ``name``."""
+    return list(_walk(path, name, _lstat(path), None, NameSet(), OwnFiles()))
+
+
 def write_sources(
     writer: ArchiveWriter,
     sources: Sequence[Source],
