@@ -166,3 +166,7 @@ def _escape(ch: str) -> str:
     if code <= 0xFFFF:
         return f"\\u{code:04x}"
     return f"\\U{code:08x}"
+
+
+# The former name of quoted_name, for code written against it before the merge.
+_printable = quoted_name
