@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from .archive.compression import Compression
 from .archive.extract import ExtractResult, extract
 from .archive.reader import ArchiveReader
-from .archive.sources import member_names, write_inputs
+from .archive.sources import OwnFiles, scan_inputs, write_sources
 from .archive.writer import ArchiveSummary, ArchiveWriter
 from .atomic import atomic_output
 from .errors import OperationalError, UsageError
@@ -82,12 +82,14 @@ def pack(
     paths = [Path(p) for p in inputs]
     if not paths:
         raise UsageError("nothing to pack: give at least one file or directory")
-    member_names([p for p in paths if str(p) != "-"])
+    own = OwnFiles()
+    own.add_path(Path(output))
+    sources = scan_inputs(paths, exclude=own)  # before anything is written
     started = time.monotonic()
     with create_archive(
         output, recipients, signer=signer, compression=compression, force=force, progress=progress
     ) as writer:
-        write_inputs(writer, paths)
+        write_sources(writer, sources, exclude=own)
     summary = writer.summary
     summary.elapsed = time.monotonic() - started
     return summary

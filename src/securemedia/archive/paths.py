@@ -19,10 +19,17 @@ MAX_DEPTH = 64
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 # Names Windows reserves: a receiving office may copy the tree onto a Windows share.
+# Windows also takes the superscript digits 1-3 as device numbers (COM¹ is COM1).
 _WINDOWS_RESERVED = frozenset(
-    ["CON", "PRN", "AUX", "NUL"]
-    + [f"COM{i}" for i in range(1, 10)]
-    + [f"LPT{i}" for i in range(1, 10)]
+    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$"]
+    + [f"{dev}{n}" for dev in ("COM", "LPT") for n in [*"123456789", "\u00b9", "\u00b2", "\u00b3"]]
+)
+# Bidirectional controls: they reorder what a terminal or file manager shows, so
+# "report\u202etxt.exe" looks like "reportexe.txt".
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f"
+    + "".join(map(chr, range(0x202A, 0x202F)))
+    + "".join(map(chr, range(0x2066, 0x206A)))
 )
 
 
@@ -31,19 +38,27 @@ def validate_member_name(name: str) -> str:
 
     Refused: empty names, absolute paths, drive letters, backslashes, ``.`` and
     ``..`` components, empty components, NUL and other control characters,
-    Windows device names, and names or components over the length caps.
+    bidirectional controls and other invisible format characters, line and
+    paragraph separators, ``:`` (NTFS alternate data streams), components ending
+    in a dot or a space (Windows drops them), Windows device names (also
+    ``CONIN$``, ``CLOCK$``, ``COM¹``...), and names or components over the
+    length caps. One function for every side (pack, unpack, the compat ZIP), so
+    what one writes the other accepts.
     """
-    shown = _printable(name)
+    shown = quoted_name(name)
     if not name:
         raise UnsafeMemberError("unsafe member name: empty name")
     if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
         raise UnsafeMemberError(f"unsafe member name {shown}: longer than {MAX_NAME_BYTES} bytes")
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
-        raise UnsafeMemberError(f"unsafe member name {shown}: control character")
+    _check_characters(name, shown)
     if name.startswith("/") or _DRIVE.match(name):
         raise UnsafeMemberError(f"unsafe member name {shown}: absolute path")
     if "\\" in name:
         raise UnsafeMemberError(f"unsafe member name {shown}: backslash")
+    if ":" in name:
+        raise UnsafeMemberError(
+            f"unsafe member name {shown}: ':' (names an NTFS alternate data stream)"
+        )
     parts = name.split("/")
     if len(parts) > MAX_DEPTH:
         raise UnsafeMemberError(f"unsafe member name {shown}: nested deeper than {MAX_DEPTH}")
@@ -52,9 +67,33 @@ def validate_member_name(name: str) -> str:
             raise UnsafeMemberError(f"unsafe member name {shown}: '{part}' component")
         if len(part.encode("utf-8")) > MAX_COMPONENT_BYTES:
             raise UnsafeMemberError(f"unsafe member name {shown}: component too long")
-        if part.split(".")[0].upper() in _WINDOWS_RESERVED:
+        if part.endswith((".", " ")):
+            raise UnsafeMemberError(
+                f"unsafe member name {shown}: a component ends with a dot or a space "
+                "(Windows drops it, so two names would become one)"
+            )
+        # Windows ignores spaces before the extension too: "CON .txt" is CON.
+        if part.split(".")[0].rstrip(" ").upper() in _WINDOWS_RESERVED:
             raise UnsafeMemberError(f"unsafe member name {shown}: reserved device name")
     return name
+
+
+def _check_characters(name: str, shown: str) -> None:
+    """Refuse characters that a terminal, a file manager or a file system would
+    interpret instead of showing, naming the rule and the first offender."""
+    for ch in name:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cs"):
+            rule = "control character"
+        elif ch in _BIDI_CONTROLS:
+            rule = "bidirectional control character"
+        elif category == "Cf":
+            rule = "invisible format character"
+        elif category in ("Zl", "Zp"):
+            rule = "line or paragraph separator"
+        else:
+            continue
+        raise UnsafeMemberError(f"unsafe member name {shown}: {rule} {_escape(ch)}")
 
 
 class NameSet:
@@ -72,13 +111,13 @@ class NameSet:
     def add(self, name: str, is_dir: bool) -> None:
         key = unicodedata.normalize("NFC", name).casefold()
         if key in self._kinds:
-            raise UnsafeMemberError(f"duplicate member name {_printable(name)}")
+            raise UnsafeMemberError(f"duplicate member name {quoted_name(name)}")
         if not is_dir and key in self._parents:
-            raise UnsafeMemberError(f"member {_printable(name)} is a file but holds other members")
+            raise UnsafeMemberError(f"member {quoted_name(name)} is a file but holds other members")
         parent = key.rpartition("/")[0]
         while parent:
             if self._kinds.get(parent) is False:
-                raise UnsafeMemberError(f"member {_printable(name)} is inside a file")
+                raise UnsafeMemberError(f"member {quoted_name(name)} is inside a file")
             self._parents.add(parent)
             parent = parent.rpartition("/")[0]
         self._kinds[key] = is_dir
@@ -91,6 +130,43 @@ def check_unique(entries: Iterable[tuple[str, bool]]) -> None:
         names.add(name, is_dir)
 
 
-def _printable(name: str) -> str:
-    """A quoted form of ``name`` that is safe to print on a terminal."""
-    return repr(name)[:200]
+def display_name(name: str) -> str:
+    """``name`` with everything a terminal would interpret escaped, for printing.
+
+    C0 and C1 controls (ESC, DEL...), bidirectional controls and other format
+    characters, line and paragraph separators, surrogates (undecodable bytes),
+    private-use and unassigned code points become ``\\xNN``, ``\\uNNNN`` or
+    ``\\UNNNNNNNN`` escapes; a backslash is doubled so the escaping stays
+    unambiguous. Everything else is shown as is. Use it wherever a member name
+    reaches a terminal.
+    """
+    if name.isprintable() and "\\" not in name:
+        return name  # the common case: nothing to escape
+    return "".join("\\\\" if ch == "\\" else ch if _shown_as_is(ch) else _escape(ch) for ch in name)
+
+
+def quoted_name(name: str, limit: int = 200) -> str:
+    """A quoted, escaped form of ``name`` for error messages, cut to ``limit`` characters."""
+    if len(name) > limit:
+        name = name[:limit] + "..."
+    return f"'{display_name(name)}'"
+
+
+def _shown_as_is(ch: str) -> bool:
+    # str.isprintable() is False exactly for the categories Cc, Cf, Cs, Co, Cn,
+    # Zl, Zp and Zs except the ASCII space: all of them are escaped (other
+    # spaces would pass for a plain one).
+    return ch.isprintable()
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+# The former name of quoted_name, for code written against it before the merge.
+_printable = quoted_name

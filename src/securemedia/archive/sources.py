@@ -1,15 +1,127 @@
 """What ``pack`` takes: paths on disk (files and directories) and standard
-input, turned into members of an open :class:`ArchiveWriter`."""
+input, turned into members of an open :class:`ArchiveWriter`.
+
+Packing is two steps, so that nothing is written before every input is known
+to be packable:
+
+1. :func:`scan_inputs` walks the inputs without following any symbolic link
+   (directories are opened with ``O_NOFOLLOW`` and listed through their
+   descriptor) and checks every member name, type and time. It records each
+   entry's ``(st_dev, st_ino)``.
+2. :func:`write_sources` opens each file with ``O_NOFOLLOW`` and refuses it if
+   the descriptor's ``(st_dev, st_ino)`` is not what the scan saw: a file
+   swapped for a link or another file in between (by a local user who can
+   write into the input tree) is never packed in its place.
+
+Both steps skip the pack's own output and temporaries (:class:`OwnFiles`), so
+``pack export/ -o export/ship.sm`` does not pack the archive into itself. The
+compat ZIP writer uses the same two steps.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import errno
+import io
+import os
+import re
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ..errors import UsageError
-from .paths import NameSet
-from .writer import ArchiveWriter
+from ..errors import OperationalError, UsageError
+from .paths import NameSet, validate_member_name
+
+if TYPE_CHECKING:
+    from .writer import ArchiveWriter
+
+READ_SIZE = 1 << 20
+STDIN = Path("-")
+# The archive stores times as signed 64-bit nanoseconds (1677 to 2262).
+MIN_TIME_NS = -(1 << 63)
+MAX_TIME_NS = (1 << 63) - 1
+
+_NOFOLLOW = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+# O_NONBLOCK: a FIFO swapped in for a file must not hang the open; it is then
+# refused by the type check. It changes nothing for regular files or directories.
+_FILE_FLAGS = os.O_RDONLY | _NOFOLLOW | os.O_NONBLOCK
+_DIR_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_DIRECTORY", 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One member to pack, as the scan saw it on disk."""
+
+    name: str
+    path: Path
+    is_dir: bool
+    dev: int
+    ino: int
+    mode: int
+    mtime_ns: int
+    size: int
+
+    @property
+    def is_stdin(self) -> bool:
+        return self.path == STDIN
+
+
+class OwnFiles:
+    """Files a pack must never read: its own output and temporaries.
+
+    By identity, ``(st_dev, st_ino)`` of every output file opened (robust against
+    any spelling of the path), and by name: the final output name, hidden
+    temporaries beside it (``.NAME.*``) and, for a disc set, its volume and image
+    names (``NAME.001``, ``NAME.001.iso``).
+    """
+
+    def __init__(self) -> None:
+        self._ids: set[tuple[int, int]] = set()
+        # Directory identity -> patterns of names that are ours inside it.
+        self._names: dict[tuple[int, int], list[re.Pattern[str]]] = {}
+
+    def add_path(self, path: Path, *, volumes: bool = False) -> None:
+        """Exclude the output ``path`` (and its temporaries; with ``volumes``, its
+        disc set) by name, and the file already there by identity."""
+        try:
+            parent = os.stat(path.parent if str(path.parent) else ".")
+        except OSError:
+            return  # no such directory: the output cannot be inside the inputs
+        base = re.escape(path.name)
+        pattern = rf"{base}|\.{base}\..*" + (rf"|{base}\.\d{{3}}(?:\.iso)?" if volumes else "")
+        key = (parent.st_dev, parent.st_ino)
+        self._names.setdefault(key, []).append(re.compile(pattern, re.DOTALL))
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return
+        if stat.S_ISREG(st.st_mode):
+            self._ids.add((st.st_dev, st.st_ino))
+
+    def add_stream(self, stream: Any) -> None:
+        """Exclude the regular file behind an open output stream, if any
+        (a temporary file, or standard output redirected into the inputs)."""
+        try:
+            st = os.fstat(stream.fileno())
+        except (AttributeError, OSError, ValueError):
+            return  # not a file (a pipe wrapper, a volume set): nothing to exclude
+        if stat.S_ISREG(st.st_mode):
+            self._ids.add((st.st_dev, st.st_ino))
+
+    def has(self, st: os.stat_result) -> bool:
+        """True if ``st`` describes one of our own files."""
+        return self.has_id(st.st_dev, st.st_ino)
+
+    def has_id(self, dev: int, ino: int) -> bool:
+        """True if ``(dev, ino)`` is one of our own files."""
+        return (dev, ino) in self._ids
+
+    def has_name(self, directory: os.stat_result, name: str) -> bool:
+        """True if ``name`` inside ``directory`` is one of our own file names."""
+        patterns = self._names.get((directory.st_dev, directory.st_ino), ())
+        return any(p.fullmatch(name) for p in patterns)
 
 
 def member_names(inputs: Sequence[Path]) -> list[str]:
@@ -26,22 +138,195 @@ def member_names(inputs: Sequence[Path]) -> list[str]:
     return result
 
 
+def scan_inputs(
+    inputs: Sequence[Path],
+    *,
+    stdin_name: str = "stdin",
+    exclude: OwnFiles | None = None,
+) -> list[Source]:
+    """Walk every input (``-`` meaning standard input) into the members to pack.
+
+    Raises before anything is written if a name is unsafe or taken twice, an
+    entry is a link or a special file, or a time is outside what the format holds.
+    """
+    exclude = exclude or OwnFiles()
+    real = [p for p in inputs if p != STDIN]
+    if len(real) < len(inputs) - 1:
+        raise UsageError("'-' (standard input) can be given once")
+    tops = iter(member_names(real))
+    names = NameSet()
+    found: list[Source] = []
+    for path in inputs:
+        if path == STDIN:
+            validate_member_name(stdin_name)
+            names.add(stdin_name, False)
+            found.append(Source(stdin_name, STDIN, False, 0, 0, 0o644, 0, 0))
+            continue
+        top = next(tops)
+        st = _lstat(path)
+        if exclude.has(st):
+            continue
+        found.extend(_walk(path, top, st, None, names, exclude))
+    return found
+
+
+def scan_path(path: Path, name: str) -> list[Source]:
+    """:func:`scan_inputs` for one path stored under an explicit member ``name``."""
+    return list(_walk(path, name, _lstat(path), None, NameSet(), OwnFiles()))
+
+
+def write_sources(
+    writer: ArchiveWriter,
+    sources: Sequence[Source],
+    *,
+    stdin: BinaryIO | None = None,
+    exclude: OwnFiles | None = None,
+) -> None:
+    """Add scanned members to an open writer, each file opened without following
+    links and refused if it is not the one the scan saw."""
+    for source in sources:
+        if exclude is not None and exclude.has_id(source.dev, source.ino):
+            continue
+        if source.is_stdin:
+            if stdin is None:
+                raise UsageError("'-' (standard input) is not available here")
+            with writer.open_member(source.name, mode=0o644) as member:
+                while chunk := stdin.read(READ_SIZE):
+                    member.write(chunk)
+        elif source.is_dir:
+            writer.add_directory(source.name, mode=source.mode, mtime_ns=source.mtime_ns)
+        else:
+            with open_source(source) as (handle, st):
+                mode, mtime_ns = st.st_mode & 0o777, _checked_time(source.path, st)
+                with writer.open_member(source.name, mode=mode, mtime_ns=mtime_ns) as out:
+                    # One reused buffer: the data is hashed and copied into the
+                    # STREAM's chunk buffer before the next read overwrites it.
+                    buffer = memoryview(bytearray(READ_SIZE))
+                    while n := handle.readinto(buffer):
+                        out.write(buffer[:n])
+
+
 def write_inputs(
     writer: ArchiveWriter,
     inputs: Sequence[Path],
     *,
     stdin: BinaryIO | None = None,
     stdin_name: str = "stdin",
+    exclude: OwnFiles | None = None,
 ) -> None:
-    """Add each input path (``-`` meaning ``stdin``) to an open writer."""
-    real = [p for p in inputs if str(p) != "-"]
-    names = iter(member_names(real))
-    for path in inputs:
-        if str(path) == "-":
-            if stdin is None:
-                raise UsageError("'-' (standard input) is not available here")
-            with writer.open_member(stdin_name, mode=0o644) as member:
-                while chunk := stdin.read(1 << 20):
-                    member.write(chunk)
-        else:
-            writer.add_path(path, next(names))
+    """Scan, then add each input path (``-`` meaning ``stdin``) to an open writer.
+
+    Callers that open their output before calling this should pass it in
+    ``exclude`` (see :class:`OwnFiles`); better still, call :func:`scan_inputs`
+    before opening the output and :func:`write_sources` after.
+    """
+    sources = scan_inputs(inputs, stdin_name=stdin_name, exclude=exclude)
+    write_sources(writer, sources, stdin=stdin, exclude=exclude)
+
+
+@contextlib.contextmanager
+def open_source(source: Source) -> Iterator[tuple[io.BufferedReader, os.stat_result]]:
+    """``with open_source(source) as (handle, st)``: the scanned file, opened with
+    ``O_NOFOLLOW``; raises :class:`OperationalError` if it is no longer the
+    regular file the scan saw (same device and inode)."""
+    path = source.path
+    try:
+        fd = os.open(path, _FILE_FLAGS)
+    except OSError as exc:
+        raise _changed(path) if _is_link_error(exc) else _unreadable(path, exc) from None
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != (source.dev, source.ino):
+            raise _changed(path)
+        os.set_blocking(fd, True)
+        yield handle, st
+
+
+# -- the walk ------------------------------------------------------------------
+
+
+def _walk(
+    path: Path,
+    name: str,
+    st: os.stat_result,
+    parent_fd: int | None,
+    names: NameSet,
+    exclude: OwnFiles,
+) -> Iterator[Source]:
+    """Entries of ``path`` (seen as ``st`` by lstat), depth first, sorted by name.
+
+    A directory is opened relative to its parent's descriptor, without following
+    a link, and listed through its own descriptor: what is listed is the
+    directory that was checked, whatever is renamed meanwhile.
+    """
+    validate_member_name(name)
+    if stat.S_ISLNK(st.st_mode):
+        raise OperationalError(
+            f"{path} is a symbolic link: securemedia packs files and directories only"
+        )
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        raise OperationalError(f"{path} is not a regular file or directory")
+    mtime_ns = _checked_time(path, st)
+    is_dir = stat.S_ISDIR(st.st_mode)
+    names.add(name, is_dir)
+    size = 0 if is_dir else st.st_size
+    yield Source(name, path, is_dir, st.st_dev, st.st_ino, st.st_mode & 0o777, mtime_ns, size)
+    if not is_dir:
+        return
+    try:
+        fd = os.open(path if parent_fd is None else path.name, _DIR_FLAGS, dir_fd=parent_fd)
+    except OSError as exc:
+        raise _changed(path) if _is_link_error(exc) else _unreadable(path, exc) from None
+    try:
+        here = os.fstat(fd)
+        if (here.st_dev, here.st_ino) != (st.st_dev, st.st_ino):
+            raise _changed(path)
+        try:
+            with os.scandir(fd) as listing:
+                children = sorted(
+                    ((e.name, e.stat(follow_symlinks=False)) for e in listing),
+                    key=lambda pair: pair[0],
+                )
+        except OSError as exc:
+            raise _unreadable(path, exc) from None
+        for child, child_st in children:
+            if exclude.has(child_st) or exclude.has_name(here, child):
+                continue
+            yield from _walk(path / child, f"{name}/{child}", child_st, fd, names, exclude)
+    finally:
+        os.close(fd)
+
+
+def _lstat(path: Path) -> os.stat_result:
+    try:
+        return os.lstat(path)
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+
+
+def _checked_time(path: Path, st: os.stat_result) -> int:
+    """The modification time in nanoseconds, refused if the archive cannot hold it."""
+    ns = st.st_mtime_ns
+    if not MIN_TIME_NS <= ns <= MAX_TIME_NS:
+        raise OperationalError(
+            f"{path}: its modification time is outside what an archive can hold "
+            "(1677 to 2262): set a valid time (touch) and pack again"
+        )
+    return ns
+
+
+def _is_link_error(exc: OSError) -> bool:
+    # O_NOFOLLOW on a symbolic link fails with ELOOP (EMLINK on some BSDs);
+    # O_DIRECTORY on something that is no longer a directory with ENOTDIR.
+    return exc.errno in (errno.ELOOP, errno.EMLINK, errno.ENOTDIR)
+
+
+def _changed(path: Path) -> OperationalError:
+    return OperationalError(
+        f"{path} changed while it was being packed (replaced by another file or a link): "
+        "nothing was packed in its place; pack again when the input is stable"
+    )
+
+
+def _unreadable(path: Path, exc: OSError) -> OperationalError:
+    return OperationalError(f"cannot read {path}: {exc.strerror or exc}")

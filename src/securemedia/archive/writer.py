@@ -7,8 +7,6 @@ Memory stays flat whatever the input: data moves through in 1 MiB pieces.
 from __future__ import annotations
 
 import io
-import os
-import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +18,6 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from .. import signature
 from ..envelope import seal_header
-from ..errors import UsageError
 from ..finishing import Finishing
 from ..header import Header
 from ..recipients import Recipient
@@ -247,45 +244,15 @@ class ArchiveWriter(Finishing):
 
     def add_file(self, path: Path, name: str) -> None:
         """Add one regular file from disk under member name ``name``."""
-        try:
-            handle = open(path, "rb")  # noqa: SIM115 - closed below, around a long loop
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-        with handle:
-            st = os.fstat(handle.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise UsageError(f"{path} is not a regular file")
-            with self.open_member(name, mode=st.st_mode & 0o777, mtime_ns=st.st_mtime_ns) as out:
-                # One reused buffer: the data is hashed and copied into the
-                # STREAM's chunk buffer before the next read overwrites it.
-                buffer = memoryview(bytearray(READ_SIZE))
-                while n := handle.readinto(buffer):
-                    out.write(buffer[:n])
+        self.add_path(path, name)
 
     def add_path(self, path: Path, name: str | None = None) -> None:
         """Add a file, or a directory and everything below it (sorted, so archives
-        of the same tree are laid out the same way)."""
-        name = name if name is not None else path.name
-        try:
-            st = path.lstat()
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-        if stat.S_ISREG(st.st_mode):
-            self.add_file(path, name)
-        elif stat.S_ISDIR(st.st_mode):
-            self.add_directory(name, mode=st.st_mode & 0o777, mtime_ns=st.st_mtime_ns)
-            try:
-                children = sorted(os.scandir(path), key=lambda e: e.name)
-            except OSError as exc:
-                raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-            for child in children:
-                self.add_path(Path(child.path), f"{name}/{child.name}")
-        elif stat.S_ISLNK(st.st_mode):
-            raise UsageError(
-                f"{path} is a symbolic link: securemedia packs files and directories only"
-            )
-        else:
-            raise UsageError(f"{path} is not a regular file or directory")
+        of the same tree are laid out the same way). Links are never followed and
+        a file swapped after the walk is refused (see :mod:`.sources`)."""
+        from .sources import scan_path, write_sources  # sources imports this module
+
+        write_sources(self, scan_path(path, name if name is not None else path.name))
 
     # -- finishing ---------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
+from ..archive.sources import OwnFiles
 from ..compat_zip import (
     extract_compat_zip,
     generate_passphrase,
@@ -98,9 +99,15 @@ def pack_zip(
     pass_path = None if passphrase_out == _STDOUT else Path(passphrase_out)
     if pass_path is not None:
         write_passphrase_file(pass_path, passphrase)
+    # The passphrase file may sit inside an input directory: it is never packed.
+    own = OwnFiles()
+    if pass_path is not None:
+        own.add_path(pass_path)
     try:
         sink = sys.stdout.buffer if output == "-" else out
-        summary = write_compat_zip([Path(p) for p in inputs], sink, passphrase, force=force)
+        summary = write_compat_zip(
+            [Path(p) for p in inputs], sink, passphrase, force=force, exclude=own
+        )
     except BaseException:
         # A passphrase for a ZIP that was never written would only mislead.
         if pass_path is not None:

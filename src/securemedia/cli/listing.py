@@ -6,6 +6,7 @@ import datetime
 
 import click
 
+from ..archive.paths import display_name
 from ..archive.reader import ArchiveReader
 from .inputs import identities_from_options, key_options, open_input, signer_label
 from .output import emit_json, human_bytes
@@ -46,7 +47,8 @@ def listing(
         when = datetime.datetime.fromtimestamp(m.mtime_ns / 1e9, datetime.UTC)
         size = "-" if m.is_dir else human_bytes(m.size)
         digest = m.blake3[:16] if m.blake3 else ""
-        name = m.path + ("/" if m.is_dir else "")
+        # Never raw: a name could hold what a terminal interprets (escapes, bidi).
+        name = display_name(m.path) + ("/" if m.is_dir else "")
         click.echo(f"{size:>10}  {when:%Y-%m-%d %H:%M}  {digest:16}  {name}")
     if reader.signer:
         click.echo(f"signed by signing key {signer_label(reader.signer)}", err=True)

@@ -12,14 +12,14 @@ from typing import BinaryIO
 import click
 
 from ..archive.compression import Compression
-from ..archive.sources import member_names, write_inputs
+from ..archive.sources import OwnFiles, Source, scan_inputs, write_sources
 from ..archive.writer import ArchiveWriter
 from ..atomic import atomic_output
 from ..errors import UsageError
 from ..keyring import load_recipients, load_secret_key
 from ..recipients import Recipient
 from ..recipients.passphrase import PassphraseRecipient
-from .output import emit_json, human_bytes, info, progress_bar, total_size
+from .output import emit_json, human_bytes, info, progress_bar
 from .passphrases import archive_passphrase, key_passphrase_source
 
 
@@ -155,7 +155,6 @@ def pack(
     started = time.monotonic()
     if inputs.count("-") > 1:
         raise UsageError("'-' (standard input) can be given once")
-    member_names([Path(p) for p in inputs if p != "-"])
     discs = None
     if media or iso or redundancy or notice or notice_text:
         from ..media.output import media_output  # only pack --media pays for the disc code
@@ -169,6 +168,14 @@ def pack(
             notice_text=notice_text,
             force=force,
         )
+    # Our own output is never packed (it may be inside an input directory), and
+    # every input is walked and checked before anything is written.
+    own = OwnFiles()
+    if output == "-":
+        own.add_stream(sys.stdout)
+    else:
+        own.add_path(Path(output), volumes=discs is not None)
+    sources = scan_inputs([Path(p) for p in inputs], stdin_name=stdin_name, exclude=own)
     wrap_to = _recipients(recipients, use_passphrase, passphrase_file)
     signer = None
     if sign_key:
@@ -177,13 +184,14 @@ def pack(
     stdin = sys.stdin.buffer if "-" in inputs else None
     with (
         discs or _open_output(output, force=force) as sink,
-        progress_bar("packing", total_size(list(inputs)), quiet=quiet) as progress,
+        progress_bar("packing", _total(sources), quiet=quiet) as progress,
     ):
+        own.add_stream(sink)
         writer = ArchiveWriter(
             sink, wrap_to, signer=signer, compression=compression, progress=progress
         )
         with writer:
-            write_inputs(writer, [Path(p) for p in inputs], stdin=stdin, stdin_name=stdin_name)
+            write_sources(writer, sources, stdin=stdin, exclude=own)
     summary = writer.summary
     summary.elapsed = time.monotonic() - started
     if as_json:
@@ -199,6 +207,11 @@ def pack(
         )
         if discs:
             info(discs.describe(), quiet=quiet)
+
+
+def _total(sources: list[Source]) -> int | None:
+    """Bytes to pack, for the progress bar (None if standard input is packed)."""
+    return None if any(s.is_stdin for s in sources) else sum(s.size for s in sources)
 
 
 def _recipients(

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import stat
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO
@@ -15,7 +13,7 @@ from typing import IO, BinaryIO
 import pyzipper
 from pyzipper.zipfile_aes import WZ_AES_V2, AESZipInfo
 
-from ..archive.paths import check_unique, validate_member_name
+from ..archive.sources import OwnFiles, Source, open_source, scan_inputs
 from ..errors import DestinationExistsError, OperationalError, SecureMediaError, UsageError
 from .layout import INNER_NAME
 
@@ -31,16 +29,13 @@ class ZipSummary:
     path: Path | None
 
 
-@dataclass(frozen=True)
-class _Entry:
-    name: str
-    source: Path
-    is_dir: bool
-    size: int
-
-
 def write_compat_zip(
-    inputs: list[Path], out: BinaryIO | Path, passphrase: str, *, force: bool = False
+    inputs: list[Path],
+    out: BinaryIO | Path,
+    passphrase: str,
+    *,
+    force: bool = False,
+    exclude: OwnFiles | None = None,
 ) -> ZipSummary:
     """Write ``inputs`` (files and directories) as a compatibility ZIP.
 
@@ -52,17 +47,29 @@ def write_compat_zip(
     When ``out`` is a path the ZIP is written to a temporary name beside it and
     renamed at the end, so a failure leaves no half-written ZIP; an existing
     ``out`` is refused unless ``force``. A binary stream is written as is.
+
+    Inputs are walked and opened as by the native ``pack`` (:mod:`..archive.sources`):
+    links never followed, a file swapped after the walk refused, and the ZIP
+    itself, its temporaries and the files in ``exclude`` (say, the passphrase
+    file) never packed.
     """
     if not passphrase:
         raise UsageError("an empty passphrase cannot protect a ZIP")
-    entries = _collect(inputs)
+    own = exclude or OwnFiles()
     if isinstance(out, Path):
-        return _write_to_path(entries, out, passphrase, force)
-    size = _write_zip(entries, out, passphrase)
+        own.add_path(out)
+    else:
+        own.add_stream(out)
+    entries = _collect(inputs, own)
+    if isinstance(out, Path):
+        return _write_to_path(entries, out, passphrase, force, own)
+    size = _write_zip(entries, out, passphrase, own)
     return _summary(entries, size, None)
 
 
-def _write_to_path(entries: list[_Entry], out: Path, passphrase: str, force: bool) -> ZipSummary:
+def _write_to_path(
+    entries: list[Source], out: Path, passphrase: str, force: bool, own: OwnFiles
+) -> ZipSummary:
     if not force and (out.exists() or out.is_symlink()):
         raise DestinationExistsError(f"{out} already exists (use --force to overwrite)")
     parent = out.parent if str(out.parent) else Path(".")
@@ -73,7 +80,8 @@ def _write_to_path(entries: list[_Entry], out: Path, passphrase: str, force: boo
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "w+b") as handle:
-            size = _write_zip(entries, handle, passphrase)
+            own.add_stream(handle)
+            size = _write_zip(entries, handle, passphrase, own)
             handle.flush()
             os.fsync(handle.fileno())
             # mkstemp made it 0600; give the finished ZIP the usual umask-based mode.
@@ -92,7 +100,7 @@ def _write_to_path(entries: list[_Entry], out: Path, passphrase: str, force: boo
     return _summary(entries, size, out)
 
 
-def _summary(entries: list[_Entry], zip_bytes: int, path: Path | None) -> ZipSummary:
+def _summary(entries: list[Source], zip_bytes: int, path: Path | None) -> ZipSummary:
     return ZipSummary(
         files=sum(1 for e in entries if not e.is_dir),
         directories=sum(1 for e in entries if e.is_dir),
@@ -102,46 +110,14 @@ def _summary(entries: list[_Entry], zip_bytes: int, path: Path | None) -> ZipSum
     )
 
 
-def _collect(inputs: list[Path]) -> list[_Entry]:
+def _collect(inputs: list[Path], own: OwnFiles) -> list[Source]:
     """Walk the inputs into member entries, refusing what a tar member must not be."""
     if not inputs:
         raise UsageError("nothing to pack: give at least one file or directory")
-    entries: list[_Entry] = []
-    for source in inputs:
-        # abspath, not resolve: name "." after the directory, without following links.
-        name = Path(os.path.abspath(source)).name
-        if not name:
-            raise UsageError(f"cannot pack {source}: it has no name to store it under")
-        entries.extend(_walk(source, name))
-    for entry in entries:
-        validate_member_name(entry.name)
-    check_unique((e.name, e.is_dir) for e in entries)
-    return entries
+    return scan_inputs(inputs, exclude=own)
 
 
-def _walk(path: Path, name: str) -> Iterator[_Entry]:
-    try:
-        st = path.lstat()
-    except OSError as exc:
-        raise OperationalError(f"cannot read {path}: {exc.strerror}") from None
-    if stat.S_ISREG(st.st_mode):
-        yield _Entry(name, path, False, st.st_size)
-    elif stat.S_ISDIR(st.st_mode):
-        yield _Entry(name, path, True, 0)
-        try:
-            children = sorted(os.listdir(path))
-        except OSError as exc:
-            raise OperationalError(f"cannot read {path}: {exc.strerror}") from None
-        for child in children:
-            yield from _walk(path / child, f"{name}/{child}")
-    else:
-        kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
-        raise OperationalError(
-            f"cannot pack {path}: it is {kind}; archives hold regular files and directories only"
-        )
-
-
-def _tar_size_bound(entries: list[_Entry]) -> int:
+def _tar_size_bound(entries: list[Source]) -> int:
     """An upper bound of the tar's size: tells pyzipper in advance whether ZIP64 is needed."""
     total = 2 * 10240  # end-of-archive blocks, padded to a 20-block record
     for entry in entries:
@@ -150,7 +126,7 @@ def _tar_size_bound(entries: list[_Entry]) -> int:
     return total
 
 
-def _write_zip(entries: list[_Entry], out: IO[bytes], passphrase: str) -> int:
+def _write_zip(entries: list[Source], out: IO[bytes], passphrase: str, own: OwnFiles) -> int:
     start = out.tell() if out.seekable() else 0
     counter = _CountingWriter(out)
     try:
@@ -177,7 +153,8 @@ def _write_zip(entries: list[_Entry], out: IO[bytes], passphrase: str) -> int:
                 ) as tar,
             ):
                 for entry in entries:
-                    _add_member(tar, entry)
+                    if not own.has_id(entry.dev, entry.ino):
+                        _add_member(tar, entry)
     except SecureMediaError:
         raise
     except OSError as exc:
@@ -189,36 +166,36 @@ def _write_zip(entries: list[_Entry], out: IO[bytes], passphrase: str) -> int:
     return counter.count - start if not out.seekable() else out.tell() - start
 
 
-def _add_member(tar: tarfile.TarFile, entry: _Entry) -> None:
+def _add_member(tar: tarfile.TarFile, entry: Source) -> None:
     info = tarfile.TarInfo(entry.name)
     # Neutral owner: the recipient needs no local user names or ids.
     info.uid = info.gid = 0
     info.uname = info.gname = ""
     if entry.is_dir:
-        st = entry.source.lstat()
-        _set_times(info, st)
+        _set_times(info, entry.mtime_ns)
         info.type = tarfile.DIRTYPE
-        info.mode = st.st_mode & 0o777
+        info.mode = entry.mode
         tar.addfile(info)
         return
-    try:
-        with open(entry.source, "rb") as handle:
-            st = os.fstat(handle.fileno())
-            if not stat.S_ISREG(st.st_mode) or st.st_size != entry.size:
-                raise OperationalError(f"{entry.source} changed while it was being packed")
-            _set_times(info, st)
-            info.type = tarfile.REGTYPE
-            info.mode = st.st_mode & 0o777
-            info.size = st.st_size
+    with open_source(entry) as (handle, st):
+        if st.st_size != entry.size:
+            # The size was promised to pyzipper (ZIP64 decision) and to the tar header.
+            raise OperationalError(f"{entry.path} changed while it was being packed")
+        _set_times(info, entry.mtime_ns)
+        info.type = tarfile.REGTYPE
+        info.mode = st.st_mode & 0o777
+        info.size = st.st_size
+        try:
             tar.addfile(info, handle)
-    except OSError as exc:
-        raise OperationalError(f"cannot read {entry.source}: {exc.strerror or exc}") from None
+        except OSError as exc:
+            raise OperationalError(f"cannot read {entry.path}: {exc.strerror or exc}") from None
 
 
-def _set_times(info: tarfile.TarInfo, st: os.stat_result) -> None:
-    info.mtime = st.st_mtime_ns // 1_000_000_000
-    # A pax record keeps the exact nanoseconds (a float would round them).
-    info.pax_headers = {"mtime": _format_ns(st.st_mtime_ns)}
+def _set_times(info: tarfile.TarInfo, mtime_ns: int) -> None:
+    info.mtime = mtime_ns // 1_000_000_000
+    # A pax record keeps the exact nanoseconds (a float would round them), also
+    # before 1970 (a negative value, which the ustar field cannot hold).
+    info.pax_headers = {"mtime": _format_ns(mtime_ns)}
 
 
 def _format_ns(ns: int) -> str:
