@@ -1,18 +1,22 @@
-"""Reading an archive: open the header, then either
+"""Reading an archive: open the header, then the trailer and the index from
+the last chunks (authenticated, signature checked), then either
 
-* random access (a seekable source): the trailer and index come from the last
-  chunks, and one member is read by decrypting only the chunks it spans; or
-* a sequential walk (any source, pipes included): records in order, with the
-  index checked against everything seen once the end is reached.
+* one member, decrypting only the chunks its record spans; or
+* a walk over every record in order, each checked against its index entry.
 
-Every chunk is authenticated before its bytes are parsed; a member's content is
-checked against its size and BLAKE3 digest from the index when it ends.
+A pipe is spooled first (ciphertext only, see :class:`ArchiveReader`), so both
+work on any input. Every chunk is authenticated before its bytes are parsed; a
+member never yields more than its declared size, and its content is checked
+against its size and BLAKE3 digest from the index when it ends.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import hmac
 import io
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -21,16 +25,16 @@ import blake3
 
 from .. import signature
 from ..envelope import open_header
-from ..errors import FormatError, IntegrityError, UsageError
+from ..errors import FormatError, IntegrityError, OperationalError, UsageError
 from ..header import Header, read_header
 from ..recipients import Identity
-from ..stream import CHUNK_SIZE, SequentialSource, StreamReader
+from ..stream import CHUNK_SIZE, SequentialSource, StreamReader, chunk_count
 from .compression import ZstdError, decompressor
-from .index import FILE, Member, check_meta, decode_index
+from .index import FILE, Member, check_member_meta
+from .index_stream import iter_index
 from .paths import NameSet
 from .records import (
     INDEX_TAG,
-    MAX_INDEX,
     MEMBER_TAG,
     TRAILER,
     FrameReader,
@@ -77,11 +81,17 @@ class _Pieces:
 
 
 class MemberReader(io.RawIOBase):
-    """Plaintext of one file member. Each piece returned has been authenticated
-    by the STREAM; at the end, size and BLAKE3 digest are checked against the
-    index (IntegrityError if they differ)."""
+    """Plaintext of one file member, bounded by its index entry.
 
-    def __init__(self, frames: FrameReader, meta: dict[str, Any], expected: Member | None) -> None:
+    Each piece returned has been authenticated by the STREAM, and no read ever
+    returns a byte beyond the size the (authenticated, signature-checked) index
+    declares: a member whose stored bytes expand further is refused
+    (IntegrityError) before any such byte is released, so a decompression bomb
+    costs nothing. At the end, size and BLAKE3 digest are checked against the
+    index (IntegrityError if they differ).
+    """
+
+    def __init__(self, frames: FrameReader, meta: dict[str, Any], expected: Member) -> None:
         super().__init__()
         self._frames = frames
         self._data: SequentialSource = (
@@ -94,26 +104,35 @@ class MemberReader(io.RawIOBase):
         self.finished = False
         self.after_end: Callable[[], None] | None = None
 
+    @property
+    def declared_size(self) -> int:
+        """The member's size as the index declares it: the most it can yield."""
+        return self._expected.size
+
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int | None = -1) -> bytes:
         if self.finished:
             return b""
-        if size < 0:  # io semantics: the whole rest of the member
+        if size is None or size < 0:  # io semantics: the whole rest of the member
             parts = []
             while piece := self.read(READ_SIZE):
                 parts.append(piece)
             return b"".join(parts)
+        if size == 0:
+            return b""  # an empty read is not the end of the member
+        left = self._expected.size - self.size
         try:
-            data = self._data.read(size)
+            # At the declared size, one more byte may only be the end.
+            data = self._data.read(min(size, left) if left else 1)
         except ZstdError:
             raise IntegrityError() from None
+        if data and not left:
+            raise IntegrityError()  # more data than the index declares: nothing released
         if data:
             self._hash.update(data)
             self.size += len(data)
-            if self._expected is not None and self.size > self._expected.size:
-                raise IntegrityError()  # more data than the index says: stop early
             return data
         self._finish()
         return b""
@@ -133,9 +152,7 @@ class MemberReader(io.RawIOBase):
         if self.after_end is not None:
             self.after_end()
         expected = self._expected
-        if expected is not None and (
-            expected.size != self.size or not hmac.compare_digest(expected.blake3, self.digest)
-        ):
+        if expected.size != self.size or not hmac.compare_digest(expected.blake3, self.digest):
             raise IntegrityError()
 
     def drain(self) -> None:
@@ -145,10 +162,12 @@ class MemberReader(io.RawIOBase):
 
 @dataclass
 class WalkEntry:
-    """One member met in a sequential walk; ``data`` is None for a directory."""
+    """One member met in a walk; ``data`` is None for a directory. ``member`` is
+    its (checked) index entry, whose ``size`` bounds ``data``."""
 
     meta: dict[str, Any]
     data: MemberReader | None
+    member: Member
 
     @property
     def path(self) -> str:
@@ -156,10 +175,23 @@ class WalkEntry:
 
 
 class ArchiveReader:
-    """Opens an archive for ``identities``.
+    """Opens an archive for ``identities``: reads the header, finds the file
+    key, then reads and authenticates the index before anything else.
 
-    On a seekable source the index is read and the signature checked at once,
-    so ``members`` is available; on a pipe only :meth:`walk` works.
+    The index is hashed piece by piece and the signature (and ``require_signer``)
+    checked before its JSON is parsed; then one pass checks every entry (fields,
+    unique names, records tiling the payload) keeping only counts. Members are
+    parsed again, one at a time, whenever they are iterated, so memory does not
+    grow with the member count.
+
+    A source that cannot seek (a pipe) is first **spooled**: after its header
+    opened with one of ``identities``, its ciphertext (never any plaintext) is
+    copied into an anonymous temporary file (``tempfile.TemporaryFile`` in
+    ``TMPDIR``, unlinked at once, mode 0600) and read from there. So no
+    plaintext is released before the index and the signer are verified, and
+    every member is bounded by its declared size, on any input. Running out of
+    space there is an :class:`OperationalError`. Call :meth:`close` (or use the
+    reader as a context manager) to free the spool early.
     """
 
     def __init__(
@@ -169,23 +201,44 @@ class ArchiveReader:
         *,
         require_signer: Sequence[bytes] | None = None,
     ) -> None:
-        self._source = source
         self._require = list(require_signer) if require_signer else None
         self.header: Header = read_header(source)
         key = open_header(self.header, identities)
+        self._spool: BinaryIO | None = None
         start = len(self.header.raw)
-        size: int | None = None
-        if _seekable(source):
-            size = source.seek(0, io.SEEK_END) - start
-            source.seek(start)
-        self._key = key
+        if not _seekable(source):
+            source = self._spool = spool_ciphertext(source)
+            start = 0
+        self._source = source
+        self._start = start
+        size = source.seek(0, io.SEEK_END) - start
+        source.seek(start)
         self._stream = StreamReader(key, source, start=start, size=size)
-        self._walked_chunks = 0
         self.signer: bytes | None = None
+        self.member_count = 0
+        self.total_size = 0
         self._members: list[Member] | None = None
         self._cache: tuple[int, bytes] | None = None
-        if size is not None:
+        self._index_offset = 0
+        self._index_length = 0
+        self._index_digest = b""
+        try:
             self._load_index()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Free the spool file, if any (the caller's source stays open)."""
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+
+    def __enter__(self) -> ArchiveReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def archive_id(self) -> str:
@@ -194,37 +247,56 @@ class ArchiveReader:
     @property
     def chunks_decrypted(self) -> int:
         """How many payload chunks were decrypted so far (for tests and stats)."""
-        return self._stream.chunks_decrypted + self._walked_chunks
+        return self._stream.chunks_decrypted
 
     @property
     def seekable(self) -> bool:
-        return self._members is not None
+        """Always True: a pipe is spooled, so every reader has random access."""
+        return True
 
     @property
     def members(self) -> list[Member]:
+        """Every member as a list (kept for API compatibility: it holds the whole
+        index in memory; commands use :meth:`iter_members`)."""
         if self._members is None:
-            raise UsageError("the member list needs a seekable archive (not a pipe)")
+            self._members = list(self.iter_members())
         return self._members
 
     def iter_members(self) -> Iterator[Member]:
-        """The index's members in payload order, one at a time (seekable archives).
+        """The index's members in payload order, parsed one at a time.
 
-        Commands use this rather than :attr:`members` so that their memory does
-        not grow with the member count.
+        Each pass re-reads the authenticated index and, when it ends, checks that
+        the bytes are those whose signature was verified (IntegrityError if the
+        file changed meanwhile).
         """
-        yield from self.members
+        digest = hashlib.sha256()
+
+        def pieces() -> Iterator[bytes]:
+            for piece in self._range(self._index_offset + 1, self._index_length):
+                digest.update(piece)
+                yield piece
+
+        yield from iter_index(pieces(), self._index_offset)
+        if not hmac.compare_digest(digest.digest(), self._index_digest):
+            raise IntegrityError()
 
     def member(self, path: str) -> Member:
-        for m in self.members:
-            if m.path == path:
-                return m
-        raise UsageError(f"no member {path!r} in this archive")
+        """The index entry named ``path`` (a scan of the index)."""
+        found: Member | None = None
+        for m in self.iter_members():  # to the end: the pass checks the index digest
+            if found is None and m.path == path:
+                found = m
+        if found is None:
+            raise UsageError(f"no member {path!r} in this archive")
+        return found
 
-    def open_member(self, path: str) -> MemberReader:
-        """Read one file member, decrypting only the chunks its record spans."""
-        member = self.member(path)
+    def open_member(self, member: str | Member) -> MemberReader:
+        """Read one file member (by name, or an entry from :meth:`iter_members`),
+        decrypting only the chunks its record spans."""
+        if isinstance(member, str):
+            member = self.member(member)
         if member.type != FILE:
-            raise UsageError(f"member {path!r} is a directory")
+            raise UsageError(f"member {member.path!r} is a directory")
         source = _Pieces(self._range(member.offset, member.length))
         meta = _read_record_meta(source)
         if meta != member.meta():
@@ -234,64 +306,40 @@ class ArchiveReader:
         return reader
 
     def walk(self) -> Iterator[WalkEntry]:
-        """Every member in payload order; works on pipes. When the loop ends,
-        the index, the signature and every member's digest have been checked."""
-        if self.seekable:
-            self._source.seek(len(self.header.raw))
-        stream = StreamReader(self._key, self._source)
-        try:
-            yield from self._walk(_Pieces(stream.chunks()))
-        finally:
-            self._walked_chunks += stream.chunks_decrypted
-
-    def _walk(self, source: _Pieces) -> Iterator[WalkEntry]:
-        seen: list[tuple[dict[str, Any], int, int, MemberReader | None]] = []
-        names = NameSet()  # duplicates refused as met, before anything acts on them
+        """Every member in payload order, each record checked against its index
+        entry as it is met and each file bounded by its declared size. When the
+        loop ends, every chunk and every member's digest have been checked (the
+        index and the signature were checked when the reader opened)."""
+        count = chunk_count(self._stream.size_known())
+        chunks = (self._stream.chunk(i) for i in range(count))
+        source = _Pieces(chunks)
+        entries = self.iter_members()
         while True:
             offset = source.consumed
             tag = source.read(1)
-            if tag == INDEX_TAG:
+            if tag == INDEX_TAG and offset == self._index_offset:
                 break
             if tag != MEMBER_TAG:
                 raise FormatError("archive payload has a malformed record")
             meta = _read_meta_checked(source)
-            names.add(meta["path"], meta["type"] != FILE)
-            data = None
-            if meta["type"] == FILE:
-                data = MemberReader(FrameReader(source), meta, None)
-            yield WalkEntry(meta, data)
+            member = next(entries, None)
+            if member is None or member.meta() != meta or member.offset != offset:
+                raise FormatError("archive index does not match its records")
+            data = MemberReader(FrameReader(source), meta, member) if member.type == FILE else None
+            yield WalkEntry(meta, data, member)
             if data is not None:
                 data.drain()
-            seen.append((meta, offset, source.consumed - offset, data))
-        index_offset = offset
-        tail = source.read(MAX_INDEX + signature.BLOCK_SIZE + TRAILER.size + 1)
-        if len(tail) < TRAILER.size:
-            raise FormatError("archive payload is too short to hold its trailer")
-        plain_size = index_offset + 1 + len(tail)
-        pointed, index_len, sig_len = decode_trailer(tail[-TRAILER.size :], plain_size)
-        if pointed != index_offset:
-            raise FormatError("archive trailer does not point at the index record")
-        index_raw = tail[:index_len]
-        block = tail[index_len : index_len + sig_len]
-        self.signer = signature.verify(block, self.header.raw, index_raw, self._require)
-        members = decode_index(index_raw, index_offset)
-        if len(members) != len(seen):
-            raise FormatError("archive index does not match its records")
-        for member, (meta, offset, length, data) in zip(members, seen, strict=True):
-            if member.meta() != meta or member.offset != offset or member.length != length:
+            if source.consumed - offset != member.length:
                 raise FormatError("archive index does not match its records")
-            if data is not None and (
-                data.size != member.size or not hmac.compare_digest(data.digest, member.blake3)
-            ):
-                raise IntegrityError()
-        self._members = members
+        if next(entries, None) is not None:
+            raise FormatError("archive index does not match its records")
 
     def verify(self) -> None:
         """Authenticate the whole archive, writing nothing."""
         for _ in self.walk():
             pass
 
-    # -- random access -------------------------------------------------------
+    # -- the index -------------------------------------------------------------
 
     def _load_index(self) -> None:
         size = self._stream.plaintext_size
@@ -300,14 +348,24 @@ class ArchiveReader:
             raise FormatError("archive payload is too short to hold its trailer")
         trailer = b"".join(self._range(size - TRAILER.size, TRAILER.size))
         index_offset, index_len, sig_len = decode_trailer(trailer, size)
-        tail = b"".join(self._range(index_offset, 1 + index_len + sig_len))
-        if tail[:1] != INDEX_TAG:
+        if b"".join(self._range(index_offset, 1)) != INDEX_TAG:
             raise FormatError("archive payload has no index record")
-        index_raw = tail[1 : 1 + index_len]
-        self.signer = signature.verify(
-            tail[1 + index_len :], self.header.raw, index_raw, self._require
+        self._index_offset, self._index_length = index_offset, index_len
+        # Hash first and check the signature, before a byte of the JSON is parsed.
+        digest = hashlib.sha256()
+        for piece in self._range(index_offset + 1, index_len):
+            digest.update(piece)
+        self._index_digest = digest.digest()
+        block = b"".join(self._range(index_offset + 1 + index_len, sig_len))
+        self.signer = signature.verify_digest(
+            block, self.header.raw, self._index_digest, self._require
         )
-        self._members = decode_index(index_raw, index_offset)
+        # One checking pass that keeps counts only (and the names' digests).
+        names = NameSet()
+        for m in self.iter_members():
+            names.add(m.path, m.is_dir)
+            self.member_count += 1
+            self.total_size += m.size
 
     def _chunk(self, index: int) -> bytes:
         if self._cache is not None and self._cache[0] == index:
@@ -329,6 +387,38 @@ class ArchiveReader:
             offset += len(piece)
 
 
+def spool_ciphertext(source: BinaryIO) -> BinaryIO:
+    """Copy the rest of ``source`` (ciphertext: the header was already read) into
+    an anonymous temporary file, and return it positioned at its start.
+
+    ``tempfile.TemporaryFile`` is unlinked as soon as it is created (mode 0600),
+    so nothing is left behind whatever happens to the process.
+    """
+    try:
+        spool = tempfile.TemporaryFile(prefix="securemedia-spool-")  # noqa: SIM115 - returned
+    except OSError as exc:
+        raise OperationalError(
+            f"cannot create a temporary file to hold the archive: {exc.strerror}"
+        ) from None
+    try:
+        while piece := source.read(READ_SIZE):
+            spool.write(piece)
+        spool.flush()
+        spool.seek(0)
+    except OSError as exc:
+        spool.close()
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise OperationalError(
+                "no space left for the temporary copy of the archive read from a pipe "
+                "(its encrypted bytes are held in TMPDIR before anything is released): "
+                "set TMPDIR to a disk with room, or give the archive as a file"
+            ) from None
+        raise OperationalError(
+            f"cannot hold the archive read from a pipe: {exc.strerror}"
+        ) from None
+    return spool
+
+
 def _check_record_end(source: SequentialSource) -> None:
     """The record must end exactly where the index says: as the walk does, refuse
     bytes after the zero frame."""
@@ -344,10 +434,11 @@ def _read_record_meta(source: SequentialSource) -> dict[str, Any]:
 
 def _read_meta_checked(source: SequentialSource) -> dict[str, Any]:
     meta = read_meta(source)
-    check_meta(meta)
-    if set(meta) != {"path", "type", "mode", "mtime_ns", "compression"}:
-        raise FormatError("archive member record is malformed")
-    encode_meta(meta)  # raises if the metadata could not have been written (size cap)
+    check_member_meta(meta)
+    try:
+        encode_meta(meta)  # the metadata must be what a writer could have written
+    except ValueError:
+        raise FormatError("archive member metadata is larger than the limit") from None
     return meta
 
 
