@@ -407,7 +407,7 @@ def spool_ciphertext(source: BinaryIO) -> BinaryIO:
         spool.seek(0)
     except OSError as exc:
         spool.close()
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             raise OperationalError(
                 "no space left for the temporary copy of the archive read from a pipe "
                 "(its encrypted bytes are held in TMPDIR before anything is released): "
