@@ -102,18 +102,12 @@ def check_member_meta(meta: dict[str, Any]) -> None:
     """
     path = meta.get("path")
     _check_kind(path, meta.get("type"))
-    if not isinstance(path, str) or meta.get("type") not in (FILE, DIRECTORY):
+    if not isinstance(path, str):
         raise FormatError("archive member record is malformed")
     validate_member_name(path)
     if set(meta) != set(META_KEYS):
         raise FormatError("archive member record is malformed")
-    compression = meta["compression"]
-    if compression not in COMPRESSIONS or (meta["type"] == DIRECTORY and compression != "none"):
-        raise FormatError("archive member record has an unknown compression")
-    mode = meta["mode"]
-    if type(mode) is not int or not 0 <= mode <= MAX_MODE:
-        raise FormatError("archive member mode is outside 0..0o7777")
-    check_mtime_ns(meta["mtime_ns"])
+    _check_values(meta)
 
 
 def check_meta(meta: dict[str, Any]) -> None:
@@ -129,19 +123,35 @@ def member_from_entry(entry: object) -> Member:
     _check_kind(path, entry.get("type"))
     if isinstance(path, str):
         validate_member_name(path)  # an unsafe name is named as such, whatever else is wrong
-    if tuple(entry) != ENTRY_KEYS:
+    if tuple(entry) != ENTRY_KEYS or not isinstance(path, str):
         raise FormatError("archive index entry is malformed")
-    member = Member(**entry)
-    ints = (member.size, member.offset, member.length)
+    _check_values(entry)
+    digest = entry["blake3"]
     if (
-        not all(type(v) is int and 0 <= v <= MAX_SIZE for v in ints)
-        or not isinstance(member.blake3, str)
-        or len(member.blake3) not in (0, 64)
-        or not _HEX.fullmatch(member.blake3)
+        not all(type(entry[k]) is int and 0 <= entry[k] <= MAX_SIZE for k in _SIZES)
+        or not isinstance(digest, str)
+        or len(digest) not in (0, 64)
+        or not _HEX.fullmatch(digest)
     ):
         raise FormatError("archive index entry is malformed")
-    check_member_meta(member.meta())
-    return member
+    return Member(**entry)
+
+
+_SIZES = ("size", "offset", "length")
+
+
+def _check_values(meta: dict[str, Any]) -> None:
+    """Type, mode, time and compression of a record's meta or an index entry
+    (the name is checked by the callers)."""
+    if meta["type"] not in (FILE, DIRECTORY):
+        raise FormatError("archive member record is malformed")
+    compression = meta["compression"]
+    if compression not in COMPRESSIONS or (meta["type"] == DIRECTORY and compression != "none"):
+        raise FormatError("archive member record has an unknown compression")
+    mode = meta["mode"]
+    if type(mode) is not int or not 0 <= mode <= MAX_MODE:
+        raise FormatError("archive member mode is outside 0..0o7777")
+    check_mtime_ns(meta["mtime_ns"])
 
 
 def _check_kind(path: object, kind: object) -> None:

@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterator
 
 from ..errors import FormatError
-from .index import MAX_MEMBERS, Member, encode_entry, member_from_entry
+from .index import MAX_MEMBERS, Member, member_from_entry
 
 PREFIX = '{"version":1,"members":['
 SUFFIX = "]}"
@@ -29,6 +29,8 @@ SUFFIX = "]}"
 MAX_ENTRY = 2 * 4096 + 1024
 _WINDOW = 4 * MAX_ENTRY
 _DECODER = json.JSONDecoder()
+# The canonical encoding of an entry (the same as index.encode_entry).
+_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _malformed() -> FormatError:
@@ -125,8 +127,8 @@ def _entry(window: _Window) -> Member:
         raise _malformed() from None
     if end - start > MAX_ENTRY:
         raise _malformed()
-    member = member_from_entry(value)
-    if encode_entry(member).decode() != window.text[start:end]:
+    member = member_from_entry(value)  # keys in the canonical order, values checked
+    if _DUMPS(value) != window.text[start:end]:
         raise _malformed()
     window.pos = end
     return member

@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Iterable
 
 from ..errors import UnsafeMemberError
+from .digest_set import DigestSet
 
 MAX_NAME_BYTES = 4096
 MAX_COMPONENT_BYTES = 255
@@ -67,14 +68,14 @@ class NameSet:
     offices unpack), and any member inside something that is a file.
 
     Names are held as 16-byte BLAKE2b digests of their normalised form, keyed
-    with a random key per set (so no archive can be built to collide), not as
-    strings: a million members cost tens of MiB, not hundreds.
+    with a random key per set (so no archive can be built to collide), in a
+    compact table rather than as strings: a million members cost tens of MiB.
     """
 
     def __init__(self) -> None:
         self._key = os.urandom(16)
-        self._kinds: dict[bytes, bool] = {}
-        self._parents: set[bytes] = set()
+        self._kinds = DigestSet()  # name -> is a directory
+        self._parents = DigestSet()  # names that hold other members
 
     def _digest(self, key: str) -> bytes:
         return hashlib.blake2b(
@@ -84,22 +85,22 @@ class NameSet:
     def add(self, name: str, is_dir: bool) -> None:
         key = unicodedata.normalize("NFC", name).casefold()
         digest = self._digest(key)
-        if digest in self._kinds:
+        if self._kinds.get(digest) is not None:
             raise UnsafeMemberError(f"duplicate member name {_printable(name)}")
-        if not is_dir and digest in self._parents:
+        if not is_dir and self._parents.get(digest) is not None:
             raise UnsafeMemberError(f"member {_printable(name)} is a file but holds other members")
         parent = key.rpartition("/")[0]
         while parent:
             pdigest = self._digest(parent)
             if self._kinds.get(pdigest) is False:
                 raise UnsafeMemberError(f"member {_printable(name)} is inside a file")
-            if pdigest in self._parents:
+            if self._parents.get(pdigest) is not None:
                 # Its own parents were added (and checked) with it, and no file
                 # of any of their names can come later (refused just above).
                 break
-            self._parents.add(pdigest)
+            self._parents.add(pdigest, True)
             parent = parent.rpartition("/")[0]
-        self._kinds[digest] = is_dir
+        self._kinds.add(digest, is_dir)
 
 
 def check_unique(entries: Iterable[tuple[str, bool]]) -> None:
