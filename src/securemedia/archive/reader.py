@@ -218,7 +218,10 @@ class ArchiveReader:
         self.member_count = 0
         self.total_size = 0
         self._members: list[Member] | None = None
-        self._cache: tuple[int, bytes] | None = None
+        # One decrypted chunk kept for member reads, another for index passes,
+        # so that reading members while iterating the index does not thrash.
+        self._cache: list[tuple[int, bytes]] = []
+        self._index_cache: list[tuple[int, bytes]] = []
         self._index_offset = 0
         self._index_length = 0
         self._index_digest = b""
@@ -272,7 +275,8 @@ class ArchiveReader:
         digest = hashlib.sha256()
 
         def pieces() -> Iterator[bytes]:
-            for piece in self._range(self._index_offset + 1, self._index_length):
+            start, length = self._index_offset + 1, self._index_length
+            for piece in self._range(start, length, self._index_cache):
                 digest.update(piece)
                 yield piece
 
@@ -343,20 +347,21 @@ class ArchiveReader:
 
     def _load_index(self) -> None:
         size = self._stream.plaintext_size
+        cache = self._index_cache
         if size < TRAILER.size:
             self._chunk(0)  # authentication comes first: a truncated archive is not "short"
             raise FormatError("archive payload is too short to hold its trailer")
-        trailer = b"".join(self._range(size - TRAILER.size, TRAILER.size))
+        trailer = b"".join(self._range(size - TRAILER.size, TRAILER.size, cache))
         index_offset, index_len, sig_len = decode_trailer(trailer, size)
-        if b"".join(self._range(index_offset, 1)) != INDEX_TAG:
+        if b"".join(self._range(index_offset, 1, cache)) != INDEX_TAG:
             raise FormatError("archive payload has no index record")
         self._index_offset, self._index_length = index_offset, index_len
         # Hash first and check the signature, before a byte of the JSON is parsed.
         digest = hashlib.sha256()
-        for piece in self._range(index_offset + 1, index_len):
+        for piece in self._range(index_offset + 1, index_len, cache):
             digest.update(piece)
         self._index_digest = digest.digest()
-        block = b"".join(self._range(index_offset + 1 + index_len, sig_len))
+        block = b"".join(self._range(index_offset + 1 + index_len, sig_len, cache))
         self.signer = signature.verify_digest(
             block, self.header.raw, self._index_digest, self._require
         )
@@ -367,19 +372,22 @@ class ArchiveReader:
             self.member_count += 1
             self.total_size += m.size
 
-    def _chunk(self, index: int) -> bytes:
-        if self._cache is not None and self._cache[0] == index:
-            return self._cache[1]
+    def _chunk(self, index: int, cache: list[tuple[int, bytes]] | None = None) -> bytes:
+        cache = self._cache if cache is None else cache
+        if cache and cache[0][0] == index:
+            return cache[0][1]
         data = self._stream.chunk(index)
-        self._cache = (index, data)
+        cache[:] = [(index, data)]
         return data
 
-    def _range(self, offset: int, length: int) -> Iterator[bytes]:
+    def _range(
+        self, offset: int, length: int, cache: list[tuple[int, bytes]] | None = None
+    ) -> Iterator[bytes]:
         """Authenticated plaintext bytes [offset, offset + length)."""
         end = offset + length
         while offset < end:
             index, start = divmod(offset, CHUNK_SIZE)
-            chunk = self._chunk(index)
+            chunk = self._chunk(index, cache)
             piece = chunk[start : start + (end - offset)]
             if not piece:
                 raise IntegrityError()
