@@ -205,8 +205,9 @@ class ArchiveReader:
         self.header: Header = read_header(source)
         key = open_header(self.header, identities)
         self._spool: BinaryIO | None = None
-        start = len(self.header.raw)
-        if not _seekable(source):
+        if _seekable(source):
+            start = source.tell()  # the payload follows the header, wherever it began
+        else:
             source = self._spool = spool_ciphertext(source)
             start = 0
         self._source = source
