@@ -32,7 +32,7 @@ from ..stream import CHUNK_SIZE, SequentialSource, StreamReader, chunk_count
 from .compression import ZstdError, decompressor
 from .index import FILE, Member, check_member_meta
 from .index_stream import iter_index
-from .paths import NameSet
+from .name_check import NameCheck
 from .records import (
     INDEX_TAG,
     MEMBER_TAG,
@@ -366,12 +366,25 @@ class ArchiveReader:
         self.signer = signature.verify_digest(
             block, self.header.raw, self._index_digest, self._require
         )
-        # One checking pass that keeps counts only (and the names' digests).
-        names = NameSet()
-        for m in self.iter_members():
-            names.add(m.path, m.is_dir)
-            self.member_count += 1
-            self.total_size += m.size
+        # One checking pass that keeps counts only; the unique-name rules are
+        # checked on partitioned name digests that spill to disk when large.
+        names = NameCheck()
+        try:
+            for number, m in enumerate(self.iter_members()):
+                names.add(number, m.path, m.is_dir)
+                self.member_count += 1
+                self.total_size += m.size
+            names.finish(self._name_of)
+        finally:
+            names.close()
+
+    def _name_of(self, number: int) -> str:
+        """The name of member ``number`` (for messages: a scan of the index)."""
+        found = ""
+        for i, m in enumerate(self.iter_members()):
+            if i == number:
+                found = m.path
+        return found
 
     def _chunk(self, index: int, cache: list[tuple[int, bytes]] | None = None) -> bytes:
         cache = self._cache if cache is None else cache
