@@ -12,26 +12,22 @@ against its size and BLAKE3 digest from the index when it ends.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import hmac
 import io
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-import blake3
-
 from .. import signature
 from ..envelope import open_header
-from ..errors import FormatError, IntegrityError, OperationalError, UsageError
+from ..errors import FormatError, IntegrityError, UsageError
 from ..header import Header, read_header
 from ..recipients import Identity
 from ..stream import CHUNK_SIZE, SequentialSource, StreamReader, chunk_count
-from .compression import ZstdError, decompressor
 from .index import FILE, Member, check_member_meta
 from .index_stream import iter_index
+from .member_data import READ_SIZE, MemberReader, Pieces
 from .name_check import NameCheck
 from .records import (
     INDEX_TAG,
@@ -42,122 +38,10 @@ from .records import (
     encode_meta,
     read_meta,
 )
+from .spool import spool_ciphertext
 
-READ_SIZE = 1 << 20
-
-
-class _Pieces:
-    """A file-like ``read(n)`` over an iterator of byte pieces."""
-
-    def __init__(self, pieces: Iterator[bytes]) -> None:
-        self._pieces = pieces
-        self._current = b""
-        self._pos = 0
-        self.consumed = 0
-
-    def read(self, size: int = -1) -> bytes:
-        if size < 0:
-            rest = [self._current[self._pos :], *self._pieces]
-            self._current, self._pos = b"", 0
-            out = b"".join(rest)
-            self.consumed += len(out)
-            return out
-        parts: list[bytes] = []
-        want = size
-        while want > 0:
-            if self._pos >= len(self._current):
-                nxt = next(self._pieces, None)
-                if nxt is None:
-                    break
-                self._current, self._pos = nxt, 0
-                continue
-            take = self._current[self._pos : self._pos + want]
-            self._pos += len(take)
-            want -= len(take)
-            parts.append(take)
-        out = parts[0] if len(parts) == 1 else b"".join(parts)
-        self.consumed += len(out)
-        return out
-
-
-class MemberReader(io.RawIOBase):
-    """Plaintext of one file member, bounded by its index entry.
-
-    Each piece returned has been authenticated by the STREAM, and no read ever
-    returns a byte beyond the size the (authenticated, signature-checked) index
-    declares: a member whose stored bytes expand further is refused
-    (IntegrityError) before any such byte is released, so a decompression bomb
-    costs nothing. At the end, size and BLAKE3 digest are checked against the
-    index (IntegrityError if they differ).
-    """
-
-    def __init__(self, frames: FrameReader, meta: dict[str, Any], expected: Member) -> None:
-        super().__init__()
-        self._frames = frames
-        self._data: SequentialSource = (
-            decompressor(frames) if meta["compression"] == "zstd" else frames
-        )
-        self._expected = expected
-        # The second core is idle while this thread decrypts and decompresses.
-        self._hash = blake3.blake3(max_threads=blake3.blake3.AUTO)
-        self.size = 0
-        self.finished = False
-        self.after_end: Callable[[], None] | None = None
-
-    @property
-    def declared_size(self) -> int:
-        """The member's size as the index declares it: the most it can yield."""
-        return self._expected.size
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> bytes:
-        if self.finished:
-            return b""
-        if size is None or size < 0:  # io semantics: the whole rest of the member
-            parts = []
-            while piece := self.read(READ_SIZE):
-                parts.append(piece)
-            return b"".join(parts)
-        if size == 0:
-            return b""  # an empty read is not the end of the member
-        left = self._expected.size - self.size
-        try:
-            # At the declared size, one more byte may only be the end.
-            data = self._data.read(min(size, left) if left else 1)
-        except ZstdError:
-            raise IntegrityError() from None
-        if data and not left:
-            raise IntegrityError()  # more data than the index declares: nothing released
-        if data:
-            self._hash.update(data)
-            self.size += len(data)
-            return data
-        self._finish()
-        return b""
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    @property
-    def digest(self) -> str:
-        return self._hash.hexdigest()
-
-    def _finish(self) -> None:
-        self._frames.drain()
-        self.finished = True
-        if self.after_end is not None:
-            self.after_end()
-        expected = self._expected
-        if expected.size != self.size or not hmac.compare_digest(expected.blake3, self.digest):
-            raise IntegrityError()
-
-    def drain(self) -> None:
-        while self.read(READ_SIZE):
-            pass
+# MemberReader and READ_SIZE live in member_data; extraction imports them from here.
+__all__ = ["READ_SIZE", "ArchiveReader", "MemberReader", "WalkEntry", "spool_ciphertext"]
 
 
 @dataclass
@@ -302,7 +186,7 @@ class ArchiveReader:
             member = self.member(member)
         if member.type != FILE:
             raise UsageError(f"member {member.path!r} is a directory")
-        source = _Pieces(self._range(member.offset, member.length))
+        source = Pieces(self._range(member.offset, member.length))
         meta = _read_record_meta(source)
         if meta != member.meta():
             raise FormatError("archive member record does not match the index")
@@ -317,7 +201,7 @@ class ArchiveReader:
         index and the signature were checked when the reader opened)."""
         count = chunk_count(self._stream.size_known())
         chunks = (self._stream.chunk(i) for i in range(count))
-        source = _Pieces(chunks)
+        source = Pieces(chunks)
         entries = self.iter_members()
         while True:
             offset = source.consumed
@@ -407,38 +291,6 @@ class ArchiveReader:
                 raise IntegrityError()
             yield piece
             offset += len(piece)
-
-
-def spool_ciphertext(source: BinaryIO) -> BinaryIO:
-    """Copy the rest of ``source`` (ciphertext: the header was already read) into
-    an anonymous temporary file, and return it positioned at its start.
-
-    ``tempfile.TemporaryFile`` is unlinked as soon as it is created (mode 0600),
-    so nothing is left behind whatever happens to the process.
-    """
-    try:
-        spool = tempfile.TemporaryFile(prefix="securemedia-spool-")  # noqa: SIM115 - returned
-    except OSError as exc:
-        raise OperationalError(
-            f"cannot create a temporary file to hold the archive: {exc.strerror}"
-        ) from None
-    try:
-        while piece := source.read(READ_SIZE):
-            spool.write(piece)
-        spool.flush()
-        spool.seek(0)
-    except OSError as exc:
-        spool.close()
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-            raise OperationalError(
-                "no space left for the temporary copy of the archive read from a pipe "
-                "(its encrypted bytes are held in TMPDIR before anything is released): "
-                "set TMPDIR to a disk with room, or give the archive as a file"
-            ) from None
-        raise OperationalError(
-            f"cannot hold the archive read from a pipe: {exc.strerror}"
-        ) from None
-    return spool
 
 
 def _check_record_end(source: SequentialSource) -> None:
