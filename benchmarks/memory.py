@@ -14,11 +14,11 @@ The member-count axis (issue 9) instead packs archives of COUNT tiny files
 (built through the API in a child process, so it is fast) and measures the
 peak RSS of ``list``, ``verify -i`` (the reader's full walk, writing nothing)
 and ``unpack`` at each count. Every peak must stay under ``--members-limit``
-(200 MiB), and grow by at most ``--per-member`` bytes (64) a member from the
-smallest count to the largest, plus 10 MiB of slack for allocator noise. The
-one thing a reader must keep per member is the table of keyed 16-byte name
-digests that enforces unique names (docs/FORMAT.md section 8): 32 to 64 bytes
-a member in its open-addressing table; everything else is flat.
+(200 MiB), and grow by at most ``--per-member`` bytes (16) a member from the
+smallest count to the largest, plus 10 MiB of slack: the reader keeps nothing
+per member in memory (the unique-name check's digests go to temporary files
+when they are many), and what rises from 1,000 to 100,000 members is the
+1 MiB chunk buffers an index of several chunks fills, once.
 
     python benchmarks/memory.py --members 1000,100000,1000000
     python benchmarks/memory.py --members 1000,100000 --skip-unpack
@@ -71,7 +71,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--members-limit", type=float, default=200.0, help="MiB, member axis")
     p.add_argument("--skip-unpack", action="store_true", help="member axis: list and verify only")
-    p.add_argument("--per-member", type=float, default=64.0, help="bytes, member axis growth")
+    p.add_argument("--per-member", type=float, default=16.0, help="bytes, member axis growth")
     return p.parse_args(argv)
 
 
