@@ -9,20 +9,35 @@ kernel (``wait4``). Streaming code has a flat peak: the 4x peak may exceed the
     python benchmarks/memory.py              # full registry: 1x ~380 MB, 4x ~1.5 GB
     python benchmarks/memory.py --rows 500000
     python benchmarks/memory.py --json benchmarks/results/memory.json   # as published
+
+The member-count axis (issue 9) instead packs archives of COUNT tiny files
+(built through the API in a child process, so it is fast) and measures the
+peak RSS of ``list``, ``verify -i`` (the reader's full walk, writing nothing)
+and ``unpack`` at each count. Every peak must stay under ``--members-limit``
+(200 MiB), and grow by at most ``--per-member`` bytes (16) a member from the
+smallest count to the largest, plus 10 MiB of slack: the reader keeps nothing
+per member in memory (the unique-name check's digests go to temporary files
+when they are many), and what rises from 1,000 to 100,000 members is the
+1 MiB chunk buffers an index of several chunks fills, once.
+
+    python benchmarks/memory.py --members 1000,100000,1000000
+    python benchmarks/memory.py --members 1000,100000 --skip-unpack
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import registry
 from harness import machine
-from harness.proc import CommandFailed, capture
+from harness.proc import CommandFailed, capture, run_checked, run_measured
 from harness.roundtrip import digest, log, registry_file, round_trip
 from harness.tools import (
     Context,
@@ -49,7 +64,102 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--limit", type=float, default=100.0, help="MiB no peak may reach")
     p.add_argument("--tolerance", type=float, default=0.10, help="allowed 4x/1x growth")
     p.add_argument("--json", type=Path, help="also write the measurements here")
+    p.add_argument(
+        "--members",
+        type=lambda text: [int(n) for n in text.split(",")],
+        help="the member-count axis instead: comma-separated counts of tiny files",
+    )
+    p.add_argument("--members-limit", type=float, default=200.0, help="MiB, member axis")
+    p.add_argument("--skip-unpack", action="store_true", help="member axis: list and verify only")
+    p.add_argument("--per-member", type=float, default=16.0, help="bytes, member axis growth")
     return p.parse_args(argv)
+
+
+# Builds an archive of COUNT one-byte files in 1,000-member directories, with
+# the library writer (no file system walk): ~1 s per 100,000 members.
+_BUILD = """
+import sys
+from securemedia.archive.compression import Compression
+from securemedia.archive.writer import ArchiveWriter
+from securemedia.keyring import load_recipients
+out, pub, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with open(out, "wb") as sink, ArchiveWriter(
+    sink, load_recipients(pub), compression=Compression(enabled=False)
+) as writer:
+    for i in range(count):
+        if i % 1000 == 0:
+            writer.add_directory(f"d{i // 1000:05}", mtime_ns=0)
+        with writer.open_member(f"d{i // 1000:05}/f{i:07}.txt", mtime_ns=0) as member:
+            member.write(b"x")
+"""
+
+
+def member_peaks(
+    counts: list[int], work: Path, command: list[str], skip_unpack: bool
+) -> dict[int, dict[str, float]]:
+    """Peak RSS (MiB) of list, verify -i and unpack on archives of ``counts`` members."""
+    work.mkdir(parents=True, exist_ok=True)
+    key = work / "members-key"
+    if not key.exists():
+        run_checked([*command, "keygen", "-o", str(key), "--no-passphrase", "--force"])
+    result: dict[int, dict[str, float]] = {}
+    for count in counts:
+        archive = work / f"members-{count}.sm"
+        if not archive.exists():
+            log(f"building {archive.name} ...")
+            tmp = archive.with_suffix(".tmp")
+            subprocess.run(
+                [sys.executable, "-c", _BUILD, str(tmp), f"{key}.pub", str(count)], check=True
+            )
+            tmp.rename(archive)
+        ops = {
+            "list": [*command, "list", str(archive), "-i", str(key)],
+            "verify -i": [*command, "verify", str(archive), "-i", str(key)],
+        }
+        dest = work / "members-out"
+        if not skip_unpack:
+            ops["unpack"] = [
+                *command,
+                "unpack",
+                str(archive),
+                "-i",
+                str(key),
+                "-o",
+                str(dest),
+                "-q",
+            ]
+        result[count] = {}
+        for op, argv in ops.items():
+            shutil.rmtree(dest, ignore_errors=True)
+            measured = run_measured(argv, stdout=Path(os.devnull))
+            shutil.rmtree(dest, ignore_errors=True)
+            if measured.returncode != 0:
+                raise CommandFailed(f"{op} at {count} members: {measured.stderr.strip()}")
+            result[count][op] = measured.max_rss_kib / 1024
+            log(f"{count:>9,} members: {op:10s} {result[count][op]:7.1f} MiB "
+                f"{measured.seconds:7.1f} s")  # fmt: skip
+    return result
+
+
+def member_verdicts(peaks: dict[int, dict[str, float]], limit: float, per_member: float) -> bool:
+    """Print the table; True if every peak is under the limit and grows by at most
+    ``per_member`` bytes a member (plus 10 MiB)."""
+    counts = sorted(peaks)
+    ops = list(peaks[counts[0]])
+    print(f"{'members':>10s} " + " ".join(f"{op:>10s}" for op in ops))
+    for count in counts:
+        print(f"{count:>10,} " + " ".join(f"{peaks[count][op]:10.1f}" for op in ops))
+    ok = True
+    for op in ops:
+        low, high = peaks[counts[0]][op], peaks[counts[-1]][op]
+        growth = (high - low) * 2**20 / max(1, counts[-1] - counts[0])
+        allowed = low + 10 + per_member * (counts[-1] - counts[0]) / 2**20
+        good = high <= allowed and all(peaks[c][op] < limit for c in counts)
+        ok &= good
+        verdict = "PASS" if good else "MISS"
+        print(f"{op:10s} {counts[0]:,} to {counts[-1]:,}: {growth:5.1f} bytes a member  {verdict}")
+    print(f"limits: every peak < {limit:g} MiB; growth <= {per_member:g} bytes a member + 10 MiB")
+    return ok
 
 
 def concatenated(src: Path, copies: int) -> Path:
@@ -107,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         command = snapshot_command(ROOT.parent, args.rev, args.work)
     else:
         command = securemedia_command(args.securemedia)
+    if args.members:
+        return members_main(args, command, argv)
     one_path = registry_file(args.work, args.rows, args.seed)
     four_path = concatenated(one_path, COPIES)
     try:
@@ -129,6 +241,26 @@ def main(argv: list[str] | None = None) -> int:
             "bytes_4x": four_path.stat().st_size,
             "peak_rss_mib_1x": one,
             "peak_rss_mib_4x": four,
+            "ok": ok,
+        }
+        args.json.write_text(json.dumps(data, indent=1) + "\n")
+    return 0 if ok else 1
+
+
+def members_main(args: argparse.Namespace, command: list[str], argv: list[str] | None) -> int:
+    try:
+        peaks_by_count = member_peaks(sorted(args.members), args.work, command, args.skip_unpack)
+    except (Unavailable, CommandFailed, OSError, subprocess.CalledProcessError) as exc:
+        print(f"memory.py: {exc}", file=sys.stderr)
+        return 2
+    ok = member_verdicts(peaks_by_count, args.members_limit, args.per_member)
+    if args.json:
+        data = {
+            "command": "python benchmarks/memory.py " + " ".join(argv or sys.argv[1:]),
+            "machine": machine.describe(),
+            "securemedia": first_line(capture([*command, "--version"])),
+            "securemedia source": source_revision(ROOT.parent),
+            "peak_rss_mib_by_members": {str(c): p for c, p in peaks_by_count.items()},
             "ok": ok,
         }
         args.json.write_text(json.dumps(data, indent=1) + "\n")

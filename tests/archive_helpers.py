@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 
 import blake3
 
-from securemedia.archive.index import INDEX_VERSION
+from securemedia.archive.index import ENTRY_KEYS, INDEX_VERSION
 from securemedia.archive.records import INDEX_TAG, MAX_FRAME, U32, encode_meta, encode_trailer
 from securemedia.envelope import seal_header
 from securemedia.recipients import Recipient
@@ -56,15 +56,15 @@ def write_raw_archive(
         stream.write(bytes(record))
         meta = entry.index_meta or entry.meta
         content = entry.content or b""
-        index.append(
-            {
-                **meta,
-                "size": len(content),
-                "blake3": blake3.blake3(content).hexdigest() if entry.content is not None else "",
-                "offset": offset,
-                "length": len(record),
-            }
-        )
+        values = {
+            **meta,
+            "size": len(content),
+            "blake3": blake3.blake3(content).hexdigest() if entry.content is not None else "",
+            "offset": offset,
+            "length": len(record),
+        }
+        # The index's canonical key order (docs/FORMAT.md section 7).
+        index.append({key: values[key] for key in ENTRY_KEYS})
         offset += len(record)
     raw_index = json.dumps(
         {"version": INDEX_VERSION, "members": index}, ensure_ascii=False, separators=(",", ":")

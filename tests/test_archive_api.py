@@ -28,7 +28,7 @@ from archive_helpers import diff_r, make_tree
 from conftest import KeyFiles, RunCli
 from securemedia import ArchiveReader, ArchiveWriter, Compression
 from securemedia.archive.extract import extract
-from securemedia.errors import FormatError, UsageError
+from securemedia.errors import FormatError
 from securemedia.stream import CHUNK_SIZE, CIPHER_CHUNK_SIZE, payload_plaintext_size
 
 
@@ -168,13 +168,13 @@ def _three_member_archive(path: Path, key: KeyFiles) -> dict[str, bytes]:
 def test_walk_iterates_members_as_streams_also_from_a_pipe(tmp_path: Path, key: KeyFiles) -> None:
     archive = tmp_path / "three.sm"
     contents = _three_member_archive(archive, key)
-    # A real pipe: `cat archive |`; the reader cannot seek, so it walks.
+    # A real pipe: `cat archive |`; the reader holds the ciphertext in an
+    # anonymous temporary file, so the index is read (and checked) first.
     with subprocess.Popen(["cat", str(archive)], stdout=subprocess.PIPE) as cat:
         assert cat.stdout is not None
         reader = ArchiveReader(cat.stdout, [key.secret.identity()])
-        assert not reader.seekable
-        with pytest.raises(UsageError):
-            _ = reader.members
+        assert reader.seekable
+        assert reader.member_count == 1 + len(contents)
         seen = {}
         for entry in reader.walk():
             if entry.data is None:
@@ -185,8 +185,8 @@ def test_walk_iterates_members_as_streams_also_from_a_pipe(tmp_path: Path, key: 
                 digest.update(piece)
             seen[entry.path] = digest.hexdigest()
     assert seen == {"data": None} | {n: hashlib.sha256(c).hexdigest() for n, c in contents.items()}
-    # After the walk the index was checked against everything seen.
     assert [m.path for m in reader.members] == ["data", *contents]
+    reader.close()
 
 
 def test_walk_may_skip_members_and_still_verifies(tmp_path: Path, key: KeyFiles) -> None:

@@ -111,12 +111,11 @@ def test_hostile_archive_refused_before_anything_is_written(
     assert snapshot(tmp_path) == before
     assert not Path("/tmp/securemedia-evil-absolute.txt").exists()
 
-    # ... and from a pipe (records are checked as they are met).
+    # ... and from a pipe (held encrypted in a temporary file, then read the same way).
     with subprocess.Popen(["cat", str(archive)], stdout=subprocess.PIPE) as cat:
         assert cat.stdout is not None
-        reader = ArchiveReader(cat.stdout, [key.secret.identity()])
         with pytest.raises(FormatError) as caught:
-            extract(reader, dest)
+            extract(ArchiveReader(cat.stdout, [key.secret.identity()]), dest)
         assert message in str(caught.value)
         cat.stdout.read()
     assert snapshot(tmp_path) == before

@@ -29,7 +29,7 @@ from securemedia.errors import UnsafeMemberError
 # Times before 1970 (down to 1901, the oldest ext4 holds). Off until the
 # `reader` branch (signed 64-bit mtime_ns in the format) is merged: the reader
 # on main refuses a negative time. The lead flips this on after merging.
-PRE_1970 = False
+PRE_1970 = True
 # Modes with bits the umask removes (0o666, 0o777...). Off until the `extract`
 # branch (extracted modes masked by the umask) is merged; until then only modes
 # the umask leaves unchanged are generated. The lead flips this on after merging.

@@ -56,13 +56,16 @@ def open_archive(
     require_signer: Sequence[bytes] | None = None,
 ) -> Iterator[ArchiveReader]:
     """An :class:`ArchiveReader` on an archive file (header, MAC, index and
-    signature already checked); the file is closed when the block ends."""
+    signature already checked); the file is closed when the block ends.
+
+    To read from a pipe, give :class:`ArchiveReader` the stream itself: it holds
+    the ciphertext in an anonymous temporary file first (see its docstring)."""
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
         raise OperationalError(f"cannot read {path}: {exc.strerror}") from None
-    with handle:
-        yield ArchiveReader(handle, identities, require_signer=require_signer)
+    with handle, ArchiveReader(handle, identities, require_signer=require_signer) as reader:
+        yield reader
 
 
 def pack(

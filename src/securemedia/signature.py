@@ -26,14 +26,14 @@ BLOCK_SIZE = 32 + 64
 _DOMAIN = b"securemedia/v1 signature\x00"
 
 
-def _message(header_raw: bytes, index: bytes) -> bytes:
-    return _DOMAIN + hashlib.sha256(header_raw).digest() + hashlib.sha256(index).digest()
+def _message(header_raw: bytes, index_digest: bytes) -> bytes:
+    return _DOMAIN + hashlib.sha256(header_raw).digest() + index_digest
 
 
 def sign(key: ed25519.Ed25519PrivateKey, header_raw: bytes, index: bytes) -> bytes:
     """The signature block: signer's public key (32) then the signature (64)."""
     public = key.public_key().public_bytes_raw()
-    return public + key.sign(_message(header_raw, index))
+    return public + key.sign(_message(header_raw, hashlib.sha256(index).digest()))
 
 
 def verify(
@@ -47,6 +47,17 @@ def verify(
     ``required`` lists acceptable signer public keys (raw 32 bytes); when given,
     an unsigned archive or another signer is refused.
     """
+    return verify_digest(block, header_raw, hashlib.sha256(index).digest(), required)
+
+
+def verify_digest(
+    block: bytes,
+    header_raw: bytes,
+    index_digest: bytes,
+    required: Sequence[bytes] | None,
+) -> bytes | None:
+    """:func:`verify` given SHA-256(index) rather than the index: a reader hashes
+    a large index piece by piece and checks the signature before parsing it."""
     if not block:
         if required:
             raise SignatureError("archive is not signed, but a signer is required")
@@ -56,7 +67,7 @@ def verify(
     public, signature = block[:32], block[32:]
     try:
         ed25519.Ed25519PublicKey.from_public_bytes(public).verify(
-            signature, _message(header_raw, index)
+            signature, _message(header_raw, index_digest)
         )
     except (InvalidSignature, ValueError):
         raise SignatureError(

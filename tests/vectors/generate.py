@@ -329,6 +329,7 @@ def payload(
     signature: bytes | None = None,
     sign_index: bytes | None = None,
     trailer: Callable[[int, int, int], bytes] | None = None,
+    index_encode: Callable[[dict[str, Any]], bytes] | None = None,
 ) -> bytes:
     """The payload plaintext of docs/FORMAT.md section 6."""
     records = [record(e) for e in entries]
@@ -337,7 +338,10 @@ def payload(
         doc = index_doc(entries, records)
         if doc_hook is not None:
             doc_hook(doc)
-        index_raw = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+        if index_encode is not None:
+            index_raw = index_encode(doc)
+        else:
+            index_raw = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
     index_raw += index_suffix
     if signature is None:
         signature = b""
@@ -545,6 +549,26 @@ def success(b: Builder) -> None:
         "passphrase (Argon2id t=1 m=1024 p=1); a directory and two files",
         identities=[ID_PASS],
         payload=file_hash(BASIC),
+        deterministic=True,
+    )
+
+    times = [
+        Entry("d", type="dir", mode=0o755, mtime_ns=-(2**63)),
+        Entry("d/1901.txt", b"1901\n", mtime_ns=-(2**31) * 10**9),
+        Entry("d/1969.txt", b"1969\n", mtime_ns=-1),
+        Entry("d/2262.txt", b"2262\n", mtime_ns=2**63 - 1),
+    ]
+    name = "success_times_before_1970_and_range_ends"
+    body = writer_archive([pass_recipient(name)], name, lambda w: put(w, times))
+    built, _, _ = b.pass_archive(name, times)
+    assert built == body, "generator and library writer disagree on the layout"
+    b.add(
+        name,
+        "success",
+        body,
+        "mtime_ns negative (1969, 1901) and both ends of the signed 64-bit range",
+        identities=[ID_PASS],
+        payload=file_hash(times),
         deterministic=True,
     )
 
@@ -1331,7 +1355,57 @@ def index_failures(b: Builder) -> None:
     add("index_size_string", "size is a string", doc_hook=member_set("size", "13"))
     add("index_size_bool", "size is true", entries=[Entry("x", b"x", index={"size": True})])
     add("index_size_float", "size is 13.0", doc_hook=member_set("size", 13.0))
-    add("index_negative_mtime", "mtime_ns is negative", doc_hook=member_set("mtime_ns", -1))
+    for label, mtime in (("2_63", 2**63), ("minus_2_63_minus_1", -(2**63) - 1), ("1e30", 10**30)):
+        add(
+            f"index_mtime_out_of_range_{label}",
+            f"mtime_ns {mtime} in record and index: outside the signed 64-bit range",
+            entries=[Entry("hello.txt", b"hello, world\n", mtime_ns=mtime)],
+        )
+    add(
+        "index_mode_over_7777",
+        "mode 0o10000 in record and index: outside 0..0o7777",
+        entries=[Entry("hello.txt", b"hello, world\n", mode=0o10000)],
+    )
+    noncanonical: list[tuple[str, str, Callable[[dict[str, Any]], bytes]]] = [
+        ("spaces", "index JSON with the default separators", lambda d: json.dumps(d).encode()),
+        (
+            "key_order",
+            "index entry keys sorted alphabetically",
+            lambda d: json.dumps(d, sort_keys=True, separators=(",", ":")).encode(),
+        ),
+        (
+            "version_last",
+            'the "members" key before "version"',
+            lambda d: json.dumps(
+                {"members": d["members"], "version": 1}, separators=(",", ":")
+            ).encode(),
+        ),
+        (
+            "duplicate_key",
+            'an entry with "path" twice (same value): one meaning per index',
+            lambda d: (
+                json.dumps(d, separators=(",", ":"))
+                .replace('"length":', '"path":"hello.txt","length":', 1)
+                .encode()
+            ),
+        ),
+        (
+            "escaped_name",
+            "the name written with a \\u escape (\\u0068ello.txt)",
+            lambda d: (
+                json.dumps(d, separators=(",", ":"))
+                .replace('"hello.txt"', '"\\u0068ello.txt"', 1)
+                .encode()
+            ),
+        ),
+        (
+            "trailing_newline",
+            "a newline after the index JSON",
+            lambda d: json.dumps(d, separators=(",", ":")).encode() + b"\n",
+        ),
+    ]
+    for label, comment, encode in noncanonical:
+        add(f"index_not_canonical_{label}", comment, index_encode=encode)
     add("index_unknown_compression", "compression lz4", doc_hook=member_set("compression", "lz4"))
     add("index_type_not_string", "type is the number 5", doc_hook=member_set("type", 5))
     add("index_digest_63_hex", "blake3 of 63 hex digits", doc_hook=member_set("blake3", "0" * 63))

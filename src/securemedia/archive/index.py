@@ -1,22 +1,37 @@
 """The index (manifest): every member with its size, time, mode and BLAKE3
-digest, and where its record sits in the payload. UTF-8 JSON, signed with the
-header when the archive is signed.
+digest, and where its record sits in the payload. UTF-8 JSON in one canonical
+layout, signed with the header when the archive is signed.
+
+The value rules live here once, in :func:`check_member_meta`, and both sides use
+them: the writer before it writes a member's record, the reader for every record
+and index entry. So ``pack`` cannot produce an archive its own reader refuses.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from ..errors import FormatError, UnsafeMemberError
-from .paths import check_unique, validate_member_name
+from .paths import validate_member_name
 
 INDEX_VERSION = 1
 MAX_MEMBERS = 10_000_000
 COMPRESSIONS = ("none", "zstd")
 FILE = "file"
 DIRECTORY = "dir"
+# Times are signed 64-bit nanoseconds since the Unix epoch: 1677-09-21 to
+# 2262-04-11, every time a POSIX file system can stamp in nanoseconds (and every
+# time of a 32-bit time_t, from 1901). Larger values do not fit a timespec.
+MIN_MTIME_NS = -(1 << 63)
+MAX_MTIME_NS = (1 << 63) - 1
+MAX_MODE = 0o7777
+# Sizes and offsets: non-negative signed 64-bit integers.
+MAX_SIZE = (1 << 63) - 1
+META_KEYS = ("path", "type", "mode", "mtime_ns", "compression")
+_HEX = re.compile(r"[0-9a-f]*")
 
 
 @dataclass(frozen=True)
@@ -51,70 +66,92 @@ class Member:
         return asdict(self)
 
 
+ENTRY_KEYS = tuple(f.name for f in fields(Member))
+
+
+def encode_entry(member: Member) -> bytes:
+    """One index entry in its canonical form (docs/FORMAT.md section 7)."""
+    return json.dumps(asdict(member), ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def encode_index(members: list[Member]) -> bytes:
     doc = {"version": INDEX_VERSION, "members": [asdict(m) for m in members]}
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def decode_index(raw: bytes, members_end: int) -> list[Member]:
-    """Parse and check an index: types, caps, safe unique names, and records
-    that tile the payload exactly from 0 to ``members_end``."""
-    try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise FormatError("archive index is malformed") from None
-    if not isinstance(doc, dict) or doc.get("version") != INDEX_VERSION:
-        raise FormatError("archive index is malformed or of an unknown version")
-    entries = doc.get("members")
-    if not isinstance(entries, list) or len(entries) > MAX_MEMBERS:
-        raise FormatError("archive index member list is malformed or over the limit")
-    members = [_member(entry) for entry in entries]
-    check_unique((m.path, m.is_dir) for m in members)
-    position = 0
-    for member in members:
-        if member.offset != position:
-            raise FormatError("archive index does not match the payload layout")
-        position += member.length
-    if position != members_end:
-        raise FormatError("archive index does not match the payload layout")
-    return members
+def check_mtime_ns(value: object) -> int:
+    """Return ``value`` if it is a modification time the format can hold: an
+    integer in the signed 64-bit nanosecond range; else raise FormatError."""
+    if type(value) is not int:
+        raise FormatError("archive member time is not an integer")
+    if not MIN_MTIME_NS <= value <= MAX_MTIME_NS:
+        raise FormatError(
+            "archive member time is outside the format's range "
+            "(signed 64-bit nanoseconds: years 1677 to 2262)"
+        )
+    return value
 
 
-def _member(entry: object) -> Member:
-    if not isinstance(entry, dict):
-        raise FormatError("archive index entry is malformed")
-    _check_kind(entry.get("path"), entry.get("type"))
-    try:
-        member = Member(**entry)
-    except TypeError:
-        raise FormatError("archive index entry is malformed") from None
-    ints = (member.size, member.mode, member.mtime_ns, member.offset, member.length)
-    if (
-        not isinstance(member.path, str)
-        or member.type not in (FILE, DIRECTORY)
-        or member.compression not in COMPRESSIONS
-        or not all(type(v) is int and v >= 0 for v in ints)
-        or not isinstance(member.blake3, str)
-        or len(member.blake3) not in (0, 64)
-    ):
-        raise FormatError("archive index entry is malformed")
-    validate_member_name(member.path)
-    return member
+def check_member_meta(meta: dict[str, Any]) -> None:
+    """The one check of a member's metadata, for the writer and the reader.
+
+    ``meta`` has exactly the keys of :data:`META_KEYS`: a safe name, type
+    ``file`` or ``dir``, ``mode`` in 0..0o7777, ``mtime_ns`` in the signed 64-bit
+    range, and a known compression (``none`` for a directory). Raises
+    UnsafeMemberError for an unsafe name or type, FormatError for anything else.
+    """
+    path = meta.get("path")
+    _check_kind(path, meta.get("type"))
+    if not isinstance(path, str):
+        raise FormatError("archive member record is malformed")
+    validate_member_name(path)
+    if set(meta) != set(META_KEYS):
+        raise FormatError("archive member record is malformed")
+    _check_values(meta)
 
 
 def check_meta(meta: dict[str, Any]) -> None:
     """Check an in-line member record's metadata before acting on it."""
-    path = meta.get("path")
-    _check_kind(path, meta.get("type"))
-    if not isinstance(path, str) or meta.get("type") not in (FILE, DIRECTORY):
+    check_member_meta(meta)
+
+
+def member_from_entry(entry: object) -> Member:
+    """A :class:`Member` from one parsed index entry, every field checked."""
+    if not isinstance(entry, dict):
+        raise FormatError("archive index entry is malformed")
+    path = entry.get("path")
+    _check_kind(path, entry.get("type"))
+    if isinstance(path, str):
+        validate_member_name(path)  # an unsafe name is named as such, whatever else is wrong
+    if tuple(entry) != ENTRY_KEYS or not isinstance(path, str):
+        raise FormatError("archive index entry is malformed")
+    _check_values(entry)
+    digest = entry["blake3"]
+    if (
+        not all(type(entry[k]) is int and 0 <= entry[k] <= MAX_SIZE for k in _SIZES)
+        or not isinstance(digest, str)
+        or len(digest) not in (0, 64)
+        or not _HEX.fullmatch(digest)
+    ):
+        raise FormatError("archive index entry is malformed")
+    return Member(**entry)
+
+
+_SIZES = ("size", "offset", "length")
+
+
+def _check_values(meta: dict[str, Any]) -> None:
+    """Type, mode, time and compression of a record's meta or an index entry
+    (the name is checked by the callers)."""
+    if meta["type"] not in (FILE, DIRECTORY):
         raise FormatError("archive member record is malformed")
-    validate_member_name(path)
-    if meta.get("compression") not in COMPRESSIONS:
-        raise FormatError("archive member record is malformed")
-    for key in ("mode", "mtime_ns"):
-        value = meta.get(key)
-        if type(value) is not int or value < 0:
-            raise FormatError("archive member record is malformed")
+    compression = meta["compression"]
+    if compression not in COMPRESSIONS or (meta["type"] == DIRECTORY and compression != "none"):
+        raise FormatError("archive member record has an unknown compression")
+    mode = meta["mode"]
+    if type(mode) is not int or not 0 <= mode <= MAX_MODE:
+        raise FormatError("archive member mode is outside 0..0o7777")
+    check_mtime_ns(meta["mtime_ns"])
 
 
 def _check_kind(path: object, kind: object) -> None:

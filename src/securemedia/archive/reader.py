@@ -1,36 +1,36 @@
-"""Reading an archive: open the header, then either
+"""Reading an archive: open the header, then the trailer and the index from
+the last chunks (authenticated, signature checked), then either
 
-* random access (a seekable source): the trailer and index come from the last
-  chunks, and one member is read by decrypting only the chunks it spans; or
-* a sequential walk (any source, pipes included): records in order, with the
-  index checked against everything seen once the end is reached.
+* one member, decrypting only the chunks its record spans; or
+* a walk over every record in order, each checked against its index entry.
 
-Every chunk is authenticated before its bytes are parsed; a member's content is
-checked against its size and BLAKE3 digest from the index when it ends.
+A pipe is spooled first (ciphertext only, see :class:`ArchiveReader`), so both
+work on any input. Every chunk is authenticated before its bytes are parsed; a
+member never yields more than its declared size, and its content is checked
+against its size and BLAKE3 digest from the index when it ends.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
-
-import blake3
 
 from .. import signature
 from ..envelope import open_header
 from ..errors import FormatError, IntegrityError, UsageError
 from ..header import Header, read_header
 from ..recipients import Identity
-from ..stream import CHUNK_SIZE, SequentialSource, StreamReader
-from .compression import ZstdError, decompressor
-from .index import FILE, Member, check_meta, decode_index
-from .paths import NameSet
+from ..stream import CHUNK_SIZE, SequentialSource, StreamReader, chunk_count
+from .index import FILE, Member, check_member_meta
+from .index_stream import iter_index
+from .member_data import READ_SIZE, MemberReader, Pieces
+from .name_check import NameCheck
 from .records import (
     INDEX_TAG,
-    MAX_INDEX,
     MEMBER_TAG,
     TRAILER,
     FrameReader,
@@ -38,117 +38,20 @@ from .records import (
     encode_meta,
     read_meta,
 )
+from .spool import spool_ciphertext
 
-READ_SIZE = 1 << 20
-
-
-class _Pieces:
-    """A file-like ``read(n)`` over an iterator of byte pieces."""
-
-    def __init__(self, pieces: Iterator[bytes]) -> None:
-        self._pieces = pieces
-        self._current = b""
-        self._pos = 0
-        self.consumed = 0
-
-    def read(self, size: int = -1) -> bytes:
-        if size < 0:
-            rest = [self._current[self._pos :], *self._pieces]
-            self._current, self._pos = b"", 0
-            out = b"".join(rest)
-            self.consumed += len(out)
-            return out
-        parts: list[bytes] = []
-        want = size
-        while want > 0:
-            if self._pos >= len(self._current):
-                nxt = next(self._pieces, None)
-                if nxt is None:
-                    break
-                self._current, self._pos = nxt, 0
-                continue
-            take = self._current[self._pos : self._pos + want]
-            self._pos += len(take)
-            want -= len(take)
-            parts.append(take)
-        out = parts[0] if len(parts) == 1 else b"".join(parts)
-        self.consumed += len(out)
-        return out
-
-
-class MemberReader(io.RawIOBase):
-    """Plaintext of one file member. Each piece returned has been authenticated
-    by the STREAM; at the end, size and BLAKE3 digest are checked against the
-    index (IntegrityError if they differ)."""
-
-    def __init__(self, frames: FrameReader, meta: dict[str, Any], expected: Member | None) -> None:
-        super().__init__()
-        self._frames = frames
-        self._data: SequentialSource = (
-            decompressor(frames) if meta["compression"] == "zstd" else frames
-        )
-        self._expected = expected
-        # The second core is idle while this thread decrypts and decompresses.
-        self._hash = blake3.blake3(max_threads=blake3.blake3.AUTO)
-        self.size = 0
-        self.finished = False
-        self.after_end: Callable[[], None] | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        if self.finished:
-            return b""
-        if size < 0:  # io semantics: the whole rest of the member
-            parts = []
-            while piece := self.read(READ_SIZE):
-                parts.append(piece)
-            return b"".join(parts)
-        try:
-            data = self._data.read(size)
-        except ZstdError:
-            raise IntegrityError() from None
-        if data:
-            self._hash.update(data)
-            self.size += len(data)
-            if self._expected is not None and self.size > self._expected.size:
-                raise IntegrityError()  # more data than the index says: stop early
-            return data
-        self._finish()
-        return b""
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    @property
-    def digest(self) -> str:
-        return self._hash.hexdigest()
-
-    def _finish(self) -> None:
-        self._frames.drain()
-        self.finished = True
-        if self.after_end is not None:
-            self.after_end()
-        expected = self._expected
-        if expected is not None and (
-            expected.size != self.size or not hmac.compare_digest(expected.blake3, self.digest)
-        ):
-            raise IntegrityError()
-
-    def drain(self) -> None:
-        while self.read(READ_SIZE):
-            pass
+# MemberReader and READ_SIZE live in member_data; extraction imports them from here.
+__all__ = ["READ_SIZE", "ArchiveReader", "MemberReader", "WalkEntry", "spool_ciphertext"]
 
 
 @dataclass
 class WalkEntry:
-    """One member met in a sequential walk; ``data`` is None for a directory."""
+    """One member met in a walk; ``data`` is None for a directory. ``member`` is
+    its (checked) index entry, whose ``size`` bounds ``data``."""
 
     meta: dict[str, Any]
     data: MemberReader | None
+    member: Member
 
     @property
     def path(self) -> str:
@@ -156,10 +59,23 @@ class WalkEntry:
 
 
 class ArchiveReader:
-    """Opens an archive for ``identities``.
+    """Opens an archive for ``identities``: reads the header, finds the file
+    key, then reads and authenticates the index before anything else.
 
-    On a seekable source the index is read and the signature checked at once,
-    so ``members`` is available; on a pipe only :meth:`walk` works.
+    The index is hashed piece by piece and the signature (and ``require_signer``)
+    checked before its JSON is parsed; then one pass checks every entry (fields,
+    unique names, records tiling the payload) keeping only counts. Members are
+    parsed again, one at a time, whenever they are iterated, so memory does not
+    grow with the member count.
+
+    A source that cannot seek (a pipe) is first **spooled**: after its header
+    opened with one of ``identities``, its ciphertext (never any plaintext) is
+    copied into an anonymous temporary file (``tempfile.TemporaryFile`` in
+    ``TMPDIR``, unlinked at once, mode 0600) and read from there. So no
+    plaintext is released before the index and the signer are verified, and
+    every member is bounded by its declared size, on any input. Running out of
+    space there is an :class:`OperationalError`. Call :meth:`close` (or use the
+    reader as a context manager) to free the spool early.
     """
 
     def __init__(
@@ -169,23 +85,48 @@ class ArchiveReader:
         *,
         require_signer: Sequence[bytes] | None = None,
     ) -> None:
-        self._source = source
         self._require = list(require_signer) if require_signer else None
         self.header: Header = read_header(source)
         key = open_header(self.header, identities)
-        start = len(self.header.raw)
-        size: int | None = None
+        self._spool: BinaryIO | None = None
         if _seekable(source):
-            size = source.seek(0, io.SEEK_END) - start
-            source.seek(start)
-        self._key = key
+            start = source.tell()  # the payload follows the header, wherever it began
+        else:
+            source = self._spool = spool_ciphertext(source)
+            start = 0
+        self._source = source
+        self._start = start
+        size = source.seek(0, io.SEEK_END) - start
+        source.seek(start)
         self._stream = StreamReader(key, source, start=start, size=size)
-        self._walked_chunks = 0
         self.signer: bytes | None = None
+        self.member_count = 0
+        self.total_size = 0
         self._members: list[Member] | None = None
-        self._cache: tuple[int, bytes] | None = None
-        if size is not None:
+        # One decrypted chunk kept for member reads, another for index passes,
+        # so that reading members while iterating the index does not thrash.
+        self._cache: list[tuple[int, bytes]] = []
+        self._index_cache: list[tuple[int, bytes]] = []
+        self._index_offset = 0
+        self._index_length = 0
+        self._index_digest = b""
+        try:
             self._load_index()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Free the spool file, if any (the caller's source stays open)."""
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+
+    def __enter__(self) -> ArchiveReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def archive_id(self) -> str:
@@ -194,38 +135,58 @@ class ArchiveReader:
     @property
     def chunks_decrypted(self) -> int:
         """How many payload chunks were decrypted so far (for tests and stats)."""
-        return self._stream.chunks_decrypted + self._walked_chunks
+        return self._stream.chunks_decrypted
 
     @property
     def seekable(self) -> bool:
-        return self._members is not None
+        """Always True: a pipe is spooled, so every reader has random access."""
+        return True
 
     @property
     def members(self) -> list[Member]:
+        """Every member as a list (kept for API compatibility: it holds the whole
+        index in memory; commands use :meth:`iter_members`)."""
         if self._members is None:
-            raise UsageError("the member list needs a seekable archive (not a pipe)")
+            self._members = list(self.iter_members())
         return self._members
 
     def iter_members(self) -> Iterator[Member]:
-        """The index's members in payload order, one at a time (seekable archives).
+        """The index's members in payload order, parsed one at a time.
 
-        Commands use this rather than :attr:`members` so that their memory does
-        not grow with the member count.
+        Each pass re-reads the authenticated index and, when it ends, checks that
+        the bytes are those whose signature was verified (IntegrityError if the
+        file changed meanwhile).
         """
-        yield from self.members
+        digest = hashlib.sha256()
+
+        def pieces() -> Iterator[bytes]:
+            start, length = self._index_offset + 1, self._index_length
+            for piece in self._range(start, length, self._index_cache):
+                digest.update(piece)
+                yield piece
+
+        yield from iter_index(pieces(), self._index_offset)
+        if not hmac.compare_digest(digest.digest(), self._index_digest):
+            raise IntegrityError()
 
     def member(self, path: str) -> Member:
-        for m in self.members:
-            if m.path == path:
-                return m
-        raise UsageError(f"no member {path!r} in this archive")
+        """The index entry named ``path`` (a scan of the index)."""
+        found: Member | None = None
+        for m in self.iter_members():  # to the end: the pass checks the index digest
+            if found is None and m.path == path:
+                found = m
+        if found is None:
+            raise UsageError(f"no member {path!r} in this archive")
+        return found
 
-    def open_member(self, path: str) -> MemberReader:
-        """Read one file member, decrypting only the chunks its record spans."""
-        member = self.member(path)
+    def open_member(self, member: str | Member) -> MemberReader:
+        """Read one file member (by name, or an entry from :meth:`iter_members`),
+        decrypting only the chunks its record spans."""
+        if isinstance(member, str):
+            member = self.member(member)
         if member.type != FILE:
-            raise UsageError(f"member {path!r} is a directory")
-        source = _Pieces(self._range(member.offset, member.length))
+            raise UsageError(f"member {member.path!r} is a directory")
+        source = Pieces(self._range(member.offset, member.length))
         meta = _read_record_meta(source)
         if meta != member.meta():
             raise FormatError("archive member record does not match the index")
@@ -234,94 +195,97 @@ class ArchiveReader:
         return reader
 
     def walk(self) -> Iterator[WalkEntry]:
-        """Every member in payload order; works on pipes. When the loop ends,
-        the index, the signature and every member's digest have been checked."""
-        if self.seekable:
-            self._source.seek(len(self.header.raw))
-        stream = StreamReader(self._key, self._source)
-        try:
-            yield from self._walk(_Pieces(stream.chunks()))
-        finally:
-            self._walked_chunks += stream.chunks_decrypted
-
-    def _walk(self, source: _Pieces) -> Iterator[WalkEntry]:
-        seen: list[tuple[dict[str, Any], int, int, MemberReader | None]] = []
-        names = NameSet()  # duplicates refused as met, before anything acts on them
+        """Every member in payload order, each record checked against its index
+        entry as it is met and each file bounded by its declared size. When the
+        loop ends, every chunk and every member's digest have been checked (the
+        index and the signature were checked when the reader opened)."""
+        count = chunk_count(self._stream.size_known())
+        chunks = (self._stream.chunk(i) for i in range(count))
+        source = Pieces(chunks)
+        entries = self.iter_members()
         while True:
             offset = source.consumed
             tag = source.read(1)
-            if tag == INDEX_TAG:
+            if tag == INDEX_TAG and offset == self._index_offset:
                 break
             if tag != MEMBER_TAG:
                 raise FormatError("archive payload has a malformed record")
             meta = _read_meta_checked(source)
-            names.add(meta["path"], meta["type"] != FILE)
-            data = None
-            if meta["type"] == FILE:
-                data = MemberReader(FrameReader(source), meta, None)
-            yield WalkEntry(meta, data)
+            member = next(entries, None)
+            if member is None or member.meta() != meta or member.offset != offset:
+                raise FormatError("archive index does not match its records")
+            data = MemberReader(FrameReader(source), meta, member) if member.type == FILE else None
+            yield WalkEntry(meta, data, member)
             if data is not None:
                 data.drain()
-            seen.append((meta, offset, source.consumed - offset, data))
-        index_offset = offset
-        tail = source.read(MAX_INDEX + signature.BLOCK_SIZE + TRAILER.size + 1)
-        if len(tail) < TRAILER.size:
-            raise FormatError("archive payload is too short to hold its trailer")
-        plain_size = index_offset + 1 + len(tail)
-        pointed, index_len, sig_len = decode_trailer(tail[-TRAILER.size :], plain_size)
-        if pointed != index_offset:
-            raise FormatError("archive trailer does not point at the index record")
-        index_raw = tail[:index_len]
-        block = tail[index_len : index_len + sig_len]
-        self.signer = signature.verify(block, self.header.raw, index_raw, self._require)
-        members = decode_index(index_raw, index_offset)
-        if len(members) != len(seen):
-            raise FormatError("archive index does not match its records")
-        for member, (meta, offset, length, data) in zip(members, seen, strict=True):
-            if member.meta() != meta or member.offset != offset or member.length != length:
+            if source.consumed - offset != member.length:
                 raise FormatError("archive index does not match its records")
-            if data is not None and (
-                data.size != member.size or not hmac.compare_digest(data.digest, member.blake3)
-            ):
-                raise IntegrityError()
-        self._members = members
+        if next(entries, None) is not None:
+            raise FormatError("archive index does not match its records")
 
     def verify(self) -> None:
         """Authenticate the whole archive, writing nothing."""
         for _ in self.walk():
             pass
 
-    # -- random access -------------------------------------------------------
+    # -- the index -------------------------------------------------------------
 
     def _load_index(self) -> None:
         size = self._stream.plaintext_size
+        cache = self._index_cache
         if size < TRAILER.size:
             self._chunk(0)  # authentication comes first: a truncated archive is not "short"
             raise FormatError("archive payload is too short to hold its trailer")
-        trailer = b"".join(self._range(size - TRAILER.size, TRAILER.size))
+        trailer = b"".join(self._range(size - TRAILER.size, TRAILER.size, cache))
         index_offset, index_len, sig_len = decode_trailer(trailer, size)
-        tail = b"".join(self._range(index_offset, 1 + index_len + sig_len))
-        if tail[:1] != INDEX_TAG:
+        if b"".join(self._range(index_offset, 1, cache)) != INDEX_TAG:
             raise FormatError("archive payload has no index record")
-        index_raw = tail[1 : 1 + index_len]
-        self.signer = signature.verify(
-            tail[1 + index_len :], self.header.raw, index_raw, self._require
+        self._index_offset, self._index_length = index_offset, index_len
+        # Hash first and check the signature, before a byte of the JSON is parsed.
+        digest = hashlib.sha256()
+        for piece in self._range(index_offset + 1, index_len, cache):
+            digest.update(piece)
+        self._index_digest = digest.digest()
+        block = b"".join(self._range(index_offset + 1 + index_len, sig_len, cache))
+        self.signer = signature.verify_digest(
+            block, self.header.raw, self._index_digest, self._require
         )
-        self._members = decode_index(index_raw, index_offset)
+        # One checking pass that keeps counts only; the unique-name rules are
+        # checked on partitioned name digests that spill to disk when large.
+        names = NameCheck()
+        try:
+            for number, m in enumerate(self.iter_members()):
+                names.add(number, m.path, m.is_dir)
+                self.member_count += 1
+                self.total_size += m.size
+            names.finish(self._name_of)
+        finally:
+            names.close()
 
-    def _chunk(self, index: int) -> bytes:
-        if self._cache is not None and self._cache[0] == index:
-            return self._cache[1]
+    def _name_of(self, number: int) -> str:
+        """The name of member ``number`` (for messages: a scan of the index)."""
+        found = ""
+        for i, m in enumerate(self.iter_members()):
+            if i == number:
+                found = m.path
+        return found
+
+    def _chunk(self, index: int, cache: list[tuple[int, bytes]] | None = None) -> bytes:
+        cache = self._cache if cache is None else cache
+        if cache and cache[0][0] == index:
+            return cache[0][1]
         data = self._stream.chunk(index)
-        self._cache = (index, data)
+        cache[:] = [(index, data)]
         return data
 
-    def _range(self, offset: int, length: int) -> Iterator[bytes]:
+    def _range(
+        self, offset: int, length: int, cache: list[tuple[int, bytes]] | None = None
+    ) -> Iterator[bytes]:
         """Authenticated plaintext bytes [offset, offset + length)."""
         end = offset + length
         while offset < end:
             index, start = divmod(offset, CHUNK_SIZE)
-            chunk = self._chunk(index)
+            chunk = self._chunk(index, cache)
             piece = chunk[start : start + (end - offset)]
             if not piece:
                 raise IntegrityError()
@@ -344,10 +308,11 @@ def _read_record_meta(source: SequentialSource) -> dict[str, Any]:
 
 def _read_meta_checked(source: SequentialSource) -> dict[str, Any]:
     meta = read_meta(source)
-    check_meta(meta)
-    if set(meta) != {"path", "type", "mode", "mtime_ns", "compression"}:
-        raise FormatError("archive member record is malformed")
-    encode_meta(meta)  # raises if the metadata could not have been written (size cap)
+    check_member_meta(meta)
+    try:
+        encode_meta(meta)  # the metadata must be what a writer could have written
+    except ValueError:
+        raise FormatError("archive member metadata is larger than the limit") from None
     return meta
 
 

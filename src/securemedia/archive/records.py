@@ -73,7 +73,7 @@ def read_meta(source: SequentialSource) -> dict[str, Any]:
         raise FormatError("archive member metadata is larger than the limit")
     try:
         meta = json.loads(read_exact(source, length))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # not UTF-8 or JSON, digit limits, nesting
         raise FormatError("archive member metadata is malformed") from None
     if not isinstance(meta, dict):
         raise FormatError("archive member metadata is malformed")

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ..errors import OperationalError, UsageError
+from ..errors import FormatError, OperationalError, UsageError
+from .index import check_mtime_ns
 from .paths import NameSet, validate_member_name
 
 if TYPE_CHECKING:
@@ -39,9 +40,6 @@ if TYPE_CHECKING:
 
 READ_SIZE = 1 << 20
 STDIN = Path("-")
-# The archive stores times as signed 64-bit nanoseconds (1677 to 2262).
-MIN_TIME_NS = -(1 << 63)
-MAX_TIME_NS = (1 << 63) - 1
 
 _NOFOLLOW = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 # O_NONBLOCK: a FIFO swapped in for a file must not hang the open; it is then
@@ -306,13 +304,13 @@ def _lstat(path: Path) -> os.stat_result:
 
 def _checked_time(path: Path, st: os.stat_result) -> int:
     """The modification time in nanoseconds, refused if the archive cannot hold it."""
-    ns = st.st_mtime_ns
-    if not MIN_TIME_NS <= ns <= MAX_TIME_NS:
+    try:
+        return check_mtime_ns(st.st_mtime_ns)  # the reader's own rule
+    except FormatError:
         raise OperationalError(
             f"{path}: its modification time is outside what an archive can hold "
             "(1677 to 2262): set a valid time (touch) and pack again"
-        )
-    return ns
+        ) from None
 
 
 def _is_link_error(exc: OSError) -> bool:

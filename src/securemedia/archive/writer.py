@@ -18,13 +18,14 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from .. import signature
 from ..envelope import seal_header
+from ..errors import FormatError, UnsafeMemberError, UsageError
 from ..finishing import Finishing
 from ..header import Header
 from ..recipients import Recipient
 from ..stream import StreamWriter
 from .compression import Compression
-from .index import DIRECTORY, FILE, Member, encode_index
-from .paths import NameSet, validate_member_name
+from .index import DIRECTORY, FILE, Member, check_member_meta, encode_index
+from .paths import NameSet
 from .records import INDEX_TAG, MAX_FRAME, U32, encode_meta, encode_trailer
 
 if TYPE_CHECKING:
@@ -289,8 +290,6 @@ class ArchiveWriter(Finishing):
             raise ValueError("archive is closed")
         if self._open is not None and not self._open.closed:
             raise ValueError("close the previous member before starting another")
-        validate_member_name(name)
-        self._names.add(name, kind == DIRECTORY)
         meta: dict[str, Any] = {
             "path": name,
             "type": kind,
@@ -298,6 +297,15 @@ class ArchiveWriter(Finishing):
             "mtime_ns": mtime_ns if mtime_ns is not None else time.time_ns(),
             "compression": self.compression.name if kind == FILE else "none",
         }
+        # The reader's own rules, before a byte of the record is written: pack
+        # can never produce an archive that its reader refuses.
+        try:
+            check_member_meta(meta)
+        except UnsafeMemberError:
+            raise
+        except FormatError as exc:
+            raise UsageError(f"cannot pack {name!r}: {_reason(exc)}") from None
+        self._names.add(name, kind == DIRECTORY)
         self._stream.write(encode_meta(meta))
         return meta
 
@@ -313,3 +321,8 @@ class ArchiveWriter(Finishing):
     def _progressed(self, n: int) -> None:
         if self._progress is not None:
             self._progress(n)
+
+
+def _reason(exc: FormatError) -> str:
+    """The validator speaks of "archive member ..."; for pack, say what is wrong."""
+    return str(exc).removeprefix("archive member ")

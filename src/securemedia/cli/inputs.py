@@ -84,6 +84,14 @@ def identities_from_options(
 
 @contextlib.contextmanager
 def open_input(archives: tuple[str, ...]) -> Iterator[BinaryIO]:
+    """The archive the reading commands were given: a file, ``-`` (standard
+    input), or the volume files or disc images of a set.
+
+    Standard input is passed on as it is; when it cannot seek (a pipe),
+    :class:`~securemedia.archive.reader.ArchiveReader` holds its ciphertext in an
+    anonymous temporary file before reading the index, so no command releases
+    plaintext from a pipe before the index and the signer are verified.
+    """
     from ..media.volume_set import open_volume_inputs, wants_volume_set
 
     if wants_volume_set(archives):  # volume files or disc images, in any order

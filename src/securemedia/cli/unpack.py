@@ -78,9 +78,13 @@ def unpack(
     With --stdout, an archive file is first verified end to end in a pass that
     writes nothing, then the member is streamed; with --stdout --member PATH that
     pass verifies the member against the signed index and reads only its own
-    chunks and the index. An archive read from a pipe (ARCHIVE is -)
-    cannot be read twice: only authenticated chunks are written, and a
-    truncated or altered archive stops with exit code 4 after the authentic part.
+    chunks and the index. No member yields more than the size its index entry
+    declares.
+
+    An archive read from a pipe (ARCHIVE is -) is first copied, still encrypted,
+    into an anonymous temporary file in TMPDIR (it needs room for the whole
+    archive), then read like a file: nothing reaches standard output or the
+    destination before the index and any required signer are verified.
     """
     started = time.monotonic()
     if to_stdout and dest:
@@ -96,8 +100,10 @@ def unpack(
         return
     keys = identities_from_options(identities, use_passphrase, passphrase_file, key_passphrase_file)
     required = [key for spec in signers for key in load_signers(spec)]
-    with open_input(archives) as source:
-        reader = ArchiveReader(source, keys, require_signer=required or None)
+    with (
+        open_input(archives) as source,
+        ArchiveReader(source, keys, require_signer=required or None) as reader,
+    ):
         if to_stdout:
             member = copy_member(reader, members[0] if members else None, sys.stdout.buffer)
             sys.stdout.buffer.flush()
@@ -105,7 +111,7 @@ def unpack(
                 emit_json(_report(reader, [member.to_json()], None, started), to_stderr=True)
             return
         target = Path(dest or ".")
-        total = sum(m.size for m in reader.members) if reader.seekable else None
+        total = reader.total_size
         with progress_bar("unpacking", total, quiet=quiet) as progress:
             result = extract(reader, target, select=members or None, force=force, progress=progress)
     if as_json:

@@ -11,8 +11,8 @@ from typing import IO, Any
 import pyzipper
 from pyzipper.zipfile_aes import WZ_AES_V2
 
+from ..archive.index import MAX_MTIME_NS, check_mtime_ns
 from ..archive.paths import NameSet, quoted_name, validate_member_name
-from ..archive.sources import MAX_TIME_NS, MIN_TIME_NS
 from ..archive.staging import Staging
 from ..errors import (
     FormatError,
@@ -209,9 +209,10 @@ def _mtime_ns(member: tarfile.TarInfo) -> int:
     try:
         ns = int(Decimal(exact).scaleb(9)) if exact is not None else int(member.mtime) * 10**9
     except (InvalidOperation, ValueError, OverflowError):
-        ns = MAX_TIME_NS + 1
+        ns = MAX_MTIME_NS + 1
     # Signed 64-bit nanoseconds, like the native format: 1677 to 2262, before
     # 1970 included (pax writes those as a negative number of seconds).
-    if not MIN_TIME_NS <= ns <= MAX_TIME_NS:
-        raise FormatError(f"member {quoted_name(member.name)} has a malformed time")
-    return ns
+    try:
+        return check_mtime_ns(ns)
+    except FormatError:
+        raise FormatError(f"member {quoted_name(member.name)} has a malformed time") from None
