@@ -111,6 +111,11 @@ from .passphrases import archive_passphrase, key_passphrase_source
     help="With --media: recovery data, e.g. 15% (the default); 0 for none.",
 )
 @click.option(
+    "--no-verify",
+    is_flag=True,
+    help="With --media: skip reading the finished set back (it is authenticated by default).",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON document describing the result."
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
@@ -136,6 +141,7 @@ def pack(
     notice: str | None = None,
     notice_text: str | None = None,
     redundancy: str | None = None,
+    no_verify: bool = False,
 ) -> None:
     """Pack INPUT files and directories (or - for standard input) into an archive.
 
@@ -157,7 +163,7 @@ def pack(
         raise UsageError("'-' (standard input) can be given once")
     member_names([Path(p) for p in inputs if p != "-"])
     discs = None
-    if media or iso or redundancy or notice or notice_text:
+    if media or iso or redundancy or notice or notice_text or no_verify:
         from ..media.output import media_output  # only pack --media pays for the disc code
 
         discs = media_output(
@@ -168,6 +174,7 @@ def pack(
             notice=notice,
             notice_text=notice_text,
             force=force,
+            verify=not no_verify,
         )
     wrap_to = _recipients(recipients, use_passphrase, passphrase_file)
     signer = None
@@ -182,6 +189,8 @@ def pack(
         writer = ArchiveWriter(
             sink, wrap_to, signer=signer, compression=compression, progress=progress
         )
+        if discs is not None:
+            discs.read_back_with(writer)  # before the set gets its names
         with writer:
             write_inputs(writer, [Path(p) for p in inputs], stdin=stdin, stdin_name=stdin_name)
     summary = writer.summary

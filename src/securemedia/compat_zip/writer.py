@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import stat
 import tarfile
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +15,8 @@ import pyzipper
 from pyzipper.zipfile_aes import WZ_AES_V2, AESZipInfo
 
 from ..archive.paths import check_unique, validate_member_name
-from ..errors import DestinationExistsError, OperationalError, SecureMediaError, UsageError
+from ..atomic import atomic_output
+from ..errors import OperationalError, SecureMediaError, UsageError
 from .layout import INNER_NAME
 
 
@@ -63,32 +63,10 @@ def write_compat_zip(
 
 
 def _write_to_path(entries: list[_Entry], out: Path, passphrase: str, force: bool) -> ZipSummary:
-    if not force and (out.exists() or out.is_symlink()):
-        raise DestinationExistsError(f"{out} already exists (use --force to overwrite)")
-    parent = out.parent if str(out.parent) else Path(".")
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=parent)
-    except OSError as exc:
-        raise OperationalError(f"cannot write to {parent}: {exc.strerror}") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w+b") as handle:
-            size = _write_zip(entries, handle, passphrase)
-            handle.flush()
-            os.fsync(handle.fileno())
-            # mkstemp made it 0600; give the finished ZIP the usual umask-based mode.
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(handle.fileno(), 0o666 & ~umask)
-        if not force and (out.exists() or out.is_symlink()):
-            raise DestinationExistsError(f"{out} already exists (use --force to overwrite)")
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OperationalError(f"cannot write {out}: {exc.strerror or exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    # The one way outputs are made (atomic.py): an exclusive temporary beside
+    # ``out``, the umask-based mode, and the final name only once complete.
+    with atomic_output(out, force=force, durable=True) as handle:
+        size = _write_zip(entries, handle, passphrase)
     return _summary(entries, size, out)
 
 
