@@ -174,8 +174,8 @@ def test_a_full_disk_leaves_no_file_of_the_set(
     if size > 3 * 2**20:
         assert result.code != 0  # more than the disk holds: must fail
     if result.code != 0:
-        assert "No space left on device" in result.stderr
-        assert "Traceback" not in result.stderr
+        assert "space" in result.stderr.lower()  # says why, in one line
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
         assert every_file(small_disk) == []
     else:
         volumes = sorted(small_disk.iterdir())
