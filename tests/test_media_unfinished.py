@@ -211,7 +211,9 @@ def test_pack_media_reads_the_set_back_unless_told_not_to(
         "pack", data, "-r", key.pub_path, "-o", "a.sm", "--media", "2MB", "--iso", "--json"
     )
     assert checked.code == 0, checked.stderr
-    assert json.loads(checked.stdout)["verified"] is True
+    report = json.loads(checked.stdout)
+    assert report["verified"] is True
+    assert report["read_back_seconds"] >= 0
     human = run_cli("pack", data, "-r", key.pub_path, "-o", "b.sm", "--media", "2MB")
     assert human.code == 0, human.stderr
     assert "read back and authenticated" in human.stderr
@@ -219,7 +221,9 @@ def test_pack_media_reads_the_set_back_unless_told_not_to(
         "pack", data, "-r", key.pub_path, "-o", "c.sm", "--media", "2MB", "--no-verify", "--json"
     )
     assert skipped.code == 0, skipped.stderr
-    assert json.loads(skipped.stdout)["verified"] is False
+    report = json.loads(skipped.stdout)
+    assert report["verified"] is False
+    assert report["read_back_seconds"] is None
     quiet = run_cli("pack", data, "-r", key.pub_path, "-o", "d.sm", "--media", "2MB", "--no-verify")
     assert "not read back" in quiet.stderr
     plain = run_cli("pack", data, "-r", key.pub_path, "-o", "e.sm", "--no-verify")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
@@ -64,6 +65,7 @@ class MediaOutput:
         self.verify = verify
         self.verified = False
         """True once the finished set was read back and authenticated."""
+        self.read_back_seconds: float | None = None
 
     def read_back_with(self, archive: ArchiveWriter) -> None:
         """Read the finished set back with ``archive``'s own key before it is kept.
@@ -78,7 +80,9 @@ class MediaOutput:
         identity = archive._read_back_identity()
 
         def check(paths: list[Path]) -> None:
+            started = time.monotonic()
             read_back(paths, identity)
+            self.read_back_seconds = time.monotonic() - started
             self.verified = True
 
         self.writer.read_back = check
@@ -109,6 +113,9 @@ class MediaOutput:
             "redundancy": self.redundancy,
             "set_id": self.writer.set_id.hex(),
             "verified": self.verified,
+            "read_back_seconds": (
+                None if self.read_back_seconds is None else round(self.read_back_seconds, 3)
+            ),
             "volumes": [{"path": str(p), "bytes": p.stat().st_size} for p in self.paths],
         }
 
