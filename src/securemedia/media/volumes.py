@@ -111,8 +111,6 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
             first = output_paths(self.base, 1, iso=iso)[0]
             if os.path.lexists(first):
                 raise DestinationExistsError(f"{first} already exists (use --force)")
-        directory = self.base.parent if str(self.base.parent) else Path(".")
-        self._staging = StagingDirectory(directory, self.base.name)
         self._state = "open"
 
     # -- file object protocol ------------------------------------------------
@@ -188,7 +186,11 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
             self._staging = None
 
     def _staged(self) -> StagingDirectory:
-        assert self._staging is not None
+        # Made with the first volume, not before: a pack that fails before
+        # writing anything (no recipient, a wrong passphrase) leaves no trace.
+        if self._staging is None:
+            directory = self.base.parent if str(self.base.parent) else Path(".")
+            self._staging = StagingDirectory(directory, self.base.name)
         return self._staging
 
     def _start_volume(self) -> None:
