@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import RunCli
+from conftest import KeyFiles, RunCli
 from securemedia.atomic import StagingDirectory, atomic_output, temporary_prefix
 from securemedia.compat_zip import write_compat_zip, write_passphrase_file
 from securemedia.errors import DestinationExistsError, OperationalError
@@ -221,4 +221,33 @@ def test_staging_directory_cannot_be_swapped_for_a_link(tmp_path: Path, victim: 
             handle.write(b"ours")
         assert (tmp_path / "moved" / "made").exists()
     assert sorted(os.listdir(victim.parent)) == ["shadow"]
+    assert untouched(victim)
+
+
+# -- pack, plain and to discs ------------------------------------------------------------
+
+
+def test_pack_outputs_never_follow_links(
+    tmp_path: Path, victim: Path, run_cli: RunCli, make_keys: Callable[..., KeyFiles]
+) -> None:
+    key = make_keys("office", classic=True)
+    data = tmp_path / "data.bin"
+    data.write_bytes(os.urandom(2_500_000))
+    pack = ["pack", data, "-r", key.pub_path, "--no-compress", "-q"]
+    plain = tmp_path / "a.sm"
+    plain.symlink_to(victim)
+    assert run_cli(*pack, "-o", plain).code != 0
+    assert run_cli(*pack, "-o", plain, "--force").code == 0
+    assert not plain.is_symlink()
+    later = tmp_path / "ship.sm.002.iso"  # a later volume: found only when the set is done
+    later.symlink_to(victim)
+    media = [*pack, "-o", tmp_path / "ship.sm", "--media", "2MB", "--iso"]
+    refused = run_cli(*media)
+    assert refused.code != 0
+    assert "ship.sm.002.iso already exists" in refused.stderr
+    assert not list(tmp_path.glob("ship.sm.00[13]*")) and later.is_symlink()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    forced = run_cli(*media, "--force")
+    assert forced.code == 0, forced.stderr
+    assert not later.is_symlink()
     assert untouched(victim)
