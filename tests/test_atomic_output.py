@@ -251,3 +251,17 @@ def test_pack_outputs_never_follow_links(
     assert forced.code == 0, forced.stderr
     assert not later.is_symlink()
     assert untouched(victim)
+
+
+def test_a_full_disk_keeps_the_first_reason(tmp_path: Path) -> None:
+    """Ctrl-C while bytes are still buffered on a full disk: the temporary goes,
+    and the interrupt - not the failed flush on the way out - is what surfaces."""
+    if not Path("/dev/full").exists():
+        pytest.skip("needs /dev/full")
+    with pytest.raises(KeyboardInterrupt), atomic_output(tmp_path / "out.sm") as out:
+        out.write(b"x" * 100)  # buffered, not yet written
+        full = os.open("/dev/full", os.O_WRONLY)  # a device every write to fails: ENOSPC
+        os.dup2(full, out.fileno())
+        os.close(full)
+        raise KeyboardInterrupt
+    assert leftovers(tmp_path) == []

@@ -170,23 +170,25 @@ def atomic_output(
             fd, tmp = _create_exclusive(dir_fd, temporary_prefix(name))
         except OSError as exc:
             raise OperationalError(f"cannot write {path}: {exc.strerror or exc}") from None
+        handle = os.fdopen(fd, "w+b")
         try:
-            with os.fdopen(fd, "w+b") as handle:
-                yield handle
-                try:
-                    handle.flush()
-                    os.fchmod(handle.fileno(), output_mode(private=private))
-                    if durable:
-                        os.fsync(handle.fileno())
-                except OSError as exc:
-                    raise OperationalError(f"cannot write {path}: {exc.strerror or exc}") from None
+            yield handle
             try:
+                handle.flush()
+                os.fchmod(handle.fileno(), output_mode(private=private))
+                if durable:
+                    os.fsync(handle.fileno())
+                handle.close()
                 _publish(dir_fd, tmp, dir_fd, name, path, force=force)
                 if durable:
                     os.fsync(dir_fd)
             except OSError as exc:
                 raise OperationalError(f"cannot write {path}: {exc.strerror or exc}") from None
         except BaseException:
+            # Closing flushes what is buffered, which fails again on a full
+            # disk: that must neither stop the cleanup nor replace the reason.
+            with contextlib.suppress(OSError):
+                handle.close()
             _unlink_quietly(tmp, dir_fd)
             raise
     finally:
