@@ -199,6 +199,25 @@ def test_a_full_disk_under_the_volume_writer_leaves_nothing(small_disk: Path, st
     assert every_file(small_disk) == []
 
 
+def test_a_full_disk_under_the_compat_zip_leaves_nothing(
+    small_disk: Path, tmp_path: Path, run_cli: RunCli
+) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(os.urandom(5_000_000))
+    passphrase = tmp_path / "pass.txt"
+    out = small_disk / "x.zip"
+    result = run_cli(
+        "pack", data, "--format", "zip", "-o", out, "--passphrase-out", passphrase, "-q"
+    )
+    assert result.code == 1, result.stderr
+    # (pyzipper may complain while it is collected at exit: the CLI's business.)
+    first = result.stderr.splitlines()[0]
+    assert str(out) in first and "space" in first.lower()
+    assert "internal error" not in result.stderr
+    assert every_file(small_disk) == []
+    assert not passphrase.exists()  # a passphrase for a ZIP never written would mislead
+
+
 # -- the read-back ------------------------------------------------------------------------
 
 

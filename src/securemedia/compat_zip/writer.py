@@ -58,15 +58,21 @@ def write_compat_zip(
     entries = _collect(inputs)
     if isinstance(out, Path):
         return _write_to_path(entries, out, passphrase, force)
-    size = _write_zip(entries, out, passphrase)
+    try:
+        size = _write_zip(entries, out, passphrase)
+    except OSError as exc:
+        raise OperationalError(f"cannot write the ZIP: {exc.strerror or exc}") from exc
     return _summary(entries, size, None)
 
 
 def _write_to_path(entries: list[_Entry], out: Path, passphrase: str, force: bool) -> ZipSummary:
     # The one way outputs are made (atomic.py): an exclusive temporary beside
     # ``out``, the umask-based mode, and the final name only once complete.
-    with atomic_output(out, force=force, durable=True) as handle:
-        size = _write_zip(entries, handle, passphrase)
+    try:
+        with atomic_output(out, force=force, durable=True) as handle:
+            size = _write_zip(entries, handle, passphrase)
+    except OSError as exc:  # writing the ZIP (a full disk): say where
+        raise OperationalError(f"cannot write {out}: {exc.strerror or exc}") from exc
     return _summary(entries, size, out)
 
 
@@ -158,9 +164,16 @@ def _write_zip(entries: list[_Entry], out: IO[bytes], passphrase: str) -> int:
                     _add_member(tar, entry)
     except SecureMediaError:
         raise
-    except OSError as exc:
-        target = f" {exc.filename}" if exc.filename else ""
-        raise OperationalError(f"I/O error{target}: {exc.strerror or exc}") from None
+    except OSError:
+        # Inputs are read, and their errors reported, in _add_member: this is
+        # writing the ZIP, which the caller names.
+        raise
+    except ValueError as exc:
+        # On the way out of a failed write, pyzipper's close complains that the
+        # entry is still open: the failed write is the reason, not a bug.
+        if isinstance(exc.__context__, OSError):
+            raise exc.__context__ from None
+        raise
     except (RuntimeError, tarfile.TarError) as exc:
         # pyzipper reports a ZIP64 overflow as RuntimeError; no secret is in these.
         raise OperationalError(f"cannot write the ZIP: {exc}") from None
