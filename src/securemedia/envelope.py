@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .errors import IntegrityError, UsageError
-from .header import NONCE_SIZE, Header, StanzaType, encode_unsigned, seal
+from .header import NONCE_SIZE, Header, Stanza, StanzaType, encode_unsigned, seal
 from .recipients import FILE_KEY_SIZE, Identity, Recipient, unwrap_candidates
 
 _HEADER_INFO = b"securemedia/v1 header"
@@ -37,6 +37,29 @@ def payload_key(file_key: bytes, payload_nonce: bytes) -> bytes:
     return _hkdf(file_key, payload_nonce, _PAYLOAD_INFO)
 
 
+class FileKeyIdentity:
+    """The writer's own way back into the archive it just wrote: it holds that
+    archive's file key, so it opens that archive and no other (the header MAC
+    is checked as for any identity).
+
+    Private to the package: made by the archive writer for ``pack``'s read-back,
+    it lives only in the process that wrote the archive; it is never stored,
+    printed or passed on. Its repr shows nothing.
+    """
+
+    __slots__ = ("_file_key",)
+
+    def __init__(self, file_key: bytes) -> None:
+        self._file_key = file_key
+
+    def unwrap(self, stanza: Stanza) -> bytes | None:
+        """The file key, whatever the stanza: the header MAC decides."""
+        return self._file_key
+
+    def __repr__(self) -> str:
+        return "FileKeyIdentity(<file key hidden>)"
+
+
 def seal_header(
     recipients: Sequence[Recipient],
     *,
@@ -48,6 +71,19 @@ def seal_header(
     The underscored arguments are a deterministic seam for conformance vectors
     and must never be set otherwise.
     """
+    header, key, _ = seal_header_for_writer(
+        recipients, _file_key=_file_key, _payload_nonce=_payload_nonce
+    )
+    return header, key
+
+
+def seal_header_for_writer(
+    recipients: Sequence[Recipient],
+    *,
+    _file_key: bytes | None = None,
+    _payload_nonce: bytes | None = None,
+) -> tuple[Header, bytes, FileKeyIdentity]:
+    """:func:`seal_header`, and the writer's own :class:`FileKeyIdentity`."""
     if not recipients:
         raise UsageError("at least one recipient is needed (-r KEY or -p)")
     file_key = _file_key if _file_key is not None else os.urandom(FILE_KEY_SIZE)
@@ -59,7 +95,8 @@ def seal_header(
         unsigned = encode_unsigned(nonce, stanzas)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    return seal(unsigned, header_key(file_key)), payload_key(file_key, nonce)
+    header = seal(unsigned, header_key(file_key))
+    return header, payload_key(file_key, nonce), FileKeyIdentity(file_key)
 
 
 def open_header(header: Header, identities: Sequence[Identity]) -> bytes:

@@ -30,8 +30,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, mlkem, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hpke import MLKEM768X25519PrivateKey, MLKEM768X25519PublicKey
 
+from .atomic import StagingDirectory
 from .errors import (
-    DestinationExistsError,
     FormatError,
     NoIdentityError,
     OperationalError,
@@ -243,39 +243,35 @@ class SecretKey:
         return cls._from_blob(blob, source)
 
     def save(self, path: Path, passphrase: bytes | None, *, force: bool = False) -> Path:
-        """Write the key file (mode 0600) and ``path.pub``; returns the .pub path."""
+        """Write the key file (mode 0600) and ``path.pub``; returns the .pub path.
+
+        Both appear together or neither does (an existing one is refused unless
+        ``force``), through :class:`~securemedia.atomic.StagingDirectory`: no
+        predictable temporary name, no link followed.
+        """
+        path = Path(path)
         pub_path = path.with_name(path.name + ".pub")
-        for target in (path, pub_path):
-            if target.exists() and not force:
-                raise DestinationExistsError(f"{target} already exists (use --force to replace it)")
-        write_private_file(path, self.to_text(passphrase).encode(), force=force)
         public = self.public
         pub_text = (
             f"# securemedia public key, fingerprint {public.fingerprint}\n{public.to_line()}\n"
         )
-        tmp = pub_path.with_name(pub_path.name + ".tmp")
-        tmp.write_text(pub_text)
-        os.replace(tmp, pub_path)
+        secret_text = self.to_text(passphrase).encode()
+        directory = path.parent if str(path.parent) else Path(".")
+        with StagingDirectory(directory, path.name) as staging:
+            try:
+                with staging.create("key") as handle:
+                    handle.write(secret_text)
+                with staging.create("pub") as handle:
+                    handle.write(pub_text.encode())
+            except OSError as exc:
+                raise OperationalError(f"cannot write {path}: {exc.strerror or exc}") from None
+            staging.publish(
+                [("key", path.name), ("pub", pub_path.name)],
+                force=force,
+                private={"key"},
+                durable=True,
+            )
         return pub_path
-
-
-def write_private_file(path: Path, data: bytes, *, force: bool = False) -> None:
-    """Create ``path`` with mode 0600 from the start (never chmod after writing)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if path.exists() and not force:
-            raise DestinationExistsError(f"{path} already exists (use --force to replace it)")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OperationalError(f"cannot write {path}: {exc.strerror}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def signer_fingerprint(signing_public: bytes) -> str:

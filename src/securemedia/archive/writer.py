@@ -17,7 +17,7 @@ import blake3
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from .. import signature
-from ..envelope import seal_header
+from ..envelope import FileKeyIdentity, seal_header_for_writer
 from ..errors import FormatError, UnsafeMemberError, UsageError
 from ..finishing import Finishing
 from ..header import Header
@@ -204,7 +204,7 @@ class ArchiveWriter(Finishing):
         self._signer = signer
         self._progress = progress
         self.header: Header
-        self.header, key = seal_header(
+        self.header, key, self._own_identity = seal_header_for_writer(
             recipients, _file_key=_file_key, _payload_nonce=_payload_nonce
         )
         self._sink = sink
@@ -282,6 +282,11 @@ class ArchiveWriter(Finishing):
     def abort(self) -> None:
         """Leave the archive unfinished (no trailer): every reader refuses it."""
         self._failed = True
+
+    def _read_back_identity(self) -> FileKeyIdentity:
+        """An identity that opens exactly this archive, for reading back what was
+        written (``pack --media``). Package-private: it holds the file key."""
+        return self._own_identity
 
     # -- internals ---------------------------------------------------------------
 

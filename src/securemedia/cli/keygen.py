@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
+from ..errors import DestinationExistsError
 from ..keys import SecretKey
 from .output import emit_json
 from .passphrases import key_passphrase_source
@@ -18,7 +20,8 @@ from .passphrases import key_passphrase_source
     "output",
     required=True,
     type=click.Path(dir_okay=False),
-    help="Private key file to write (mode 0600); the public key goes to OUTPUT.pub.",
+    help="Private key file to write (mode 0600); the public key goes to OUTPUT.pub. "
+    "Both appear together or neither does.",
 )
 @click.option(
     "--no-passphrase",
@@ -50,11 +53,17 @@ def keygen(
     The passphrase comes from $SECUREMEDIA_KEY_PASSPHRASE (or $SECUREMEDIA_PASSPHRASE),
     --key-passphrase-file, or a prompt.
     """
+    target = Path(output)
+    if not force:
+        # Before asking for a passphrase; saving checks again, atomically.
+        for path in (target, target.with_name(target.name + ".pub")):
+            if os.path.lexists(path):
+                raise DestinationExistsError(f"{path} already exists (use --force to replace it)")
     key = SecretKey.generate(classic=classic)
     passphrase = (
         None if no_passphrase else key_passphrase_source(key_passphrase_file, confirm=True)()
     )
-    pub_path = key.save(Path(output), passphrase, force=force)
+    pub_path = key.save(target, passphrase, force=force)
     public = key.public
     if as_json:
         emit_json(

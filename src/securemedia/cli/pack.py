@@ -111,6 +111,11 @@ from .passphrases import archive_passphrase, key_passphrase_source
     help="With --media: recovery data, e.g. 15% (the default); 0 for none.",
 )
 @click.option(
+    "--no-verify",
+    is_flag=True,
+    help="With --media: skip reading the finished set back (it is authenticated by default).",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON document describing the result."
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
@@ -136,6 +141,7 @@ def pack(
     notice: str | None = None,
     notice_text: str | None = None,
     redundancy: str | None = None,
+    no_verify: bool = False,
 ) -> None:
     """Pack INPUT files and directories (or - for standard input) into an archive.
 
@@ -156,7 +162,7 @@ def pack(
     if inputs.count("-") > 1:
         raise UsageError("'-' (standard input) can be given once")
     discs = None
-    if media or iso or redundancy or notice or notice_text:
+    if media or iso or redundancy or notice or notice_text or no_verify:
         from ..media.output import media_output  # only pack --media pays for the disc code
 
         discs = media_output(
@@ -167,6 +173,7 @@ def pack(
             notice=notice,
             notice_text=notice_text,
             force=force,
+            verify=not no_verify,
         )
     # Our own output is never packed (it may be inside an input directory), and
     # every input is walked and checked before anything is written.
@@ -190,6 +197,8 @@ def pack(
         writer = ArchiveWriter(
             sink, wrap_to, signer=signer, compression=compression, progress=progress
         )
+        if discs is not None:
+            discs.read_back_with(writer)  # before the set gets its names
         with writer:
             write_sources(writer, sources, stdin=stdin, exclude=own)
     summary = writer.summary

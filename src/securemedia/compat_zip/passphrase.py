@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
+from ..atomic import atomic_output
 from ..errors import (
     DestinationExistsError,
     OperationalError,
@@ -36,24 +36,16 @@ def write_passphrase_file(path: Path, passphrase: str) -> None:
     """Write ``passphrase`` and a newline to a new file of mode 0600.
 
     Refuses to overwrite or follow an existing file or link
-    (:class:`DestinationExistsError`).
+    (:class:`DestinationExistsError`); the file is never readable by others,
+    not even while it is written.
     """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(path, flags, 0o600)
-    except FileExistsError:
+        with atomic_output(path, private=True, durable=True) as handle:
+            try:
+                handle.write(passphrase.encode("ascii") + b"\n")
+            except OSError as exc:
+                raise OperationalError(f"cannot write {path}: {exc.strerror}") from None
+    except DestinationExistsError:
         raise DestinationExistsError(
             f"passphrase file {path} already exists; refusing to overwrite it"
         ) from None
-    except OSError as exc:
-        raise OperationalError(f"cannot create {path}: {exc.strerror}") from None
-    try:
-        # The umask can only take bits away, but be explicit: owner read/write only.
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(passphrase + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-    except OSError as exc:
-        path.unlink(missing_ok=True)
-        raise OperationalError(f"cannot write {path}: {exc.strerror}") from None

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import tarfile
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +12,8 @@ import pyzipper
 from pyzipper.zipfile_aes import WZ_AES_V2, AESZipInfo
 
 from ..archive.sources import OwnFiles, Source, open_source, scan_inputs
-from ..errors import DestinationExistsError, OperationalError, SecureMediaError, UsageError
+from ..atomic import atomic_output
+from ..errors import OperationalError, SecureMediaError, UsageError
 from .layout import INNER_NAME
 
 
@@ -63,40 +62,24 @@ def write_compat_zip(
     entries = _collect(inputs, own)
     if isinstance(out, Path):
         return _write_to_path(entries, out, passphrase, force, own)
-    size = _write_zip(entries, out, passphrase, own)
+    try:
+        size = _write_zip(entries, out, passphrase, own)
+    except OSError as exc:
+        raise OperationalError(f"cannot write the ZIP: {exc.strerror or exc}") from exc
     return _summary(entries, size, None)
 
 
 def _write_to_path(
     entries: list[Source], out: Path, passphrase: str, force: bool, own: OwnFiles
 ) -> ZipSummary:
-    if not force and (out.exists() or out.is_symlink()):
-        raise DestinationExistsError(f"{out} already exists (use --force to overwrite)")
-    parent = out.parent if str(out.parent) else Path(".")
+    # The one way outputs are made (atomic.py): an exclusive temporary beside
+    # ``out``, the umask-based mode, and the final name only once complete.
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=parent)
-    except OSError as exc:
-        raise OperationalError(f"cannot write to {parent}: {exc.strerror}") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w+b") as handle:
+        with atomic_output(out, force=force, durable=True) as handle:
             own.add_stream(handle)
             size = _write_zip(entries, handle, passphrase, own)
-            handle.flush()
-            os.fsync(handle.fileno())
-            # mkstemp made it 0600; give the finished ZIP the usual umask-based mode.
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(handle.fileno(), 0o666 & ~umask)
-        if not force and (out.exists() or out.is_symlink()):
-            raise DestinationExistsError(f"{out} already exists (use --force to overwrite)")
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OperationalError(f"cannot write {out}: {exc.strerror or exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    except OSError as exc:  # writing the ZIP (a full disk): say where
+        raise OperationalError(f"cannot write {out}: {exc.strerror or exc}") from exc
     return _summary(entries, size, out)
 
 
@@ -157,9 +140,16 @@ def _write_zip(entries: list[Source], out: IO[bytes], passphrase: str, own: OwnF
                         _add_member(tar, entry)
     except SecureMediaError:
         raise
-    except OSError as exc:
-        target = f" {exc.filename}" if exc.filename else ""
-        raise OperationalError(f"I/O error{target}: {exc.strerror or exc}") from None
+    except OSError:
+        # Inputs are read, and their errors reported, in _add_member: this is
+        # writing the ZIP, which the caller names.
+        raise
+    except ValueError as exc:
+        # On the way out of a failed write, pyzipper's close complains that the
+        # entry is still open: the failed write is the reason, not a bug.
+        if isinstance(exc.__context__, OSError):
+            raise exc.__context__ from None
+        raise
     except (RuntimeError, tarfile.TarError) as exc:
         # pyzipper reports a ZIP64 overflow as RuntimeError; no secret is in these.
         raise OperationalError(f"cannot write the ZIP: {exc}") from None

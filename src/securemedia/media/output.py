@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from ..errors import UsageError
+from ..errors import FormatError, OperationalError, UsageError
+from ..recipients import Identity
 from .plan import resolve_redundancy, volume_capacity
 from .readme import load_notice
 from .sizes import parse_medium
+from .volume_set import open_volume_set
 from .volumes import VolumeSetWriter
+
+if TYPE_CHECKING:
+    from ..archive.writer import ArchiveWriter
 
 
 class MediaOutput:
@@ -18,7 +25,9 @@ class MediaOutput:
 
     Entering yields the :class:`VolumeSetWriter` (as a ``BinaryIO``); leaving
     normally finishes the set (headers patched, images built, recovery data
-    added), leaving by an exception removes every file written.
+    added, and - once :meth:`read_back_with` was given the archive writer, unless
+    ``verify`` is False - the whole set read back and authenticated), then gives
+    the files their names; leaving by an exception removes every file written.
     """
 
     def __init__(
@@ -31,6 +40,7 @@ class MediaOutput:
         notice: str | None,
         notice_text: str | None,
         force: bool,
+        verify: bool = True,
     ) -> None:
         if output == "-":
             raise UsageError("--media writes volume files: give -o NAME, not -o -")
@@ -52,6 +62,30 @@ class MediaOutput:
             disc_capacity=self.medium.capacity,
             overwrite=force,
         )
+        self.verify = verify
+        self.verified = False
+        """True once the finished set was read back and authenticated."""
+        self.read_back_seconds: float | None = None
+
+    def read_back_with(self, archive: ArchiveWriter) -> None:
+        """Read the finished set back with ``archive``'s own key before it is kept.
+
+        Call it once the archive writer writing into this sink exists. The set
+        is opened from the files on disk exactly as ``unpack`` and ``verify -i``
+        open it, and every byte is authenticated with the file key the writer
+        still holds; if that fails, the whole set is removed.
+        """
+        if not self.verify:
+            return
+        identity = archive._read_back_identity()
+
+        def check(paths: list[Path]) -> None:
+            started = time.monotonic()
+            read_back(paths, identity)
+            self.read_back_seconds = time.monotonic() - started
+            self.verified = True
+
+        self.writer.read_back = check
 
     def __enter__(self) -> BinaryIO:
         # The archive writer only calls write() (and flush); VolumeSetWriter is a
@@ -78,13 +112,45 @@ class MediaOutput:
             "iso": self.iso,
             "redundancy": self.redundancy,
             "set_id": self.writer.set_id.hex(),
+            "verified": self.verified,
+            "read_back_seconds": (
+                None if self.read_back_seconds is None else round(self.read_back_seconds, 3)
+            ),
             "volumes": [{"path": str(p), "bytes": p.stat().st_size} for p in self.paths],
         }
 
     def describe(self) -> str:
         """One line for the operator: how many discs, and their files."""
         names = ", ".join(p.name for p in self.paths)
-        return f"{len(self.paths)} disc(s) of {self.medium.name}: {names}"
+        check = (
+            "read back and authenticated"
+            if self.verified
+            else "not read back (--no-verify): check them with verify -i"
+        )
+        return f"{len(self.paths)} disc(s) of {self.medium.name}: {names}; {check}"
+
+
+def read_back(paths: list[Path], identity: Identity) -> None:
+    """Authenticate, end to end, the archive that the disc files ``paths`` hold.
+
+    Reads the files as they are on disk through the same code as ``unpack`` and
+    ``verify -i`` (the volume set, then the archive reader's full walk: header
+    MAC, every chunk, index, signature, every member's digest).
+    :class:`OperationalError` if anything fails: the set is not worth keeping.
+    """
+    from ..archive.reader import ArchiveReader  # only a pack --media pays for it
+
+    try:
+        with open_volume_set(paths) as stream:
+            ArchiveReader(stream, [identity]).verify()
+    except (FormatError, OSError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else str(exc)
+        # Name the files as the operator will see them, not by the staging path.
+        why = str(why).replace(f"{paths[0].parent}{os.sep}", "") if paths else why
+        raise OperationalError(
+            f"the disc set just written failed its read-back check ({why}); "
+            "it was removed: nothing was kept"
+        ) from None
 
 
 def media_output(
@@ -96,6 +162,7 @@ def media_output(
     notice: str | None,
     notice_text: str | None,
     force: bool,
+    verify: bool = True,
 ) -> MediaOutput | None:
     """The disc-set sink for ``pack``'s options, or None without ``--media``.
 
@@ -109,6 +176,7 @@ def media_output(
                 ("--redundancy", redundancy),
                 ("--notice", notice),
                 ("--notice-text", notice_text),
+                ("--no-verify", not verify),
             )
             if value
         ]
@@ -125,4 +193,5 @@ def media_output(
         notice=notice,
         notice_text=notice_text,
         force=force,
+        verify=verify,
     )

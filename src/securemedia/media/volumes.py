@@ -1,23 +1,29 @@
 """Writing an archive as a set of volumes that each fit one disc.
 
 The archive writer streams into a :class:`VolumeSetWriter` as into any binary
-file. Bytes go to ``.NAME.001.ID.part``, ``.NAME.002.ID.part``... (hidden, temporary
-names). Only at ``close`` is the volume count known: it is patched into every
-header, then each volume becomes either ``NAME.001`` (protected with recovery
-data) or the disc image ``NAME.001.iso`` (the whole image protected). If
-anything fails, or the writer is aborted, every file it created is removed, so
-no half-written set is ever left behind.
+file. Everything is written into a private staging directory beside the outputs
+(``.NAME.partial-<random>/``, see :mod:`securemedia.atomic`). Only at ``close``
+is the volume count known: it is patched into every header, then each volume
+becomes either ``NAME.001`` (protected with recovery data) or the disc image
+``NAME.001.iso`` (the whole image protected), the whole set is optionally read
+back, and only then do all files move to their final names together. If
+anything fails - a full disk, Ctrl-C, a signal, a read-back that does not
+authenticate - or the writer is aborted, the staging directory and everything
+in it is removed: no file of an unfinished set is left behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
-from ..errors import DestinationExistsError, MediaError, UsageError
+from ..atomic import StagingDirectory
+from ..errors import DestinationExistsError, MediaError, OperationalError, UsageError
 from ..finishing import Finishing
 from . import iso as iso_mod
 from . import recovery
@@ -46,6 +52,11 @@ def output_paths(base: Path, count: int, *, iso: bool) -> list[Path]:
     return [base.with_name(volume_name(base, n) + suffix) for n in range(1, count + 1)]
 
 
+ReadBack = Callable[[list[Path]], None]
+"""Checks a finished set before it is published: given the staged disc files in
+volume order, it raises if they do not hold the archive that was written."""
+
+
 class VolumeSetWriter(Finishing, io.RawIOBase):
     """A writable binary file that splits what is written into disc-sized volumes.
 
@@ -56,6 +67,8 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
     :func:`securemedia.media.plan.volume_capacity` computes it for a medium so
     that image and recovery data fit too. ``disc_capacity``, if given, is checked
     against every finished disc file as a last guard. Memory use is constant.
+    ``read_back``, if set (also after construction), is called with the finished
+    files before they get their final names; if it raises, nothing is kept.
 
     Use it as a context manager: leaving the block normally finishes the set,
     leaving it by an exception removes everything written.
@@ -71,35 +84,34 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
         notice: str | None = None,
         disc_capacity: int | None = None,
         overwrite: bool = False,
+        read_back: ReadBack | None = None,
     ) -> None:
         super().__init__()
-        self._state = "open"
-        self._current: io.BufferedWriter | None = None
-        self._created: list[Path] = []  # everything to remove on abort
+        self._state = "aborted"  # until the checks below pass: nothing to remove
+        self._current: BinaryIO | None = None
+        self._staging: StagingDirectory | None = None
         if capacity_per_volume <= HEADER_SIZE:
-            self._state = "aborted"
             raise UsageError("the medium is too small to hold a volume")
-        self.base = base
+        self.base = Path(base)
         self.iso = iso
         self.redundancy = redundancy
         self.notice = notice
         self.disc_capacity = disc_capacity
+        self.read_back = read_back
         self.set_id = secrets.token_bytes(SET_ID_SIZE)
-        # Temporary names are unique to this writer: a crashed or concurrent pack
-        # to the same name can neither collide with nor clobber them.
-        self._token = self.set_id.hex()[:12]
         self._payload_capacity = capacity_per_volume - HEADER_SIZE
         self._overwrite = overwrite
-        self._parts: list[Path] = []
+        self._parts: list[str] = []  # staged volume file names
         self._lengths: list[int] = []
         self._written = 0
         self.paths: list[Path] = []
         """The finished disc files, in volume order, once ``close`` has returned."""
         if not overwrite:
-            # Catch the common case early, before any work; finishing checks again.
-            first = output_paths(base, 1, iso=iso)[0]
-            if first.exists():
+            # Catch the common case early, before any work; publishing checks again.
+            first = output_paths(self.base, 1, iso=iso)[0]
+            if os.path.lexists(first):
                 raise DestinationExistsError(f"{first} already exists (use --force)")
+        self._state = "open"
 
     # -- file object protocol ------------------------------------------------
 
@@ -128,7 +140,8 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
         return done
 
     def close(self) -> None:
-        """Finish the set: patch headers, build images or add recovery data."""
+        """Finish the set: patch headers, build images or add recovery data,
+        read it back if asked, then give every file its final name."""
         if self._state != "open":
             super().close()
             return
@@ -139,19 +152,20 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
             self.abort()
             raise
         self._state = "closed"
+        self._discard_staging()
         super().close()
 
     def abort(self) -> None:
-        """Remove every file written so far; the writer is closed afterwards."""
+        """Remove every file written so far; the writer is closed afterwards.
+
+        Never fails for the file system: it runs on the way out of failures,
+        a full disk among them (where closing the current volume cannot flush).
+        """
         if self._state == "aborted":
             return
         self._state = "aborted"
-        if self._current is not None:
-            self._current.close()
-            self._current = None
-        for path in self._created:
-            path.unlink(missing_ok=True)
         self.paths = []
+        self._discard_staging()
         super().close()
 
     def __del__(self) -> None:
@@ -162,21 +176,46 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
 
     # -- internals -----------------------------------------------------------
 
+    def _discard_staging(self) -> None:
+        if self._current is not None:
+            with contextlib.suppress(OSError):
+                self._current.close()
+            self._current = None
+        if self._staging is not None:
+            self._staging.discard()
+            self._staging = None
+
+    def _staged(self) -> StagingDirectory:
+        # Made with the first volume, not before: a pack that fails before
+        # writing anything (no recipient, a wrong passphrase) leaves no trace.
+        if self._staging is None:
+            directory = self.base.parent if str(self.base.parent) else Path(".")
+            self._staging = StagingDirectory(directory, self.base.name)
+        return self._staging
+
     def _start_volume(self) -> None:
         if self._current is not None:
             self._current.close()
+            self._current = None
         number = len(self._parts) + 1
         if number > MAX_VOLUMES:
             raise UsageError(
                 f"the archive needs more than {MAX_VOLUMES} volumes: choose a larger medium"
             )
-        part = self.base.with_name(f".{volume_name(self.base, number)}.{self._token}.part")
-        self._current = part.open("xb")
-        self._created.append(part)
-        self._parts.append(part)
+        name = volume_name(self.base, number)
+        self._current = self._open_staged(name)
+        self._parts.append(name)
         self._lengths.append(0)
         # Placeholder header: the count and total length are unknown until close.
         self._current.write(bytes(HEADER_SIZE))
+
+    def _open_staged(self, name: str) -> BinaryIO:
+        try:
+            return self._staged().create(name)
+        except OSError as exc:
+            raise OperationalError(
+                f"cannot write {self._staged().shown(name)}: {exc.strerror or exc}"
+            ) from None
 
     def _finish(self) -> None:
         if not self._parts:
@@ -188,53 +227,65 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
         finals = output_paths(self.base, count, iso=self.iso)
         if not self._overwrite:
             for final in finals:
-                if final.exists():
+                if os.path.lexists(final):
                     raise DestinationExistsError(f"{final} already exists (use --force)")
+        staging = self._staged()
         offset = 0
         for number, (part, length) in enumerate(zip(self._parts, self._lengths, strict=True), 1):
             header = VolumeHeader(
                 self.set_id, number, count, offset, length, self._written, self._flags()
             )
-            with part.open("r+b") as fp:
+            with (staging.path / part).open("r+b") as fp:
                 fp.write(header.pack())
                 fp.flush()
                 os.fsync(fp.fileno())
             offset += length
-        for number, (part, final) in enumerate(zip(self._parts, finals, strict=True), 1):
-            self._finish_volume(number, count, part, final)
-        self.paths = finals
+        staged = [
+            self._finish_volume(number, count, part) for number, part in enumerate(self._parts, 1)
+        ]
+        if self.read_back is not None:
+            self.read_back([staging.path / name for name in staged])
+        self.paths = staging.publish(
+            [(name, final.name) for name, final in zip(staged, finals, strict=True)],
+            force=self._overwrite,
+        )
 
     def _flags(self) -> int:
         if self.redundancy is None:
             return 0
         return FLAG_IMAGE_PROTECTED if self.iso else FLAG_VOLUME_PROTECTED
 
-    def _finish_volume(self, number: int, count: int, part: Path, final: Path) -> None:
-        name = volume_name(self.base, number)
+    def _finish_volume(self, number: int, count: int, part: str) -> str:
+        """Turn staged volume ``part`` into its disc file; returns its staged name."""
+        staging = self._staged()
         if self.iso:
-            tmp = final.with_name(f".{final.name}.{self._token}.part")
-            self._created.append(tmp)
+            disc = part + ".iso"
             readme = render_readme(
-                volume_name=name,
+                volume_name=part,
                 number=number,
                 count=count,
                 set_hex=self.set_id.hex(),
                 notice=self.notice,
             )
-            iso_mod.build_image(part, tmp, volume_name=name, number=number, readme=readme)
-            part.unlink()  # keep peak disk use to the archive plus one image
+            iso_mod.build_image(
+                staging.path / part,
+                staging.path / disc,
+                volume_name=part,
+                number=number,
+                readme=readme,
+            )
+            staging.remove(part)  # keep peak disk use to the archive plus one image
         else:
-            tmp = part
+            disc = part
         if self.redundancy is not None:
             if self.redundancy == "default":
-                recovery.protect_file(tmp)
+                recovery.protect_file(staging.path / disc)
             else:
-                recovery.protect_file(tmp, self.redundancy)
-        size = tmp.stat().st_size
+                recovery.protect_file(staging.path / disc, self.redundancy)
+        size = (staging.path / disc).stat().st_size
         if self.disc_capacity is not None and size > self.disc_capacity:
             raise MediaError(
                 f"volume {number} of {count} came out at {size} bytes, more than the "
                 f"medium's {self.disc_capacity}: please report this as a bug"
             )
-        self._created.append(final)
-        os.replace(tmp, final)
+        return disc
