@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.hpke import MLKEM768X25519PrivateKey, MLKEM7
 from .errors import (
     DestinationExistsError,
     FormatError,
+    KeyFileError,
     NoIdentityError,
     OperationalError,
     UsageError,
@@ -190,7 +191,7 @@ class SecretKey:
         kind = {1: PQ, 2: CLASSIC}.get(blob[0] if blob else 0)
         enc_len = _MLKEM_SEED + _X25519 if kind == PQ else _X25519
         if kind is None or len(blob) != 1 + enc_len + _ED25519:
-            raise UsageError(f"{source}: not a securemedia key file")
+            raise _damaged(source, "the key inside is malformed")
         return cls(kind, blob[1 : 1 + enc_len], blob[1 + enc_len :])
 
     def to_text(self, passphrase: bytes | None, params: Argon2Params | None = None) -> str:
@@ -204,41 +205,55 @@ class SecretKey:
             f"# public key: {public.to_line()}",
         ]
         if passphrase is None:
-            lines.append(_SECRET_PREFIX + _b64e(self._blob()))
+            prefix, body = _SECRET_PREFIX, self._blob()
         else:
             p = params or Argon2Params()
             salt = os.urandom(16)
             key = derive_key(passphrase, salt, p)
             sealed = AESGCM(key).encrypt(bytes(12), self._blob(), _KEYFILE_AAD)
             head = _KDF_HEADER.pack(salt, p.time_cost, p.memory_kib, p.parallelism)
-            lines.append(_SECRET_ENC_PREFIX + _b64e(head + sealed))
+            prefix, body = _SECRET_ENC_PREFIX, head + sealed
+        # The check lets a damaged file be told from a wrong passphrase without
+        # the passphrase: it covers public bytes only (salt, costs, ciphertext).
+        lines.append(prefix + _b64e(body + _checksum(prefix, body)))
         return "\n".join(lines) + "\n"
 
     @classmethod
     def from_text(cls, text: str, source: str, passphrase: PassphraseSource) -> SecretKey:
-        """Parse a key file's contents; ``passphrase`` is called only if it is protected."""
+        """Parse a key file's contents; ``passphrase`` is called only if it is protected.
+
+        Every check that needs no passphrase comes first (structure, lengths, the
+        checksum, the Argon2 costs), so a damaged file is reported as damaged
+        (:class:`KeyFileError`) and only an intact one can be "wrong passphrase".
+        """
         lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-        if len(lines) != 1 or not lines[0].startswith(_SECRET_PREFIX):
-            raise UsageError(f"{source}: not a securemedia key file")
-        line = lines[0]
+        keys = [ln for ln in lines if ln.startswith(_SECRET_PREFIX)]
+        if len(keys) != 1 or len(lines) != 1:
+            raise _not_a_key_file(text, source, found=len(keys))
+        line = keys[0]
+        prefix = _SECRET_ENC_PREFIX if line.startswith(_SECRET_ENC_PREFIX) else _SECRET_PREFIX
         try:
-            if not line.startswith(_SECRET_ENC_PREFIX):
-                return cls._from_blob(_b64d(line[len(_SECRET_PREFIX) :]), source)
-            raw = _b64d(line[len(_SECRET_ENC_PREFIX) :])
+            raw = _b64d(line[len(prefix) :])
         except ValueError:
-            raise UsageError(f"{source}: key file is damaged") from None
-        if len(raw) < _KDF_HEADER.size + 16:
-            raise UsageError(f"{source}: key file is damaged")
-        salt, t, m, p = _KDF_HEADER.unpack_from(raw)
+            raise _damaged(source, "its key line is not valid base64") from None
+        body = _checked_body(prefix, raw, source)
+        if prefix == _SECRET_PREFIX:
+            return cls._from_blob(body, source)
+        salt, t, m, p = _KDF_HEADER.unpack_from(body)
         params = Argon2Params(t, m, p)
         try:
             params.check()  # before asking for a passphrase, and before any hashing
         except FormatError:
-            raise UsageError(f"{source}: key file is damaged") from None
+            raise _damaged(source, "its passphrase costs are out of range") from None
         key = derive_key(passphrase(), salt, params)
         try:
-            blob = AESGCM(key).decrypt(bytes(12), raw[_KDF_HEADER.size :], _KEYFILE_AAD)
+            blob = AESGCM(key).decrypt(bytes(12), body[_KDF_HEADER.size :], _KEYFILE_AAD)
         except InvalidTag:
+            if len(body) == len(raw):  # a file from before key-file checksums
+                raise NoIdentityError(
+                    f"{source}: wrong passphrase for this key file (or the file is damaged: "
+                    "it has no checksum to tell)"
+                ) from None
             raise NoIdentityError(f"{source}: wrong passphrase for this key file") from None
         return cls._from_blob(blob, source)
 
@@ -257,6 +272,47 @@ class SecretKey:
         tmp.write_text(pub_text)
         os.replace(tmp, pub_path)
         return pub_path
+
+
+_PRIVATE_HEADER = "# securemedia private key"
+_BLOB_SIZES = (1 + _MLKEM_SEED + _X25519 + _ED25519, 1 + _X25519 + _ED25519)
+_SEALED_OVERHEAD = _KDF_HEADER.size + 16  # the KDF header and the AES-GCM tag
+_CHECK = 4
+
+
+def _damaged(source: str, why: str) -> KeyFileError:
+    return KeyFileError(f"{source}: key file is damaged ({why}); use its backup")
+
+
+def _checked_body(prefix: str, raw: bytes, source: str) -> bytes:
+    """The key line's body, its checksum verified; from lengths alone, a line
+    written before checksums (no check) is told from a checked one."""
+    overhead = _SEALED_OVERHEAD if prefix == _SECRET_ENC_PREFIX else 0
+    if len(raw) - overhead in _BLOB_SIZES:
+        return raw  # no checksum: written before key files had one
+    if len(raw) - overhead - _CHECK not in _BLOB_SIZES:
+        raise _damaged(source, "its key line has the wrong length: truncated or altered")
+    body, check = raw[:-_CHECK], raw[-_CHECK:]
+    if not hmac.compare_digest(check, _checksum(prefix, body)):
+        raise _damaged(source, "checksum mismatch")
+    return body
+
+
+def _not_a_key_file(text: str, source: str, *, found: int) -> KeyFileError:
+    """Why ``text`` holds no single private key line: damaged, a public key, or
+    something else entirely."""
+    head = text.lstrip()
+    if not head:
+        return KeyFileError(f"{source}: empty file, not a key file")
+    if found > 1:
+        return _damaged(source, "it holds more than one key line")
+    if found == 1:
+        return _damaged(source, "unexpected lines beside the key line")
+    if head.startswith(_PRIVATE_HEADER) or _PRIVATE_HEADER.startswith(head.rstrip()):
+        return _damaged(source, "its key line is missing: the file is truncated")
+    if _PUBLIC_PREFIX in text:
+        return KeyFileError(f"{source} is a public key: this needs the private key file")
+    return KeyFileError(f"{source}: not a securemedia key file")
 
 
 def write_private_file(path: Path, data: bytes, *, force: bool = False) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import UsageError
+from ..errors import OperationalError, UsageError, packing_input
 from .paths import NameSet
 from .writer import ArchiveWriter
 
@@ -20,8 +20,9 @@ def member_names(inputs: Sequence[Path]) -> list[str]:
     for path in inputs:
         name = path.resolve().name if path.name in ("", ".", "..") else path.name
         if not path.exists() and not path.is_symlink():
-            raise UsageError(f"{path}: no such file or directory")
-        names.add(name, path.is_dir())
+            raise OperationalError(f"{path}: no such file or directory")
+        with packing_input():
+            names.add(name, path.is_dir())
         result.append(name)
     return result
 

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from .. import signature
 from ..envelope import seal_header
-from ..errors import UsageError
+from ..errors import InputError, os_error, packing_input
 from ..finishing import Finishing
 from ..header import Header
 from ..recipients import Recipient
@@ -250,11 +250,11 @@ class ArchiveWriter(Finishing):
         try:
             handle = open(path, "rb")  # noqa: SIM115 - closed below, around a long loop
         except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+            raise os_error(exc, "read", path) from None
         with handle:
             st = os.fstat(handle.fileno())
             if not stat.S_ISREG(st.st_mode):
-                raise UsageError(f"{path} is not a regular file")
+                raise InputError(f"cannot pack {path}: not a regular file")
             with self.open_member(name, mode=st.st_mode & 0o777, mtime_ns=st.st_mtime_ns) as out:
                 # One reused buffer: the data is hashed and copied into the
                 # STREAM's chunk buffer before the next read overwrites it.
@@ -269,7 +269,7 @@ class ArchiveWriter(Finishing):
         try:
             st = path.lstat()
         except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+            raise os_error(exc, "read", path) from None
         if stat.S_ISREG(st.st_mode):
             self.add_file(path, name)
         elif stat.S_ISDIR(st.st_mode):
@@ -277,15 +277,15 @@ class ArchiveWriter(Finishing):
             try:
                 children = sorted(os.scandir(path), key=lambda e: e.name)
             except OSError as exc:
-                raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+                raise os_error(exc, "read", path) from None
             for child in children:
                 self.add_path(Path(child.path), f"{name}/{child.name}")
         elif stat.S_ISLNK(st.st_mode):
-            raise UsageError(
-                f"{path} is a symbolic link: securemedia packs files and directories only"
+            raise InputError(
+                f"cannot pack {path}: a symbolic link; archives hold files and directories only"
             )
         else:
-            raise UsageError(f"{path} is not a regular file or directory")
+            raise InputError(f"cannot pack {path}: not a regular file or directory")
 
     # -- finishing ---------------------------------------------------------------
 
@@ -322,8 +322,9 @@ class ArchiveWriter(Finishing):
             raise ValueError("archive is closed")
         if self._open is not None and not self._open.closed:
             raise ValueError("close the previous member before starting another")
-        validate_member_name(name)
-        self._names.add(name, kind == DIRECTORY)
+        with packing_input():  # the reader's rules, applied to what is being packed
+            validate_member_name(name)
+            self._names.add(name, kind == DIRECTORY)
         meta: dict[str, Any] = {
             "path": name,
             "type": kind,

@@ -47,8 +47,8 @@ def keygen(
 ) -> None:
     """Generate a key pair and print its public key.
 
-    The passphrase comes from $SECUREMEDIA_KEY_PASSPHRASE (or $SECUREMEDIA_PASSPHRASE),
-    --key-passphrase-file, or a prompt.
+    The passphrase comes from $SECUREMEDIA_KEY_PASSPHRASE, --key-passphrase-file, or
+    a prompt ($SECUREMEDIA_PASSPHRASE is the archive passphrase, never a key's).
     """
     key = SecretKey.generate(classic=classic)
     passphrase = (

@@ -16,7 +16,14 @@ import pyzipper
 from pyzipper.zipfile_aes import WZ_AES_V2, AESZipInfo
 
 from ..archive.paths import check_unique, validate_member_name
-from ..errors import DestinationExistsError, OperationalError, SecureMediaError, UsageError
+from ..errors import (
+    DestinationExistsError,
+    InputError,
+    OperationalError,
+    SecureMediaError,
+    UsageError,
+    packing_input,
+)
 from .layout import INNER_NAME
 
 
@@ -113,9 +120,10 @@ def _collect(inputs: list[Path]) -> list[_Entry]:
         if not name:
             raise UsageError(f"cannot pack {source}: it has no name to store it under")
         entries.extend(_walk(source, name))
-    for entry in entries:
-        validate_member_name(entry.name)
-    check_unique((e.name, e.is_dir) for e in entries)
+    with packing_input():  # the reader's rules, applied to what is being packed
+        for entry in entries:
+            validate_member_name(entry.name)
+        check_unique((e.name, e.is_dir) for e in entries)
     return entries
 
 
@@ -136,7 +144,7 @@ def _walk(path: Path, name: str) -> Iterator[_Entry]:
             yield from _walk(path / child, f"{name}/{child}")
     else:
         kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
-        raise OperationalError(
+        raise InputError(
             f"cannot pack {path}: it is {kind}; archives hold regular files and directories only"
         )
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import MediaError
+from ..errors import MediaError, os_error
 from . import rsgroups
 from .sectors import DESC_MAGIC, SECTOR, Layout, layout_for_redundancy, parse_descriptor
 
@@ -156,7 +156,7 @@ def protect_file(path: Path, redundancy: float = DEFAULT_REDUNDANCY) -> None:
                 f.truncate(data_size)
                 raise
     except OSError as e:
-        raise MediaError(f"{path.name}: cannot add recovery data: {e.strerror or e}") from e
+        raise os_error(e, "add recovery data to", path) from e
 
 
 def _find_layout(f: BinaryIO, file_size: int, name: str) -> Layout:
@@ -186,7 +186,7 @@ def protected_data_size(path: Path) -> int:
         with open(path, "rb") as f:
             return _find_layout(f, path.stat().st_size, path.name).data_size
     except OSError as e:
-        raise MediaError(f"{path.name}: cannot read: {e.strerror or e}") from e
+        raise os_error(e, "read", path) from e
 
 
 def _describe(scan: rsgroups.Scan) -> str:
@@ -245,7 +245,7 @@ def verify_file(path: Path) -> VerifyReport:
         with open(path, "rb") as f:
             return _analyse(f, path)[4]
     except OSError as e:
-        raise MediaError(f"{path.name}: cannot read: {e.strerror or e}") from e
+        raise os_error(e, "read", path) from e
 
 
 def repair_file(damaged: Path, out: Path) -> RepairReport:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from ..errors import MediaError, UsageError
+from ..errors import MediaError, UsageError, os_error
 from .header import HEADER_SIZE, VolumeHeader, looks_like_header, parse_header
 from .iso import ISO_MAGIC_OFFSET, is_iso_image, locate_volume
 
@@ -61,7 +61,7 @@ def read_volume_info(path: Path) -> VolumeInfo:
             header = parse_header(fp.read(HEADER_SIZE), str(path))
             size = fp.seek(0, io.SEEK_END)
     except OSError as exc:
-        raise MediaError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        raise os_error(exc, "read", path) from exc
     if size < offset + HEADER_SIZE + header.payload_length:
         raise MediaError(f"{path}: {header.label()} is truncated")
     return VolumeInfo(path, offset, header, image)
