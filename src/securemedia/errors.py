@@ -198,6 +198,19 @@ def underlying(exc: BaseException) -> SecureMediaError | None:
 
 
 @contextlib.contextmanager
+def writing_to(target: str | os.PathLike[str]) -> Iterator[None]:
+    """Name ``target`` when the disk fills up while writing it (a bare ``write()``
+    error does not say where). Other errors pass through unchanged: an error
+    reading an input inside the block is not about ``target``."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in _DISK_FULL:
+            raise os_error(exc, "write", target) from exc
+        raise
+
+
+@contextlib.contextmanager
 def packing_input() -> Iterator[None]:
     """Checks of data about to be packed: the reader's verdict becomes the input's.
 

@@ -115,6 +115,9 @@ def _classify(exc: Exception) -> SecureMediaError | None:
 
 
 def _report(exc: Exception) -> int:
+    # The error is reported in one line: objects the failed run left behind must
+    # not add "Exception ignored" noise while they are collected at exit.
+    sys.unraisablehook = lambda _unraisable: None
     error = _classify(exc)
     if isinstance(error, OutputClosedError):
         _silence_output()
