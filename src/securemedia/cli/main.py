@@ -23,8 +23,6 @@ import importlib
 import os
 import signal
 import sys
-from collections.abc import Callable
-from types import FrameType
 
 import click
 
@@ -36,8 +34,7 @@ from ..errors import (
     underlying,
 )
 from .commands import COMMANDS
-
-_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+from .signals import signals_raise
 
 
 class _LazyGroup(click.Group):
@@ -64,11 +61,8 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; exits with the process exit code (table above)."""
-    restore = _install_signal_handlers()
-    try:
+    with signals_raise():
         code = _run(argv)
-    finally:
-        restore()
     sys.exit(code)
 
 
@@ -149,35 +143,3 @@ def _silence_output() -> None:
         with contextlib.suppress(OSError, ValueError):
             os.dup2(devnull, stream.fileno())
     os.close(devnull)
-
-
-def _on_signal(signum: int, _frame: FrameType | None) -> None:
-    # Ignore further signals while the cleanup the exception triggers runs: a
-    # second SIGTERM or Ctrl-C must not cut short the removal of staged
-    # plaintext or of a half-written set. SIGKILL still stops at once.
-    for each in _SIGNALS:
-        signal.signal(each, signal.SIG_IGN)
-    if signum == signal.SIGINT:
-        raise KeyboardInterrupt
-    raise Terminated(signum)
-
-
-def _install_signal_handlers() -> Callable[[], None]:
-    """SIGINT, SIGTERM and SIGHUP raise in the main thread, so every ``with`` and
-    ``finally`` on the way out cleans up; returns a function restoring the old
-    handlers. A signal the parent set to be ignored (``nohup``, a background job)
-    stays ignored."""
-    previous: dict[int, signal.Handlers | Callable[[int, FrameType | None], object] | int | None]
-    previous = {}
-    for signum in _SIGNALS:
-        current = signal.getsignal(signum)
-        if current is signal.SIG_IGN:
-            continue
-        previous[signum] = current
-        signal.signal(signum, _on_signal)
-
-    def restore() -> None:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
-
-    return restore
