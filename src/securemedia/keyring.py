@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .errors import KeyFileError, OperationalError, UsageError, os_error
-from .keys import PublicKey, SecretKey
+from .keys import SECRET_KEY_MARKS, PublicKey, SecretKey
 from .recipients import Identity, Recipient
 
 MAX_KEY_FILE = 1 << 20
@@ -45,7 +45,7 @@ def _public_lines(data: bytes, source: str) -> list[PublicKey]:
         ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
     ]
     if not lines:
-        if b"smkey1-" in data:
+        if any(mark in data for mark in SECRET_KEY_MARKS):
             raise KeyFileError(f"{source} is a private key file: give its .pub")
         raise KeyFileError(f"{source}: holds no public key")
     keys = []
@@ -82,7 +82,7 @@ def load_recipients(spec: str) -> list[Recipient]:
         from .recipients import x509  # only now: the X.509 machinery is slow to import
 
         return [x509.load_certificate(data, spec)]
-    if b"smkey1-" in data:
+    if any(mark in data for mark in SECRET_KEY_MARKS):
         raise KeyFileError(f"{spec} is a private key file: give its .pub to -r")
     return [key.recipient() for key in _public_lines(data, spec)]
 

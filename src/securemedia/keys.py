@@ -9,8 +9,10 @@ where the base64url (unpadded) encodes the encryption public key, the Ed25519
 public key, and a 4-byte checksum (SHA-256 of the prefix and keys) that catches
 a line damaged by copy and paste.
 
-Private key file: comment lines, then ``smkey1-<base64url>`` (unprotected) or
-``smkey1-enc-<base64url>`` (Argon2id + AES-256-GCM under a passphrase).
+Private key file: comment lines, then ``smkey2-<base64url>`` (unprotected) or
+``smkey2-enc-<base64url>`` (Argon2id + AES-256-GCM under a passphrase), whose
+4-byte checksum tells a damaged file from a wrong passphrase without the
+passphrase. ``smkey1-`` lines (no checksum) are still read.
 """
 
 from __future__ import annotations
@@ -44,8 +46,15 @@ from .recipients.passphrase import Argon2Params, derive_key
 PQ = "pq"
 CLASSIC = "x25519"
 _PUBLIC_PREFIX = "smpub1-"
-_SECRET_PREFIX = "smkey1-"  # noqa: S105 - a format prefix
-_SECRET_ENC_PREFIX = "smkey1-enc-"  # noqa: S105 - a format prefix
+# Key lines: smkey2 carries a checksum, smkey1 (written before it) is still read.
+_SECRET_PREFIX = "smkey2-"  # noqa: S105 - a format prefix
+_SECRET_ENC_PREFIX = "smkey2-enc-"  # noqa: S105 - a format prefix
+_OLD_PREFIX = "smkey1-"
+_OLD_ENC_PREFIX = "smkey1-enc-"
+# Longest first: "smkey2-enc-" also starts with "smkey2-".
+_KEY_PREFIXES = (_SECRET_ENC_PREFIX, _OLD_ENC_PREFIX, _SECRET_PREFIX, _OLD_PREFIX)
+SECRET_KEY_MARKS = (b"smkey1-", b"smkey2-")
+"""Bytes that only a securemedia private key file holds."""
 _KIND_BYTE = {PQ: 1, CLASSIC: 2}
 _MLKEM_PUB = 1184
 _MLKEM_SEED = 64
@@ -227,17 +236,17 @@ class SecretKey:
         (:class:`KeyFileError`) and only an intact one can be "wrong passphrase".
         """
         lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-        keys = [ln for ln in lines if ln.startswith(_SECRET_PREFIX)]
+        keys = [ln for ln in lines if ln.startswith((_SECRET_PREFIX, _OLD_PREFIX))]
         if len(keys) != 1 or len(lines) != 1:
             raise _not_a_key_file(text, source, found=len(keys))
         line = keys[0]
-        prefix = _SECRET_ENC_PREFIX if line.startswith(_SECRET_ENC_PREFIX) else _SECRET_PREFIX
+        prefix = next(p for p in _KEY_PREFIXES if line.startswith(p))
         try:
             raw = _b64d(line[len(prefix) :])
         except ValueError:
             raise _damaged(source, "its key line is not valid base64") from None
         body = _checked_body(prefix, raw, source)
-        if prefix == _SECRET_PREFIX:
+        if prefix in (_SECRET_PREFIX, _OLD_PREFIX):
             return cls._from_blob(body, source)
         salt, t, m, p = _KDF_HEADER.unpack_from(body)
         params = Argon2Params(t, m, p)
@@ -249,7 +258,7 @@ class SecretKey:
         try:
             blob = AESGCM(key).decrypt(bytes(12), body[_KDF_HEADER.size :], _KEYFILE_AAD)
         except InvalidTag:
-            if len(body) == len(raw):  # a file from before key-file checksums
+            if prefix == _OLD_ENC_PREFIX:  # a file from before key-file checksums
                 raise NoIdentityError(
                     f"{source}: wrong passphrase for this key file (or the file is damaged: "
                     "it has no checksum to tell)"
@@ -285,13 +294,17 @@ def _damaged(source: str, why: str) -> KeyFileError:
 
 
 def _checked_body(prefix: str, raw: bytes, source: str) -> bytes:
-    """The key line's body, its checksum verified; from lengths alone, a line
-    written before checksums (no check) is told from a checked one."""
-    overhead = _SEALED_OVERHEAD if prefix == _SECRET_ENC_PREFIX else 0
-    if len(raw) - overhead in _BLOB_SIZES:
-        return raw  # no checksum: written before key files had one
-    if len(raw) - overhead - _CHECK not in _BLOB_SIZES:
+    """The key line's body, its length and (smkey2) checksum verified.
+
+    The version is in the prefix, at the start of the line, so a truncated
+    smkey2 line can never pass for an smkey1 line without a checksum."""
+    sealed = prefix in (_SECRET_ENC_PREFIX, _OLD_ENC_PREFIX)
+    checked = prefix in (_SECRET_ENC_PREFIX, _SECRET_PREFIX)
+    tail = _CHECK if checked else 0
+    if len(raw) - tail - (_SEALED_OVERHEAD if sealed else 0) not in _BLOB_SIZES:
         raise _damaged(source, "its key line has the wrong length: truncated or altered")
+    if not checked:
+        return raw
     body, check = raw[:-_CHECK], raw[-_CHECK:]
     if not hmac.compare_digest(check, _checksum(prefix, body)):
         raise _damaged(source, "checksum mismatch")
