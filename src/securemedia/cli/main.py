@@ -109,9 +109,6 @@ def _classify(exc: Exception) -> SecureMediaError | None:
 
 
 def _report(exc: Exception) -> int:
-    # The error is reported in one line: objects the failed run left behind must
-    # not add "Exception ignored" noise while they are collected at exit.
-    sys.unraisablehook = lambda _unraisable: None
     error = _classify(exc)
     if isinstance(error, OutputClosedError):
         _silence_output()
@@ -129,6 +126,9 @@ def _report(exc: Exception) -> int:
 
 
 def _fail(message: str, code: int) -> int:
+    # The error is reported in one line: objects the failed run left behind must
+    # not add "Exception ignored" noise while they are collected at exit.
+    sys.unraisablehook = lambda _unraisable: None
     # stderr may be gone too (a hung-up terminal): the exit code still tells.
     with contextlib.suppress(OSError):
         click.echo(f"securemedia: error: {message}", err=True)
@@ -138,6 +138,7 @@ def _fail(message: str, code: int) -> int:
 def _silence_output() -> None:
     """Point stdout and stderr at /dev/null: the interpreter's last flush, and any
     library noise while objects are collected, must not fail or print again."""
+    sys.unraisablehook = lambda _unraisable: None
     devnull = os.open(os.devnull, os.O_WRONLY)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
