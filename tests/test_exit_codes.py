@@ -352,6 +352,7 @@ DISK_FULL_CASES = {
     # the disk (each takes a page): the disk fills while writing.
     "unpack-native": ("unpack", "many.sm", "-i", "alice", "-o", "{disk}/dest"),
     "unpack-zip": ("unpack", "many.zip", "-p", "-o", "{disk}/dest"),
+    "repair": ("repair", "bigdisc.sm.001", "-o", "{disk}/repaired"),
 }  # fmt: skip
 
 
@@ -369,6 +370,10 @@ def test_disk_full_is_operational_and_leaves_nothing(
         assert world.run("pack", "many", "-o", "many.sm", "-r", "alice.pub", "-q").code == 0
         made = world.run(
             "pack", "many", "-o", "many.zip", "--format", "zip", "--passphrase-out", "many.pw"
+        )
+        assert made.code == 0, made.stderr
+        made = world.run(
+            "pack", "big", "-o", "bigdisc.sm", "-r", "alice.pub", "--media", "2MB", "-q"
         )
         assert made.code == 0, made.stderr
     env = {ZIP_ENV: (world.root / "many.pw").read_text().strip()}

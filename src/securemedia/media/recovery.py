@@ -272,7 +272,8 @@ def repair_file(damaged: Path, out: Path) -> RepairReport:
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
     except OSError as e:
-        raise MediaError(f"{damaged.name}: repair failed: {e.strerror or e}") from e
+        # A full disk or an unreadable file is operational, not a damaged volume.
+        raise os_error(e, "repair", f"{damaged} into {out.parent}") from e
     return RepairReport(
         path=damaged,
         out=out,
