@@ -28,7 +28,7 @@ from archive_helpers import diff_r, make_tree
 from conftest import KeyFiles, RunCli
 from securemedia import ArchiveReader, ArchiveWriter, Compression
 from securemedia.archive.extract import extract
-from securemedia.errors import FormatError
+from securemedia.errors import FormatError, InputError
 from securemedia.stream import CHUNK_SIZE, CIPHER_CHUNK_SIZE, payload_plaintext_size
 
 
@@ -111,14 +111,14 @@ def test_member_written_with_an_error_leaves_an_unreadable_archive(
 def test_writer_refuses_unsafe_or_duplicate_names(key: KeyFiles) -> None:
     with ArchiveWriter(io.BytesIO(), [key.secret.public.recipient()]) as writer:
         for bad in ["../x", "/etc/passwd", "a/./b", "C:x", "a\\b", "a\x00b", "a\nb", ""]:
-            with pytest.raises(FormatError):
+            with pytest.raises(InputError):
                 writer.open_member(bad)
         writer.add_directory("Data")
-        with pytest.raises(FormatError, match="duplicate"):
+        with pytest.raises(InputError, match="duplicate"):
             writer.add_directory("data")
         with writer.open_member("Data/x.txt") as member:
             member.write(b"x")
-        with pytest.raises(FormatError):
+        with pytest.raises(InputError):
             writer.open_member("Data/x.txt/inside")
 
 

@@ -42,6 +42,8 @@ def _run_with_pty_stderr(args: list[str | os.PathLike[str]], cwd: Path) -> tuple
         "TERM": "xterm-256color",
         "COLUMNS": "120",
     }
+    if "PYTHONPATH" in os.environ:  # a checkout under test (a worktree) runs its own code
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     proc = subprocess.Popen(
         [*_entry_point(), *(os.fspath(a) for a in args)],
         cwd=cwd,

@@ -35,9 +35,9 @@ from securemedia.compat_zip import (  # noqa: E402
 from securemedia.errors import (  # noqa: E402
     DestinationExistsError,
     FormatError,
+    InputError,
     IntegrityError,
     NoIdentityError,
-    OperationalError,
     UnsafeMemberError,
 )
 
@@ -413,7 +413,7 @@ def test_symlink_input_is_refused_and_no_zip_left(tmp_path: Path) -> None:
     (src / "real.txt").write_text("x")
     (src / "link.txt").symlink_to(src / "real.txt")
     out = tmp_path / "out.zip"
-    with pytest.raises(OperationalError):
+    with pytest.raises(InputError):
         write_compat_zip([src], out, generate_passphrase())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
 

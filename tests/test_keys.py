@@ -154,14 +154,14 @@ def test_unprotected_key_file_round_trip(classic: bool, tmp_path: Path) -> None:
     assert f"# fingerprint: {secret.public.fingerprint}" in text
     assert f"# public key: {secret.public.to_line()}" in text
     body = [ln for ln in text.splitlines() if not ln.startswith("#")]
-    assert len(body) == 1 and body[0].startswith("smkey1-")
+    assert len(body) == 1 and body[0].startswith("smkey2-")
 
 
 def test_protected_key_file_round_trip(tmp_path: Path) -> None:
     secret = SecretKey.generate()
     text = secret.to_text(b"key passphrase", FAST_ARGON2)
     body = [ln for ln in text.splitlines() if not ln.startswith("#")]
-    assert len(body) == 1 and body[0].startswith("smkey1-enc-")
+    assert len(body) == 1 and body[0].startswith("smkey2-enc-")
     asked: list[int] = []
 
     def source() -> bytes:
@@ -188,6 +188,9 @@ def test_protected_key_file_round_trip(tmp_path: Path) -> None:
         "smkey1-enc-A",
         "smpub1-x25519-AAAA",
         "smkey1-AAAA\nsmkey1-AAAA",
+        "smkey2-",
+        "smkey2-AAAA",
+        "smkey2-enc-AAAA",
     ],
 )
 def test_damaged_key_files(body: str) -> None:
@@ -279,7 +282,7 @@ def test_keygen_protected_by_default(run_cli: RunCli, tmp_path: Path) -> None:
     key_path = tmp_path / "k"
     assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
     text = key_path.read_text()
-    assert "smkey1-enc-" in text
+    assert "smkey2-enc-" in text
     assert "s3cret" not in text and "s3cret" not in result.stderr + result.out
     secret = load_secret_key(str(key_path), lambda: b"s3cret key pass")
     assert load_public_keys(str(tmp_path / "k.pub")) == [secret.public]
@@ -368,10 +371,10 @@ def test_key_file_with_damaged_kdf_parameters(offset: int, value: int) -> None:
     import struct
 
     text = SecretKey.generate(classic=True).to_text(b"pw", FAST_ARGON2)
-    line = next(ln for ln in text.splitlines() if ln.startswith("smkey1-enc-"))
-    b64 = line[len("smkey1-enc-") :]
+    line = next(ln for ln in text.splitlines() if ln.startswith("smkey2-enc-"))
+    b64 = line[len("smkey2-enc-") :]
     raw = bytearray(base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4)))
     raw[offset : offset + 4] = struct.pack(">I", value)
-    damaged = "smkey1-enc-" + base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+    damaged = "smkey2-enc-" + base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
     with pytest.raises(UsageError, match="key file is damaged"):
         SecretKey.from_text(text.replace(line, damaged), "k", never)

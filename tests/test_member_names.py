@@ -107,7 +107,7 @@ def test_pack_refuses_a_deceptive_name_before_writing(
     export.mkdir()
     (export / "report\u202etxt.exe").write_bytes(b"MZ")
     result = run_cli("pack", "export", "-o", "-", "-r", key.pub_path, "-q")
-    assert result.code == 4, result.stderr
+    assert result.code == 5, result.stderr  # the input cannot be packed
     assert "\u202e" not in result.stderr
     assert "report\\u202etxt.exe" in result.stderr
     assert "bidirectional control character" in result.stderr

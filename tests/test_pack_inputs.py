@@ -160,7 +160,7 @@ def test_symlink_in_the_tree_is_refused_before_anything_is_written(
     (export / "sub" / "link.csv").symlink_to(secret)
     result = run_cli("pack", "export", "-o", "-", "-r", key.pub_path, "-q")
     assert result.code != 0
-    assert "export/sub/link.csv is a symbolic link" in result.stderr
+    assert "cannot pack export/sub/link.csv: a symbolic link" in result.stderr
     assert result.stdout == b""  # not even the header went out
 
 

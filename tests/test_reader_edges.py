@@ -31,7 +31,7 @@ from securemedia.archive.reader import ArchiveReader, MemberReader
 from securemedia.archive.records import INDEX_TAG, MAX_FRAME, U32, encode_meta, encode_trailer
 from securemedia.archive.writer import ArchiveWriter
 from securemedia.envelope import seal_header
-from securemedia.errors import FormatError, IntegrityError, UsageError
+from securemedia.errors import FormatError, InputError, IntegrityError
 from securemedia.recipients import Recipient
 from securemedia.stream import StreamWriter
 
@@ -355,9 +355,9 @@ def test_files_before_1970_round_trip_through_the_cli(
 def test_writer_refuses_times_the_format_cannot_hold(key: KeyFiles, mtime_ns: int) -> None:
     sink = io.BytesIO()
     writer = ArchiveWriter(sink, [key.secret.public.recipient()])
-    with pytest.raises(UsageError, match=r"'a\.txt'.*range"):
+    with pytest.raises(InputError, match=r"'a\.txt'.*range"):
         writer.open_member("a.txt", mtime_ns=mtime_ns)
-    with pytest.raises(UsageError, match=r"'d'.*range"):
+    with pytest.raises(InputError, match=r"'d'.*range"):
         writer.add_directory("d", mtime_ns=mtime_ns)
 
 

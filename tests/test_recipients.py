@@ -15,7 +15,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from conftest import FAST_ARGON2, KeyFiles, make_archive, write_certificate
 from securemedia.archive.reader import ArchiveReader
 from securemedia.envelope import header_key, open_header, payload_key, seal_header
-from securemedia.errors import FormatError, IntegrityError, NoIdentityError, UsageError
+from securemedia.errors import (
+    FormatError,
+    IntegrityError,
+    NoIdentityError,
+    OperationalError,
+    UsageError,
+)
 from securemedia.header import Stanza, StanzaType, encode_unsigned, seal
 from securemedia.keyring import load_identities, load_recipients
 from securemedia.keys import SecretKey
@@ -260,11 +266,12 @@ def test_recipient_specs_that_are_not_recipients(
     keys = make_keys()
     with pytest.raises(UsageError, match="private key file"):
         load_recipients(str(keys.path))
-    with pytest.raises(UsageError, match="neither a public key nor a readable file"):
+    # A missing file is operational (exit 1) like every missing input.
+    with pytest.raises(OperationalError, match="no such public key or certificate file"):
         load_recipients(str(tmp_path / "missing"))
-    with pytest.raises(UsageError, match="public key: -i needs the private key"):
+    with pytest.raises(UsageError, match="is a public key: this needs the private key"):
         load_identities(str(keys.pub_path), no_passphrase)
-    with pytest.raises(UsageError, match="no such key file"):
+    with pytest.raises(OperationalError, match="no such key file"):
         load_identities(str(tmp_path / "missing"), no_passphrase)
 
 

@@ -12,43 +12,48 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import UsageError
-from .keys import PublicKey, SecretKey
+from .errors import KeyFileError, OperationalError, UsageError, os_error
+from .keys import SECRET_KEY_MARKS, PublicKey, SecretKey
 from .recipients import Identity, Recipient
 
 MAX_KEY_FILE = 1 << 20
 PassphraseSource = Callable[[], bytes]
 
 
-def _read(spec: str) -> bytes | None:
-    """The bytes of file ``spec``, or None when it names no file."""
+def _read(spec: str, what: str) -> bytes:
+    """The bytes of key file ``spec``. A file that is missing or cannot be read
+    is an operational error (exit 1), as for every input."""
     path = Path(spec)
     try:
+        if not path.exists():
+            raise OperationalError(f"{spec}: no such {what}")
         if not path.is_file():
-            return None
+            raise UsageError(f"{spec}: not a file")
         if path.stat().st_size > MAX_KEY_FILE:
-            raise UsageError(f"{spec}: too large to be a key file")
+            raise KeyFileError(f"{spec}: too large to be a key file")
         return path.read_bytes()
     except OSError as exc:
-        raise UsageError(f"cannot read {spec}: {exc.strerror}") from None
+        raise os_error(exc, "read", spec) from None
 
 
 def _public_lines(data: bytes, source: str) -> list[PublicKey]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise UsageError(f"{source}: not a public key file") from None
+        raise KeyFileError(f"{source}: not a public key file") from None
     lines = [
         ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
     ]
     if not lines:
-        raise UsageError(f"{source}: holds no public key")
+        if any(mark in data for mark in SECRET_KEY_MARKS):
+            raise KeyFileError(f"{source} is a private key file: give its .pub")
+        raise KeyFileError(f"{source}: holds no public key")
     keys = []
     for line in lines:
         try:
             keys.append(PublicKey.from_line(line))
         except UsageError as exc:
-            raise UsageError(f"{source}: {exc}") from None
+            raise KeyFileError(f"{source}: {exc}") from None
     return keys
 
 
@@ -65,52 +70,46 @@ def load_public_keys(spec: str) -> list[PublicKey]:
     """Public keys from a key line or a file of key lines."""
     if spec.startswith("smpub1-"):
         return [PublicKey.from_line(spec)]
-    data = _read(spec)
-    if data is None:
-        raise UsageError(f"{spec}: neither a public key nor a readable file")
-    return _public_lines(data, spec)
+    return _public_lines(_read(spec, "public key file (and not a public key line)"), spec)
 
 
 def load_recipients(spec: str) -> list[Recipient]:
     """Recipients from a key line, a file of key lines, or a certificate."""
     if spec.startswith("smpub1-"):
         return [PublicKey.from_line(spec).recipient()]
-    data = _read(spec)
-    if data is None:
-        raise UsageError(f"{spec}: neither a public key nor a readable file")
+    data = _read(spec, "public key or certificate file (and not a public key line)")
     if _looks_like_certificate(data):
         from .recipients import x509  # only now: the X.509 machinery is slow to import
 
         return [x509.load_certificate(data, spec)]
-    if b"smkey1-" in data:
-        raise UsageError(f"{spec} is a private key file: give its .pub to -r")
+    if any(mark in data for mark in SECRET_KEY_MARKS):
+        raise KeyFileError(f"{spec} is a private key file: give its .pub to -r")
     return [key.recipient() for key in _public_lines(data, spec)]
 
 
 def load_secret_key(path: str, passphrase: PassphraseSource) -> SecretKey:
-    data = _read(path)
-    if data is None:
-        raise UsageError(f"{path}: no such key file")
+    """A securemedia key file: damaged, public or foreign files are
+    :class:`KeyFileError` before any passphrase is asked for."""
+    return _secret_key(_read(path, "key file"), path, passphrase)
+
+
+def _secret_key(data: bytes, path: str, passphrase: PassphraseSource) -> SecretKey:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise UsageError(f"{path}: not a securemedia key file") from None
+        raise KeyFileError(f"{path}: not a securemedia key file (or a damaged one)") from None
     return SecretKey.from_text(text, path, passphrase)
 
 
 def load_identities(path: str, passphrase: PassphraseSource) -> list[Identity]:
     """Identities from a securemedia key file or a PEM private key."""
-    data = _read(path)
-    if data is None:
-        raise UsageError(f"{path}: no such key file")
+    data = _read(path, "key file")
     if _looks_like_private_key(data):
         from .recipients import x509
 
         password = passphrase() if b"ENCRYPTED" in data else None
         return [x509.load_private_key(data, path, password)]
-    if b"smpub1-" in data and b"smkey1-" not in data:
-        raise UsageError(f"{path} is a public key: -i needs the private key file")
-    return [load_secret_key(path, passphrase).identity()]
+    return [_secret_key(data, path, passphrase).identity()]
 
 
 def load_signers(spec: str) -> list[bytes]:

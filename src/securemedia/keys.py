@@ -9,8 +9,10 @@ where the base64url (unpadded) encodes the encryption public key, the Ed25519
 public key, and a 4-byte checksum (SHA-256 of the prefix and keys) that catches
 a line damaged by copy and paste.
 
-Private key file: comment lines, then ``smkey1-<base64url>`` (unprotected) or
-``smkey1-enc-<base64url>`` (Argon2id + AES-256-GCM under a passphrase).
+Private key file: comment lines, then ``smkey2-<base64url>`` (unprotected) or
+``smkey2-enc-<base64url>`` (Argon2id + AES-256-GCM under a passphrase), whose
+4-byte checksum tells a damaged file from a wrong passphrase without the
+passphrase. ``smkey1-`` lines (no checksum) are still read.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from cryptography.hazmat.primitives.hpke import MLKEM768X25519PrivateKey, MLKEM7
 from .atomic import StagingDirectory
 from .errors import (
     FormatError,
+    KeyFileError,
     NoIdentityError,
     OperationalError,
     UsageError,
@@ -43,8 +46,15 @@ from .recipients.passphrase import Argon2Params, derive_key
 PQ = "pq"
 CLASSIC = "x25519"
 _PUBLIC_PREFIX = "smpub1-"
-_SECRET_PREFIX = "smkey1-"  # noqa: S105 - a format prefix
-_SECRET_ENC_PREFIX = "smkey1-enc-"  # noqa: S105 - a format prefix
+# Key lines: smkey2 carries a checksum, smkey1 (written before it) is still read.
+_SECRET_PREFIX = "smkey2-"  # noqa: S105 - a format prefix
+_SECRET_ENC_PREFIX = "smkey2-enc-"  # noqa: S105 - a format prefix
+_OLD_PREFIX = "smkey1-"
+_OLD_ENC_PREFIX = "smkey1-enc-"
+# Longest first: "smkey2-enc-" also starts with "smkey2-".
+_KEY_PREFIXES = (_SECRET_ENC_PREFIX, _OLD_ENC_PREFIX, _SECRET_PREFIX, _OLD_PREFIX)
+SECRET_KEY_MARKS = (b"smkey1-", b"smkey2-")
+"""Bytes that only a securemedia private key file holds."""
 _KIND_BYTE = {PQ: 1, CLASSIC: 2}
 _MLKEM_PUB = 1184
 _MLKEM_SEED = 64
@@ -190,7 +200,7 @@ class SecretKey:
         kind = {1: PQ, 2: CLASSIC}.get(blob[0] if blob else 0)
         enc_len = _MLKEM_SEED + _X25519 if kind == PQ else _X25519
         if kind is None or len(blob) != 1 + enc_len + _ED25519:
-            raise UsageError(f"{source}: not a securemedia key file")
+            raise _damaged(source, "the key inside is malformed")
         return cls(kind, blob[1 : 1 + enc_len], blob[1 + enc_len :])
 
     def to_text(self, passphrase: bytes | None, params: Argon2Params | None = None) -> str:
@@ -204,41 +214,55 @@ class SecretKey:
             f"# public key: {public.to_line()}",
         ]
         if passphrase is None:
-            lines.append(_SECRET_PREFIX + _b64e(self._blob()))
+            prefix, body = _SECRET_PREFIX, self._blob()
         else:
             p = params or Argon2Params()
             salt = os.urandom(16)
             key = derive_key(passphrase, salt, p)
             sealed = AESGCM(key).encrypt(bytes(12), self._blob(), _KEYFILE_AAD)
             head = _KDF_HEADER.pack(salt, p.time_cost, p.memory_kib, p.parallelism)
-            lines.append(_SECRET_ENC_PREFIX + _b64e(head + sealed))
+            prefix, body = _SECRET_ENC_PREFIX, head + sealed
+        # The check lets a damaged file be told from a wrong passphrase without
+        # the passphrase: it covers public bytes only (salt, costs, ciphertext).
+        lines.append(prefix + _b64e(body + _checksum(prefix, body)))
         return "\n".join(lines) + "\n"
 
     @classmethod
     def from_text(cls, text: str, source: str, passphrase: PassphraseSource) -> SecretKey:
-        """Parse a key file's contents; ``passphrase`` is called only if it is protected."""
+        """Parse a key file's contents; ``passphrase`` is called only if it is protected.
+
+        Every check that needs no passphrase comes first (structure, lengths, the
+        checksum, the Argon2 costs), so a damaged file is reported as damaged
+        (:class:`KeyFileError`) and only an intact one can be "wrong passphrase".
+        """
         lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-        if len(lines) != 1 or not lines[0].startswith(_SECRET_PREFIX):
-            raise UsageError(f"{source}: not a securemedia key file")
-        line = lines[0]
+        keys = [ln for ln in lines if ln.startswith((_SECRET_PREFIX, _OLD_PREFIX))]
+        if len(keys) != 1 or len(lines) != 1:
+            raise _not_a_key_file(text, source, found=len(keys))
+        line = keys[0]
+        prefix = next(p for p in _KEY_PREFIXES if line.startswith(p))
         try:
-            if not line.startswith(_SECRET_ENC_PREFIX):
-                return cls._from_blob(_b64d(line[len(_SECRET_PREFIX) :]), source)
-            raw = _b64d(line[len(_SECRET_ENC_PREFIX) :])
+            raw = _b64d(line[len(prefix) :])
         except ValueError:
-            raise UsageError(f"{source}: key file is damaged") from None
-        if len(raw) < _KDF_HEADER.size + 16:
-            raise UsageError(f"{source}: key file is damaged")
-        salt, t, m, p = _KDF_HEADER.unpack_from(raw)
+            raise _damaged(source, "its key line is not valid base64") from None
+        body = _checked_body(prefix, raw, source)
+        if prefix in (_SECRET_PREFIX, _OLD_PREFIX):
+            return cls._from_blob(body, source)
+        salt, t, m, p = _KDF_HEADER.unpack_from(body)
         params = Argon2Params(t, m, p)
         try:
             params.check()  # before asking for a passphrase, and before any hashing
         except FormatError:
-            raise UsageError(f"{source}: key file is damaged") from None
+            raise _damaged(source, "its passphrase costs are out of range") from None
         key = derive_key(passphrase(), salt, params)
         try:
-            blob = AESGCM(key).decrypt(bytes(12), raw[_KDF_HEADER.size :], _KEYFILE_AAD)
+            blob = AESGCM(key).decrypt(bytes(12), body[_KDF_HEADER.size :], _KEYFILE_AAD)
         except InvalidTag:
+            if prefix == _OLD_ENC_PREFIX:  # a file from before key-file checksums
+                raise NoIdentityError(
+                    f"{source}: wrong passphrase for this key file (or the file is damaged: "
+                    "it has no checksum to tell)"
+                ) from None
             raise NoIdentityError(f"{source}: wrong passphrase for this key file") from None
         return cls._from_blob(blob, source)
 
@@ -272,6 +296,51 @@ class SecretKey:
                 durable=True,
             )
         return pub_path
+
+
+_PRIVATE_HEADER = "# securemedia private key"
+_BLOB_SIZES = (1 + _MLKEM_SEED + _X25519 + _ED25519, 1 + _X25519 + _ED25519)
+_SEALED_OVERHEAD = _KDF_HEADER.size + 16  # the KDF header and the AES-GCM tag
+_CHECK = 4
+
+
+def _damaged(source: str, why: str) -> KeyFileError:
+    return KeyFileError(f"{source}: key file is damaged ({why}); use its backup")
+
+
+def _checked_body(prefix: str, raw: bytes, source: str) -> bytes:
+    """The key line's body, its length and (smkey2) checksum verified.
+
+    The version is in the prefix, at the start of the line, so a truncated
+    smkey2 line can never pass for an smkey1 line without a checksum."""
+    sealed = prefix in (_SECRET_ENC_PREFIX, _OLD_ENC_PREFIX)
+    checked = prefix in (_SECRET_ENC_PREFIX, _SECRET_PREFIX)
+    tail = _CHECK if checked else 0
+    if len(raw) - tail - (_SEALED_OVERHEAD if sealed else 0) not in _BLOB_SIZES:
+        raise _damaged(source, "its key line has the wrong length: truncated or altered")
+    if not checked:
+        return raw
+    body, check = raw[:-_CHECK], raw[-_CHECK:]
+    if not hmac.compare_digest(check, _checksum(prefix, body)):
+        raise _damaged(source, "checksum mismatch")
+    return body
+
+
+def _not_a_key_file(text: str, source: str, *, found: int) -> KeyFileError:
+    """Why ``text`` holds no single private key line: damaged, a public key, or
+    something else entirely."""
+    head = text.lstrip()
+    if not head:
+        return KeyFileError(f"{source}: empty file, not a key file")
+    if found > 1:
+        return _damaged(source, "it holds more than one key line")
+    if found == 1:
+        return _damaged(source, "unexpected lines beside the key line")
+    if head.startswith(_PRIVATE_HEADER) or _PRIVATE_HEADER.startswith(head.rstrip()):
+        return _damaged(source, "its key line is missing: the file is truncated")
+    if _PUBLIC_PREFIX in text:
+        return KeyFileError(f"{source} is a public key: this needs the private key file")
+    return KeyFileError(f"{source}: not a securemedia key file")
 
 
 def signer_fingerprint(signing_public: bytes) -> str:

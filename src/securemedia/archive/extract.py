@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import UsageError
+from ..errors import UsageError, writing_to
 from .index import FILE, Member
 from .paths import validate_member_name
 from .reader import READ_SIZE, ArchiveReader, MemberReader
@@ -41,7 +41,7 @@ def extract(
     """
     wanted = set(select) if select else None
     result = ExtractResult()
-    with Staging(dest, force=force) as staging:
+    with writing_to(dest), Staging(dest, force=force) as staging:  # a full disk says where
         stager = _Stager(staging, progress)
         if reader.seekable:
             chosen = [m for m in reader.members if wanted is None or m.path in wanted]

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ..errors import FormatError, OperationalError, UsageError
+from ..errors import FormatError, InputError, OperationalError, UsageError, os_error, packing_input
 from .index import check_mtime_ns
 from .paths import NameSet, validate_member_name
 
@@ -130,8 +130,9 @@ def member_names(inputs: Sequence[Path]) -> list[str]:
     for path in inputs:
         name = path.resolve().name if path.name in ("", ".", "..") else path.name
         if not path.exists() and not path.is_symlink():
-            raise UsageError(f"{path}: no such file or directory")
-        names.add(name, path.is_dir())
+            raise OperationalError(f"{path}: no such file or directory")
+        with packing_input():
+            names.add(name, path.is_dir())
         result.append(name)
     return result
 
@@ -156,8 +157,9 @@ def scan_inputs(
     found: list[Source] = []
     for path in inputs:
         if path == STDIN:
-            validate_member_name(stdin_name)
-            names.add(stdin_name, False)
+            with packing_input():
+                validate_member_name(stdin_name)
+                names.add(stdin_name, False)
             found.append(Source(stdin_name, STDIN, False, 0, 0, 0o644, 0, 0))
             continue
         top = next(tops)
@@ -257,16 +259,17 @@ def _walk(
     a link, and listed through its own descriptor: what is listed is the
     directory that was checked, whatever is renamed meanwhile.
     """
-    validate_member_name(name)
     if stat.S_ISLNK(st.st_mode):
-        raise OperationalError(
-            f"{path} is a symbolic link: securemedia packs files and directories only"
+        raise InputError(
+            f"cannot pack {path}: a symbolic link; archives hold files and directories only"
         )
     if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
-        raise OperationalError(f"{path} is not a regular file or directory")
+        raise InputError(f"cannot pack {path}: not a regular file or directory")
     mtime_ns = _checked_time(path, st)
     is_dir = stat.S_ISDIR(st.st_mode)
-    names.add(name, is_dir)
+    with packing_input():
+        validate_member_name(name)
+        names.add(name, is_dir)
     size = 0 if is_dir else st.st_size
     yield Source(name, path, is_dir, st.st_dev, st.st_ino, st.st_mode & 0o777, mtime_ns, size)
     if not is_dir:
@@ -307,8 +310,8 @@ def _checked_time(path: Path, st: os.stat_result) -> int:
     try:
         return check_mtime_ns(st.st_mtime_ns)  # the reader's own rule
     except FormatError:
-        raise OperationalError(
-            f"{path}: its modification time is outside what an archive can hold "
+        raise InputError(
+            f"cannot pack {path}: its modification time is outside what an archive can hold "
             "(1677 to 2262): set a valid time (touch) and pack again"
         ) from None
 
@@ -327,4 +330,4 @@ def _changed(path: Path) -> OperationalError:
 
 
 def _unreadable(path: Path, exc: OSError) -> OperationalError:
-    return OperationalError(f"cannot read {path}: {exc.strerror or exc}")
+    return os_error(exc, "read", path)

@@ -18,14 +18,14 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from .. import signature
 from ..envelope import FileKeyIdentity, seal_header_for_writer
-from ..errors import FormatError, UnsafeMemberError, UsageError
+from ..errors import FormatError, InputError, packing_input
 from ..finishing import Finishing
 from ..header import Header
 from ..recipients import Recipient
 from ..stream import StreamWriter
 from .compression import Compression
 from .index import DIRECTORY, FILE, Member, check_member_meta, encode_index
-from .paths import NameSet
+from .paths import NameSet, quoted_name, validate_member_name
 from .records import INDEX_TAG, MAX_FRAME, U32, encode_meta, encode_trailer
 
 if TYPE_CHECKING:
@@ -304,13 +304,13 @@ class ArchiveWriter(Finishing):
         }
         # The reader's own rules, before a byte of the record is written: pack
         # can never produce an archive that its reader refuses.
+        with packing_input():  # an unsafe or colliding name: the input's fault
+            validate_member_name(name)
+            self._names.add(name, kind == DIRECTORY)
         try:
             check_member_meta(meta)
-        except UnsafeMemberError:
-            raise
         except FormatError as exc:
-            raise UsageError(f"cannot pack {name!r}: {_reason(exc)}") from None
-        self._names.add(name, kind == DIRECTORY)
+            raise InputError(f"cannot pack {quoted_name(name)}: {_reason(exc)}") from None
         self._stream.write(encode_meta(meta))
         return meta
 

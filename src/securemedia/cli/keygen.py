@@ -50,8 +50,8 @@ def keygen(
 ) -> None:
     """Generate a key pair and print its public key.
 
-    The passphrase comes from $SECUREMEDIA_KEY_PASSPHRASE (or $SECUREMEDIA_PASSPHRASE),
-    --key-passphrase-file, or a prompt.
+    The passphrase comes from $SECUREMEDIA_KEY_PASSPHRASE, --key-passphrase-file, or
+    a prompt ($SECUREMEDIA_PASSPHRASE is the archive passphrase, never a key's).
     """
     target = Path(output)
     if not force:

@@ -1,20 +1,40 @@
 """Entry point: the command group, and the one place that maps errors to exit codes.
 
-Exit codes (scripts depend on them):
-  0 success; 1 operational error; 2 usage; 3 no identity opens the archive or
-  wrong passphrase; 4 the input is not a valid, intact archive.
+Exit codes (scripts depend on them; the README has the same table, and
+``errors.py`` puts each code on its exception class):
+
+  0    success
+  1    operational: a file we cannot read or write (a missing input is 1 for
+       every command), an output that exists without --force, disk full, I/O
+  2    usage: bad arguments; a key that is not usable (damaged key file, wrong
+       kind of key); a passphrase needed and no terminal to ask on
+  3    no identity opens the archive, or a wrong passphrase
+  4    the archive or disc is not valid or intact (unsafe member names inside it too)
+  5    the input cannot be packed (an unsafe name, a time or file type the format
+       cannot hold)
+  130  SIGINT (Ctrl-C); 143 SIGTERM; 129 SIGHUP: cleanup runs first
+  141  standard output closed by its reader (``| head``): no message
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import signal
 import sys
 
 import click
 
-from ..errors import SecureMediaError
+from ..errors import (
+    DiskFullError,
+    OutputClosedError,
+    SecureMediaError,
+    Terminated,
+    underlying,
+)
 from .commands import COMMANDS
+from .signals import signals_raise
 
 
 class _LazyGroup(click.Group):
@@ -40,40 +60,87 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns (and exits with) the process exit code."""
+    """Run the CLI; exits with the process exit code (table above)."""
+    with signals_raise():
+        code = _run(argv)
+    sys.exit(code)
+
+
+def _run(argv: list[str] | None) -> int:
+    """Run one command; map what it raised to an exit code and one line on stderr."""
     try:
-        cli.main(args=argv, standalone_mode=False, prog_name="securemedia")
-    except SecureMediaError as exc:
-        _fail(str(exc), exc.exit_code)
-    except click.exceptions.Abort:
-        _fail("aborted", 1)
+        # Not cli.main(): it turns EPIPE into a silent exit 1 and Ctrl-C into
+        # Abort, before this mapping could see them.
+        args = sys.argv[1:] if argv is None else list(argv)
+        with cli.make_context("securemedia", args) as ctx:
+            cli.invoke(ctx)
+    except click.exceptions.Exit as exc:  # --help, --version
+        return exc.exit_code
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        # click's own prompts turn Ctrl-C into Abort.
+        return _fail("interrupted", 128 + signal.SIGINT)
+    except Terminated as exc:
+        return _fail(str(exc), exc.exit_code)
     except click.exceptions.NoArgsIsHelpError as exc:
         # A bare command asks for its help: show it, not as an error.
         click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)
-        sys.exit(2)
+        return 2
     except click.ClickException as exc:
-        _fail(exc.format_message(), 2)
-    except KeyboardInterrupt:
-        _fail("interrupted", 130)
-    except BrokenPipeError:
-        # The reader of our stdout went away (``| head``): not our error to report.
-        sys.stderr.close()
-        sys.exit(1)
-    except OSError as exc:
+        return _fail(exc.format_message(), 2)
+    except Exception as exc:  # classified in _classify; bugs included
+        return _report(exc)
+    return 0
+
+
+def _classify(exc: Exception) -> SecureMediaError | None:
+    """Our error for ``exc``: a full disk or closed pipe behind it wins over the
+    class a layer gave it; None for a bug."""
+    if isinstance(exc, DiskFullError | OutputClosedError):
+        return exc
+    found = underlying(exc)
+    if found is not None:
+        return found
+    if isinstance(exc, SecureMediaError):
+        return exc
+    if isinstance(exc, OSError):
         target = f" {exc.filename}" if exc.filename else ""
-        _fail(f"I/O error{target}: {exc.strerror or exc}", 1)
-    except Exception as exc:
-        # A bug. Name its type only: its message could quote data we handled.
-        if os.environ.get("SECUREMEDIA_DEBUG"):
-            raise
-        _fail(
-            f"internal error ({type(exc).__name__}); rerun with SECUREMEDIA_DEBUG=1 "
-            "for details and please report it",
-            1,
-        )
-    sys.exit(0)
+        return SecureMediaError(f"I/O error{target}: {exc.strerror or exc}")
+    return None
 
 
-def _fail(message: str, code: int) -> None:
-    click.echo(f"securemedia: error: {message}", err=True)
-    sys.exit(code)
+def _report(exc: Exception) -> int:
+    error = _classify(exc)
+    if isinstance(error, OutputClosedError):
+        _silence_output()
+        return error.exit_code
+    if error is not None:
+        return _fail(str(error), error.exit_code)
+    # A bug. Name its type only: its message could quote data we handled.
+    if os.environ.get("SECUREMEDIA_DEBUG"):
+        raise exc
+    return _fail(
+        f"internal error ({type(exc).__name__}); rerun with SECUREMEDIA_DEBUG=1 "
+        "for details and please report it",
+        1,
+    )
+
+
+def _fail(message: str, code: int) -> int:
+    # The error is reported in one line: objects the failed run left behind must
+    # not add "Exception ignored" noise while they are collected at exit.
+    sys.unraisablehook = lambda _unraisable: None
+    # stderr may be gone too (a hung-up terminal): the exit code still tells.
+    with contextlib.suppress(OSError):
+        click.echo(f"securemedia: error: {message}", err=True)
+    return code
+
+
+def _silence_output() -> None:
+    """Point stdout and stderr at /dev/null: the interpreter's last flush, and any
+    library noise while objects are collected, must not fail or print again."""
+    sys.unraisablehook = lambda _unraisable: None
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)

@@ -15,7 +15,7 @@ from ..archive.compression import Compression
 from ..archive.sources import OwnFiles, Source, scan_inputs, write_sources
 from ..archive.writer import ArchiveWriter
 from ..atomic import atomic_output
-from ..errors import UsageError
+from ..errors import UsageError, writing_to
 from ..keyring import load_recipients, load_secret_key
 from ..recipients import Recipient
 from ..recipients.passphrase import PassphraseRecipient
@@ -190,6 +190,7 @@ def pack(
     compression = Compression(enabled=not no_compress, level=level, threads=threads)
     stdin = sys.stdin.buffer if "-" in inputs else None
     with (
+        writing_to("standard output" if output == "-" else output),  # says where a disk filled
         discs or _open_output(output, force=force) as sink,
         progress_bar("packing", _total(sources), quiet=quiet) as progress,
     ):

@@ -1,5 +1,9 @@
 """Where passphrases come from: an environment variable, a file, or a prompt on
-the terminal. Never from argv, where other users of the machine can read them."""
+the terminal. Never from argv, where other users of the machine can read them.
+
+The archive passphrase and a key file's passphrase never stand in for each
+other: each has its own variable and option, and a missing one is asked for.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import UsageError, os_error
 
 ARCHIVE_ENV = "SECUREMEDIA_PASSPHRASE"
 KEY_ENV = "SECUREMEDIA_KEY_PASSPHRASE"
@@ -22,7 +26,7 @@ def _from_file(path: str) -> bytes:
             raise UsageError(f"{path}: too large to be a passphrase file")
         data = p.read_bytes()
     except OSError as exc:
-        raise UsageError(f"cannot read passphrase file {path}: {exc.strerror}") from None
+        raise os_error(exc, "read passphrase file", path) from None
     lines = data.splitlines()
     value = lines[0] if lines else b""
     if not value:
@@ -42,10 +46,14 @@ def _terminal_available() -> bool:
 def _prompt(what: str, *, confirm: bool, hint: str) -> bytes:
     if not _terminal_available():
         raise UsageError(f"{what} is needed and there is no terminal to ask on: {hint}")
-    value = getpass.getpass(f"{what}: ")
+    try:
+        value = getpass.getpass(f"{what}: ")
+        again = getpass.getpass(f"{what} (again): ") if confirm and value else value
+    except EOFError:
+        raise UsageError(f"{what} was not given (end of input)") from None
     if not value:
         raise UsageError(f"{what} must not be empty")
-    if confirm and getpass.getpass(f"{what} (again): ") != value:
+    if again != value:
         raise UsageError("the two passphrases differ")
     return value.encode()
 
@@ -67,7 +75,11 @@ def archive_passphrase(passphrase_file: str | None, *, confirm: bool) -> bytes:
 def key_passphrase_source(
     key_passphrase_file: str | None, *, confirm: bool = False
 ) -> Callable[[], bytes]:
-    """A callable giving a key file's passphrase, asked for only when needed (once)."""
+    """A callable giving a key file's passphrase, asked for only when needed (once).
+
+    From --key-passphrase-file, $SECUREMEDIA_KEY_PASSPHRASE, or a prompt; never
+    from $SECUREMEDIA_PASSPHRASE, which is the archive's.
+    """
     cache: list[bytes] = []
 
     def get() -> bytes:
@@ -76,8 +88,6 @@ def key_passphrase_source(
                 cache.append(_from_file(key_passphrase_file))
             elif os.environ.get(KEY_ENV):
                 cache.append(os.environ[KEY_ENV].encode())
-            elif os.environ.get(ARCHIVE_ENV):
-                cache.append(os.environ[ARCHIVE_ENV].encode())
             else:
                 cache.append(
                     _prompt(

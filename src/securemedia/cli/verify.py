@@ -164,7 +164,7 @@ def _info_from_repaired(path: Path) -> VolumeInfo | None:
     "-i",
     "--identity",
     "identity",
-    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    type=click.Path(path_type=Path, dir_okay=False),
     help="Also authenticate the whole archive with this recipient key file.",
 )
 @click.option(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import UsageError, os_error
 
 MAX_NOTICE = 4096
 """Bytes of sender contact text accepted; it is printed on every disc."""
@@ -24,7 +24,7 @@ def load_notice(path: Path | None, text: str | None) -> str | None:
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            raise UsageError(f"cannot read notice file {path}: {exc.strerror or exc}") from exc
+            raise os_error(exc, "read notice file", path) from exc
         if len(raw) > MAX_NOTICE:
             raise UsageError(f"notice file {path} is larger than {MAX_NOTICE} bytes")
         try:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..atomic import atomic_output
-from ..errors import MediaError
+from ..errors import MediaError, os_error
 from . import rsgroups
 from .sectors import (
     DESC_MAGIC,
@@ -174,7 +174,7 @@ def protect_file(path: Path, redundancy: float = DEFAULT_REDUNDANCY) -> None:
                 f.truncate(data_size)
                 raise
     except OSError as e:
-        raise MediaError(f"{path.name}: cannot add recovery data: {e.strerror or e}") from e
+        raise os_error(e, "add recovery data to", path) from e
 
 
 def _find_layout(f: BinaryIO, file_size: int, name: str) -> Layout:
@@ -205,7 +205,7 @@ def protected_data_size(path: Path) -> int:
         with open(path, "rb") as f:
             return _find_layout(f, path.stat().st_size, path.name).data_size
     except OSError as e:
-        raise MediaError(f"{path.name}: cannot read: {e.strerror or e}") from e
+        raise os_error(e, "read", path) from e
 
 
 def _describe(scan: rsgroups.Scan) -> str:
@@ -269,7 +269,7 @@ def verify_file(path: Path) -> VerifyReport:
         with open(path, "rb") as f:
             return analyse(f, path)[4]
     except OSError as e:
-        raise MediaError(f"{path.name}: cannot read: {e.strerror or e}") from e
+        raise os_error(e, "read", path) from e
 
 
 def repair_file(damaged: Path, out: Path, *, force: bool = True) -> RepairReport:
@@ -289,7 +289,8 @@ def repair_file(damaged: Path, out: Path, *, force: bool = True) -> RepairReport
             with atomic_output(out, force=force) as dst:
                 return _repair(src, dst, damaged, out, analysis)
     except OSError as e:
-        raise MediaError(f"{damaged.name}: repair failed: {e.strerror or e}") from e
+        # A full disk or an unreadable file is operational, not a damaged volume.
+        raise os_error(e, "repair", f"{damaged} into {out.parent}") from e
 
 
 def repair_into(damaged: Path, dst: BinaryIO, out: Path | None = None) -> RepairReport:
@@ -307,7 +308,8 @@ def repair_into(damaged: Path, dst: BinaryIO, out: Path | None = None) -> Repair
                 raise MediaError(f"{damaged.name}: {analysis[5]}")
             return _repair(src, dst, damaged, out or damaged, analysis)
     except OSError as e:
-        raise MediaError(f"{damaged.name}: repair failed: {e.strerror or e}") from e
+        where = f"{damaged} into {out.parent}" if out is not None else str(damaged)
+        raise os_error(e, "repair", where) from e
 
 
 _Analysis = tuple[Layout, rsgroups.Table, rsgroups.Table, rsgroups.Scan, VerifyReport, str]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from ..errors import MediaError, UsageError
+from ..errors import MediaError, UsageError, os_error
 from .header import HEADER_SIZE, VolumeHeader, looks_like_header, parse_header
 from .iso import ISO_MAGIC_OFFSET, is_iso_image, locate_volume
 
@@ -47,7 +47,7 @@ def read_volume_info(path: Path) -> VolumeInfo:
         with path.open("rb") as fp:
             return read_volume_info_from(fp, path)
     except OSError as exc:
-        raise MediaError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        raise os_error(exc, "read", path) from exc
 
 
 def read_volume_info_from(fp: BinaryIO, path: Path) -> VolumeInfo:
