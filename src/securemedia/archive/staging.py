@@ -39,10 +39,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from ..errors import DestinationExistsError, IntegrityError, OperationalError
+from ..errors import DestinationExistsError, OperationalError
 from . import dirfd
 from .merge import conflict, merge_tree
 from .paths import validate_member_name
+from .stagedfile import StagedFile
 from .stale import STAGING_PREFIX, create_staging, remove_stale
 
 __all__ = ["STAGING_PREFIX", "StagedFile", "Staging"]
@@ -208,10 +209,19 @@ class Staging:
         parent, _, leaf = validate_member_name(name).rpartition("/")
         parent_fd = self._dir_fd(parent)
         fd = dirfd.anonymous_file(parent_fd) if self._anonymous else None
+        named = fd is None
         if fd is None:
             fd = dirfd.new_file(leaf, parent_fd)
         return StagedFile(
-            self, name, fd, named=not self._anonymous, size=size, mode=mode, mtime_ns=mtime_ns
+            name,
+            fd,
+            named=named,
+            umask=self._umask,
+            size=size,
+            mode=mode,
+            mtime_ns=mtime_ns,
+            on_close=self._finished,
+            on_discard=self._discarded,
         )
 
     def add_dir(self, name: str) -> None:
@@ -387,89 +397,3 @@ class Staging:
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._fds = []
-
-
-class StagedFile:
-    """A member being written into the staging directory (see :meth:`Staging.open_file`)."""
-
-    def __init__(
-        self,
-        staging: Staging,
-        name: str,
-        fd: int,
-        *,
-        named: bool,
-        size: int | None,
-        mode: int | None,
-        mtime_ns: int | None,
-    ) -> None:
-        self.name = name
-        self.fd = fd
-        self.named = named
-        self.mode = mode
-        self.mtime_ns = mtime_ns
-        self.written = 0
-        self._staging = staging
-        self._size = size
-        self._open = True
-
-    def fileno(self) -> int:
-        return self.fd
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        """Write all of ``data`` (``os.write`` may write less than asked)."""
-        view = memoryview(data).cast("B")
-        total = len(view)
-        if self._size is not None and self.written + total > self._size:
-            raise IntegrityError()  # more than the index declares: stop before writing it
-        while view:
-            done = os.write(self.fd, view)
-            view = view[done:]
-        self.written += total
-        return total
-
-    def apply(self, mode: int | None, mtime_ns: int | None) -> None:
-        """Final permission bits (masked by the umask) and time, on the descriptor."""
-        bits = 0o666 if mode is None else mode
-        os.fchmod(self.fd, bits & 0o777 & ~self._staging._umask)
-        if mtime_ns is not None:
-            os.utime(self.fd, ns=(mtime_ns, mtime_ns))
-
-    def close(self) -> None:
-        """The member was read to its end without error: keep it."""
-        if not self._open:
-            return
-        self._open = False
-        try:
-            if self._size is not None and self.written != self._size:
-                raise IntegrityError()
-            self._staging._finished(self)
-        except BaseException:
-            self._drop()
-            raise
-
-    def discard(self) -> None:
-        """Drop what was written (an anonymous file simply vanishes)."""
-        if self._open:
-            self._open = False
-            self._drop()
-
-    def _drop(self) -> None:
-        if self._staging._last is self:
-            self._staging._last = None
-        os.close(self.fd)
-        self._staging._discarded(self)
-
-    def __enter__(self) -> StagedFile:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.discard()

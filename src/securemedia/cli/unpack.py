@@ -105,7 +105,7 @@ def unpack(
                 emit_json(_report(reader, [member.to_json()], None, started), to_stderr=True)
             return
         target = Path(dest or ".")
-        total = sum(m.size for m in reader.members) if reader.seekable else None
+        total = sum(m.size for m in reader.iter_members()) if reader.seekable else None
         with progress_bar("unpacking", total, quiet=quiet) as progress:
             result = extract(
                 reader,
