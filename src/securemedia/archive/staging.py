@@ -11,10 +11,11 @@ What holds, whoever else can write to the destination:
   symbolic link in its place cannot make this run read, move, change or remove
   anything outside the destination; only what this run staged is moved.
 * Each file is written 0600 into an anonymous file (``O_TMPFILE``) and gets a
-  name in the staging directory only once it was read to its end without error
-  (its size and digest checked where the index is known). A process killed at
-  any moment leaves no partly written, unverified plaintext reachable; where
-  the file system has no ``O_TMPFILE`` the file is a named 0600 file instead.
+  name in the staging directory only once the member's reader reached its end
+  without raising (every chunk authenticated; size and digest checked there
+  when the reader knows the index). A process killed at any moment leaves no
+  partly written plaintext reachable; where the file system has no
+  ``O_TMPFILE`` the file is a named 0600 file instead.
 * Each staging directory holds a ``lock`` file, ``flock``-ed while its run is
   alive. The next run into the same destination removes staging directories
   whose lock is free (a killed run's), and says so through ``notice``.
