@@ -323,11 +323,20 @@ def test_stale_staging_is_removed_and_a_live_runs_is_kept(tmp_path: Path, key: K
     (killed_dir / "lock").write_bytes(b"")
     (killed_dir / "tree" / "x.txt").write_text("verified rows")
 
+    # Killed between creating its directory and its lock: empty, and old.
+    empty = dest / f"{STAGING_PREFIX}empty"
+    empty.mkdir()
+    os.utime(empty, (0, 0))
+    # Being created right now by another run: empty, and new.
+    fresh = dest / f"{STAGING_PREFIX}fresh"
+    fresh.mkdir()
+
     notices: list[str] = []
     _unpack(key, [RawEntry(_meta("new.txt"), b"n")], dest, notice=notices.append)
-    assert sorted(_staging_dirs(dest)) == [live_dir]
-    assert len(notices) == 2 and all(line.startswith("removed ") for line in notices)
-    assert all(any(p.name in line for line in notices) for p in (old, killed_dir))
+    assert sorted(_staging_dirs(dest)) == sorted([live_dir, fresh])
+    assert len(notices) == 3 and all(line.startswith("removed ") for line in notices)
+    assert all(any(p.name in line for line in notices) for p in (old, killed_dir, empty))
+    fresh.rmdir()
     with live.open_file("live.txt") as out:
         out.write(b"still mine")
     live.commit()

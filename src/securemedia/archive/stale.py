@@ -15,6 +15,7 @@ import errno
 import fcntl
 import os
 import secrets
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from . import dirfd
 
 STAGING_PREFIX = ".securemedia-partial-"
 LOCK = "lock"
+_CREATION_GRACE = 600  # seconds: far longer than creating a directory and its lock takes
 
 
 def create_staging(dest_fd: int) -> tuple[str, int, int, bool]:
@@ -98,10 +100,12 @@ def _remove_if_stale(dest_fd: int, name: str) -> bool:
             lock = os.open(LOCK, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=root)
         except FileNotFoundError:
             # No lock: an older version's staging (remove it if it holds
-            # anything), or one being created this instant (still empty).
+            # anything), or one being created this instant (still empty; a run
+            # killed in that instant leaves it empty, removed once it is old).
             with os.scandir(root) as entries:
-                if next(entries, None) is None:
-                    return False
+                empty = next(entries, None) is None
+            if empty and time.time() - os.fstat(root).st_mtime < _CREATION_GRACE:
+                return False
             dirfd.remove_dir_at(name, dest_fd, root)
             return not dirfd.same_dir_at(name, dest_fd, root)
         try:
