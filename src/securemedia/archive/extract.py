@@ -57,15 +57,13 @@ def extract(
         if reader.seekable:
             found: set[str] = set()
             total = 0
-            for m in reader.iter_members():
+            for m in reader.iter_members():  # one pass: the index may be long
                 if wanted is None or m.path in wanted:
                     total += m.size
                     if wanted is not None:
                         found.add(m.path)
-            _check_selection(wanted, found)
-            for m in reader.iter_members():
-                if wanted is None or m.path in wanted:
                     staging.check_member(m.path, is_dir=m.type != FILE)
+            _check_selection(wanted, found)
             staging.check_free_space(total)
         if reader.seekable and wanted is not None:
             for m in reader.iter_members():
