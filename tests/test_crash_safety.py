@@ -47,6 +47,9 @@ def dataset(tmp_path: Path) -> Path:
 
 
 def _start(args: list[str | os.PathLike[str]], cwd: Path) -> subprocess.Popen[bytes]:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+    if "PYTHONPATH" in os.environ:  # a checkout under test (a worktree) runs its own code
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return subprocess.Popen(
         [*_entry_point(), *(os.fspath(a) for a in args)],
         cwd=cwd,
@@ -54,8 +57,7 @@ def _start(args: list[str | os.PathLike[str]], cwd: Path) -> subprocess.Popen[by
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
-        | ({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
+        env=env,
     )
 
 

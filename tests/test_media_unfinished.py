@@ -113,11 +113,9 @@ def test_a_signal_while_writing_leaves_no_file_of_the_set(
     # interrupt the main thread's read of the pipe: closing the pipe lets that
     # read return, and the pending signal acts before anything more is done.
     code, err = finish(proc)
-    if code == -sig:
-        # Only SIGINT is an exception in Python by default; the CLI turns
-        # SIGTERM and SIGHUP into one too (issue 9, helper cli's part).
-        pytest.xfail(f"the CLI does not yet clean up on {sig.name}")
-    assert code != 0
+    # Only SIGINT is an exception in Python by default; the CLI turns SIGTERM and
+    # SIGHUP into one too, cleans up, and exits 128 + the signal's number.
+    assert code == 128 + sig, err
     assert "Traceback" not in err
     assert every_file(tmp_path) == [key.path.name, key.pub_path.name]
 

@@ -33,7 +33,7 @@ PRE_1970 = True
 # Modes with bits the umask removes (0o666, 0o777...). Off until the `extract`
 # branch (extracted modes masked by the umask) is merged; until then only modes
 # the umask leaves unchanged are generated. The lead flips this on after merging.
-UMASK_MODES = False
+UMASK_MODES = True
 
 UMASK = 0o022
 EXAMPLES = 20

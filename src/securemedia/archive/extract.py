@@ -9,20 +9,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import UsageError, writing_to
+from ..errors import UsageError, os_error, writing_to
 from .index import FILE, Member
 from .paths import validate_member_name
 from .reader import READ_SIZE, ArchiveReader, MemberReader
-from .staging import Staging
+from .staging import Notice, Staging
 
 Progress = Callable[[int], None]
 
 
 @dataclass
 class ExtractResult:
+    """What :func:`extract` restored. ``members`` and ``written`` (one entry per
+    member) are filled only when asked for (``list_members``): the counts cost
+    no memory per member, the lists do."""
+
     written: list[Path] = field(default_factory=list)
     members: list[Member] = field(default_factory=list)
     bytes: int = 0
+    files: int = 0
+    directories: int = 0
 
 
 def extract(
@@ -32,40 +38,65 @@ def extract(
     select: Sequence[str] | None = None,
     force: bool = False,
     progress: Progress | None = None,
+    notice: Notice | None = None,
+    list_members: bool = True,
 ) -> ExtractResult:
     """Extract every member (or the ``select``ed ones) into ``dest``.
 
     Nothing appears at a final name until the whole archive (or, for selected
     members of a seekable archive, each selected member and the signed index)
-    has verified; on failure ``dest`` is left as it was.
+    has verified; on failure ``dest`` is left as it was. See
+    :mod:`.staging` for what holds against a hostile neighbour and a killed
+    process; ``notice`` receives one line for each stale staging directory (of
+    a killed earlier run) that was removed. Memory does not grow with the
+    member count unless ``list_members`` asks for the lists in the result.
     """
     wanted = set(select) if select else None
-    result = ExtractResult()
-    with writing_to(dest), Staging(dest, force=force) as staging:  # a full disk says where
+    with (
+        writing_to(dest),  # a full disk says where
+        Staging(dest, force=force, notice=notice, list_paths=False) as staging,
+    ):
         stager = _Stager(staging, progress)
-        if reader.seekable:
-            chosen = [m for m in reader.members if wanted is None or m.path in wanted]
-            _check_selection(wanted, {m.path for m in reader.members})
-            staging.check_destination(
-                [m.path for m in chosen if m.type == FILE],
-                [m.path for m in chosen if m.type != FILE],
-            )
-            staging.check_free_space(sum(m.size for m in chosen))
-        if reader.seekable and wanted is not None:
-            for m in chosen:
-                data = reader.open_member(m.path) if m.type == FILE else None
-                stager.stage(m.path, m.mode, m.mtime_ns, data)
+        # One pass over the (authenticated) index before anything is written:
+        # the destination, the selection and the free space.
+        found: set[str] = set()
+        total = 0
+        for m in reader.iter_members():
+            if wanted is None or m.path in wanted:
+                total += m.size
+                if wanted is not None:
+                    found.add(m.path)
+                staging.check_member(m.path, is_dir=m.type != FILE)
+        _check_selection(wanted, found)
+        staging.check_free_space(total)
+        if wanted is not None:
+            for m in reader.iter_members():
+                if m.path in wanted:
+                    data = reader.open_member(m) if m.type == FILE else None
+                    stager.stage(m.path, m.mode, m.mtime_ns, data, m.size)
         else:
-            seen: set[str] = set()
             for entry in reader.walk():
-                seen.add(entry.path)
-                if wanted is None or entry.path in wanted:
-                    meta = entry.meta
-                    stager.stage(entry.path, meta["mode"], meta["mtime_ns"], entry.data)
-            _check_selection(wanted, seen)
-        result.written = staging.commit()
-    result.members = [m for m in reader.members if wanted is None or m.path in wanted]
-    result.bytes = sum(m.size for m in result.members)
+                m = entry.member
+                stager.stage(m.path, m.mode, m.mtime_ns, entry.data, m.size)
+        staging.commit()
+    return _result(reader, dest, wanted, list_members)
+
+
+def _result(
+    reader: ArchiveReader, dest: Path, wanted: set[str] | None, list_members: bool
+) -> ExtractResult:
+    result = ExtractResult()
+    for m in reader.iter_members():
+        if wanted is not None and m.path not in wanted:
+            continue
+        if m.type == FILE:
+            result.files += 1
+            result.bytes += m.size
+        else:
+            result.directories += 1
+        if list_members:
+            result.members.append(m)
+            result.written.append(dest / m.path)
     return result
 
 
@@ -82,17 +113,24 @@ class _Stager:
         self._staging = staging
         self._progress = progress
 
-    def stage(self, name: str, mode: int, mtime_ns: int, data: MemberReader | None) -> None:
+    def stage(
+        self, name: str, mode: int, mtime_ns: int, data: MemberReader | None, size: int | None
+    ) -> None:
         validate_member_name(name)
-        if data is None:
-            self._staging.add_dir(name)
-        else:
-            with self._staging.open_file(name) as out:
+        try:
+            if data is None:
+                self._staging.add_dir(name)
+                self._staging.set_metadata(name, mtime_ns=mtime_ns, mode=mode)
+                return
+            # The file gets its name in the staging directory only when the
+            # member's reader returned its end without raising (size and digest).
+            with self._staging.open_file(name, size, mode=mode, mtime_ns=mtime_ns) as out:
                 while chunk := data.read(READ_SIZE):
                     out.write(chunk)
                     if self._progress is not None:
                         self._progress(len(chunk))
-        self._staging.set_metadata(name, mtime_ns=mtime_ns, mode=mode)
+        except OSError as exc:
+            raise os_error(exc, "write to", self._staging.dest) from None
 
 
 def copy_member(reader: ArchiveReader, name: str | None, out: BinaryIO) -> Member | None:
@@ -102,41 +140,33 @@ def copy_member(reader: ArchiveReader, name: str | None, out: BinaryIO) -> Membe
     member is streamed. Without ``name`` that pass covers the whole archive, end
     to end; with ``name`` (``--member``) it covers that member, whose size and
     digest are checked against the signed index, and only its own chunks and the
-    index are decrypted. Pipe: chunks are written as they authenticate, and a
-    damaged or truncated archive raises where the damage is found, after the
-    earlier (authentic) bytes went out.
+    index are decrypted. A pipe was spooled (ciphertext) by the reader, so the
+    same holds for it: no byte goes out before it verified.
     """
-    if reader.seekable:
-        files = [m for m in reader.members if m.type == FILE]
-        target = _choose(files, name)
-        if name is None:
-            reader.verify()
-        else:
-            reader.open_member(target.path).drain()
-        data = reader.open_member(target.path)
-        shutil.copyfileobj(data, out, READ_SIZE)
-        data.read()  # end of member: size and digest checked
-        return target
-    written: str | None = None
-    for entry in reader.walk():
-        if entry.data is None or (name is not None and entry.path != name):
+    target = _choose(reader, name)
+    if name is None:
+        reader.verify()
+    else:
+        reader.open_member(target).drain()
+    data = reader.open_member(target)
+    shutil.copyfileobj(data, out, READ_SIZE)
+    data.read()  # end of member: size and digest checked
+    return target
+
+
+def _choose(reader: ArchiveReader, name: str | None) -> Member:
+    """The file member ``name``, or the only file member (one pass over the index)."""
+    only: Member | None = None
+    files = 0
+    for member in reader.iter_members():
+        if member.type != FILE:
             continue
-        if written is not None:
-            raise UsageError("archive has more than one member: choose one with --member")
-        written = entry.path
-        while chunk := entry.data.read(READ_SIZE):
-            out.write(chunk)
-    if written is None:
-        raise UsageError(f"no member {name!r} in this archive" if name else "archive has no file")
-    return reader.member(written)
-
-
-def _choose(files: list[Member], name: str | None) -> Member:
+        if name is not None and member.path == name:
+            return member
+        files += 1
+        only = member
     if name is not None:
-        for member in files:
-            if member.path == name:
-                return member
         raise UsageError(f"no file member {name!r} in this archive")
-    if len(files) != 1:
-        raise UsageError(f"archive has {len(files)} files: choose one with --member")
-    return files[0]
+    if files != 1 or only is None:
+        raise UsageError(f"archive has {files} files: choose one with --member")
+    return only

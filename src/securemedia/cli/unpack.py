@@ -113,11 +113,20 @@ def unpack(
         target = Path(dest or ".")
         total = reader.total_size
         with progress_bar("unpacking", total, quiet=quiet) as progress:
-            result = extract(reader, target, select=members or None, force=force, progress=progress)
+            result = extract(
+                reader,
+                target,
+                select=members or None,
+                force=force,
+                progress=progress,
+                # Not silenced by -q: it says that something was deleted.
+                notice=lambda line: click.echo(f"securemedia: {line}", err=True),
+                list_members=as_json,
+            )
     if as_json:
         emit_json(_report(reader, [m.to_json() for m in result.members], str(target), started))
     else:
-        files = sum(1 for m in result.members if m.type == "file")
+        files = result.files
         signed = f", signed by {signer_label(reader.signer)}" if reader.signer else ""
         info(
             f"restored {files} file(s), {human_bytes(result.bytes)}, into {target}{signed}",

@@ -1,0 +1,176 @@
+"""File-system operations relative to directory descriptors, for extraction.
+
+A local user who can write to the destination can rename any entry in it and put
+a symbolic link in its place at any moment. Everything here therefore works on
+descriptors this process opened itself: components are opened one at a time
+with ``O_NOFOLLOW``, files are created with ``O_EXCL`` (or anonymously with
+``O_TMPFILE``), and metadata is applied with ``fchmod``/``futimens`` on an open
+descriptor. A name is only ever resolved relative to a directory descriptor, so
+a swapped name can make an operation fail, never act on something elsewhere.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import stat
+from collections.abc import Callable
+from functools import cache
+
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+NEW_FILE_FLAGS = os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_O_TMPFILE = getattr(os, "O_TMPFILE", 0)
+# Errors by which a kernel or file system says it has no O_TMPFILE.
+_NO_TMPFILE = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT}
+_RENAME_NOREPLACE = 1
+
+
+def open_dir(name: str, dir_fd: int | None = None) -> int:
+    """Open directory ``name`` (relative to ``dir_fd``), never through a symbolic link."""
+    return os.open(name, DIR_FLAGS, dir_fd=dir_fd)
+
+
+def lstat_at(name: str, dir_fd: int) -> os.stat_result | None:
+    """``lstat`` of ``name`` relative to ``dir_fd``; None if nothing is there."""
+    try:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
+def same_dir_at(name: str, dir_fd: int, fd: int) -> bool:
+    """Whether ``name`` in ``dir_fd`` is still the directory open as ``fd``."""
+    st = lstat_at(name, dir_fd)
+    mine = os.fstat(fd)
+    return (
+        st is not None
+        and stat.S_ISDIR(st.st_mode)
+        and (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
+    )
+
+
+def read_umask() -> int:
+    """The process umask, read without changing it where the kernel reports it
+    (another thread creating a file meanwhile would get the wrong mode)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    # Round trip through the most restrictive mask, so a racing creation errs private.
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def anonymous_file(dir_fd: int, flags: int = os.O_WRONLY) -> int | None:
+    """An unnamed 0600 file in the directory ``dir_fd`` (``O_TMPFILE``), or None
+    where the platform or file system has none. If the process dies, the kernel
+    frees it: nothing stays reachable."""
+    if not _O_TMPFILE:
+        return None
+    try:
+        return os.open(".", _O_TMPFILE | flags | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno in _NO_TMPFILE:
+            return None
+        raise
+
+
+def link_anonymous(fd: int, name: str, dir_fd: int) -> None:
+    """Give the anonymous file ``fd`` the name ``name`` in ``dir_fd`` (fails if it exists)."""
+    # linkat(AT_FDCWD, "/proc/self/fd/N", dir_fd, name, AT_SYMLINK_FOLLOW): the
+    # documented way to link an O_TMPFILE file without CAP_DAC_READ_SEARCH.
+    os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd)
+
+
+def new_file(name: str, dir_fd: int, flags: int = os.O_WRONLY) -> int:
+    """Create ``name`` in ``dir_fd``, 0600, exclusively, never through a link."""
+    return os.open(name, flags | NEW_FILE_FLAGS, 0o600, dir_fd=dir_fd)
+
+
+@cache
+def _renameat2() -> Callable[[int, bytes, int, bytes, int], int] | None:
+    """glibc's ``renameat2``, which Python's ``os`` does not wrap (None without it)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+    func: Callable[[int, bytes, int, bytes, int], int] | None = getattr(libc, "renameat2", None)
+    return func
+
+
+def rename_noreplace(src_fd: int, name: str, dst_fd: int) -> None:
+    """Move ``name`` from ``src_fd`` to ``dst_fd`` unless ``name`` exists there
+    (``FileExistsError``), with no window in between where the kernel allows it
+    (``renameat2(RENAME_NOREPLACE)``); elsewhere, as close to that as possible."""
+    func = _renameat2()
+    if func is not None:
+        raw = os.fsencode(name)
+        if func(src_fd, raw, dst_fd, raw, _RENAME_NOREPLACE) == 0:
+            return
+        code = ctypes.get_errno()
+        if code not in (errno.ENOSYS, errno.EINVAL):
+            raise OSError(code, os.strerror(code), name)
+    st = lstat_at(name, src_fd)
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        # A hard link fails if the name exists: the same guarantee for files.
+        os.link(name, name, src_dir_fd=src_fd, dst_dir_fd=dst_fd, follow_symlinks=False)
+        os.unlink(name, dir_fd=src_fd)
+        return
+    if lstat_at(name, dst_fd) is not None:
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), name)
+    os.rename(name, name, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
+
+
+def remove_contents(dir_fd: int) -> None:
+    """Remove everything inside the open directory ``dir_fd``, never following a
+    symbolic link (each subdirectory is opened with ``O_NOFOLLOW``)."""
+    while True:
+        removed = seen = 0
+        with os.scandir(dir_fd) as entries:
+            for entry in entries:
+                seen += 1
+                removed += _remove_entry(entry.name, entry.is_dir(follow_symlinks=False), dir_fd)
+        # Entries removed while a directory is read may hide others: read it again
+        # until it is empty, or until a pass removed nothing (give up, not spin).
+        if seen == 0 or removed == 0:
+            return
+
+
+def _remove_entry(name: str, is_dir: bool, dir_fd: int) -> int:
+    try:
+        if not is_dir:
+            os.unlink(name, dir_fd=dir_fd)
+            return 1
+        try:
+            sub = open_dir(name, dir_fd)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # swapped for a link or file
+                os.unlink(name, dir_fd=dir_fd)
+                return 1
+            raise
+        try:
+            remove_contents(sub)
+        finally:
+            os.close(sub)
+        os.rmdir(name, dir_fd=dir_fd)
+        return 1
+    except FileNotFoundError:
+        return 1
+    except OSError:
+        return 0
+
+
+def remove_dir_at(name: str, dir_fd: int, fd: int) -> None:
+    """Empty the directory open as ``fd`` and remove its name ``name`` from
+    ``dir_fd`` if that name still refers to it. Best effort: never raises."""
+    try:
+        remove_contents(fd)
+        if same_dir_at(name, dir_fd, fd):
+            os.rmdir(name, dir_fd=dir_fd)
+    except OSError:
+        pass
