@@ -3,7 +3,7 @@
 SIGINT, SIGTERM and SIGHUP during ``pack`` exit 130, 143 and 129 after the same
 cleanup (no output, temporary file, passphrase file or volume left next to the
 target); a reader that closes our standard output ends the run quietly with 141.
-Unpack's cleanup under signals is checked by the extraction tests.
+The same signals during ``unpack`` leave DEST as it was.
 """
 
 from __future__ import annotations
@@ -111,6 +111,55 @@ def test_signal_during_zip_pack_cleans_up(tmp_path: Path, name: str) -> None:
     assert code == SIGNALS[name], (code, stderr)
     assert len(stderr.splitlines()) == 1, stderr
     assert _new_files(tmp_path, before) == []
+
+
+def _staged_files(dest: Path) -> list[Path]:
+    """Members already named in a staging directory (``.securemedia-partial-*``)."""
+    return [
+        p
+        for staging in dest.glob(".securemedia-partial-*")
+        for p in staging.rglob("*")
+        if p.is_file() and p.name != "lock"
+    ]
+
+
+@pytest.mark.parametrize("name", list(SIGNALS))
+def test_signal_during_unpack_removes_all_it_staged(
+    tmp_path: Path, make_keys: Callable[..., KeyFiles], name: str
+) -> None:
+    """A dropped SSH session or a scheduler's SIGTERM while ``unpack`` writes:
+    the exit code says which signal, and DEST holds exactly what it held before
+    (no staging directory, no decrypted plaintext left for anyone to find).
+    Signalled once the first member is named in staging, with 31 members of
+    8 MiB (compressed zeros, so the archive is small) still to write."""
+    keys = make_keys("alice")
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(32):
+        with (data / f"part-{i:02}.bin").open("wb") as handle:
+            handle.truncate(8 << 20)
+    packed = subprocess.run(
+        [*_entry_point(), "pack", "data", "-o", "a.sm", "-r", str(keys.pub_path), "-q"],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        capture_output=True,
+        check=False,
+    )
+    assert packed.returncode == 0, packed.stderr
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "mine.txt").write_text("the office's own")
+    before = sorted(p.name for p in dest.iterdir())
+    proc = _start(tmp_path, "unpack", "a.sm", "-i", keys.path, "-o", dest, "-q")
+    assert proc.stderr is not None
+    _wait_for(lambda: bool(_staged_files(dest)), proc)
+    proc.send_signal(getattr(signal, name))
+    code = proc.wait(timeout=60)
+    stderr = proc.stderr.read().decode()
+    assert code == SIGNALS[name], (code, stderr)
+    assert len(stderr.splitlines()) == 1 and stderr.startswith("securemedia: error: "), stderr
+    assert sorted(p.name for p in dest.iterdir()) == before
+    assert (dest / "mine.txt").read_text() == "the office's own"
 
 
 def test_signal_ignored_by_the_parent_stays_ignored(
