@@ -220,6 +220,8 @@ def _cases() -> Iterator[Case]:
     yield c("usage", 2, "pack", "export", "-o", "u.zip", *zip_out, "u.pw", "-r", "alice.pub")
     yield c("usage", 2, "unpack", "z.zip", "-p", "--member", "x", zip_pass=True)
     yield c("usage", 2, "plan", "export", "--media", "floppy")
+    # Keyless verify cannot check a plain archive's content or length: never exit 0.
+    yield c("usage", 2, "verify", "a.sm", says="NOT checked")
     # -- 2: a key that is not usable ---------------------------------------------------
     key = "unusable key"
     yield c(key, 2, "unpack", "a.sm", "-i", "alice.pub", "-o", "k", says="public key")
