@@ -68,8 +68,10 @@ def unpack(
 ) -> None:
     """Verify ARCHIVE and restore its members into a directory.
 
-    Nothing is written at a final name until the whole archive has verified; on
-    any failure the destination is left as it was.
+    Nothing is written at a final name until the whole archive has verified; a
+    failure, Ctrl-C, SIGTERM or SIGHUP before then leaves the destination as it
+    was. A new top-level name appears in one rename; members merged into an
+    existing folder are moved one by one (README: what a killed run leaves).
 
     ARCHIVE may also be the volume files or disc images of a ``pack --media``
     set, all of them, in any order; mixed-up discs are refused before anything
