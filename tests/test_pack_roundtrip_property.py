@@ -26,13 +26,11 @@ from conftest import KeyFiles, _make_keys, run_cli_in
 from securemedia.archive.paths import validate_member_name
 from securemedia.errors import UnsafeMemberError
 
-# Times before 1970 (down to 1901, the oldest ext4 holds). Off until the
-# `reader` branch (signed 64-bit mtime_ns in the format) is merged: the reader
-# on main refuses a negative time. The lead flips this on after merging.
+# Times before 1970 (down to 1901, the oldest ext4 holds): the format's times
+# are signed 64-bit nanoseconds (issue 9). Both switches are on since the
+# reader and extraction work merged; False narrows the generated trees.
 PRE_1970 = True
-# Modes with bits the umask removes (0o666, 0o777...). Off until the `extract`
-# branch (extracted modes masked by the umask) is merged; until then only modes
-# the umask leaves unchanged are generated. The lead flips this on after merging.
+# Modes with bits the umask removes (0o666, 0o777...): extracted modes are masked.
 UMASK_MODES = True
 
 UMASK = 0o022
