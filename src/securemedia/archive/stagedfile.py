@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from types import TracebackType
 
 from ..errors import IntegrityError
+from ..finishing import Finishing
 
 
-class StagedFile:
+class StagedFile(Finishing):
     """A member being written into the staging directory (see
     :meth:`.staging.Staging.open_file`): ``on_close`` keeps it, ``on_discard``
-    drops it."""
+    drops it. Leaving its ``with`` block normally closes (keeps) it; leaving it
+    with an exception aborts (drops) it."""
 
     def __init__(
         self,
@@ -74,7 +75,7 @@ class StagedFile:
             self._drop()
             raise
 
-    def discard(self) -> None:
+    def abort(self) -> None:
         """Drop what was written (an anonymous file simply vanishes)."""
         if self._open:
             self._open = False
@@ -83,17 +84,3 @@ class StagedFile:
     def _drop(self) -> None:
         os.close(self.fd)
         self._on_discard(self)
-
-    def __enter__(self) -> StagedFile:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.discard()
