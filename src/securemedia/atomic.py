@@ -66,12 +66,17 @@ def temporary_prefix(output_name: str) -> str:
 
 
 def current_umask() -> int:
-    """The process umask, read without changing it where the kernel says it."""
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/self/status").read_text().splitlines():
+    """The process umask, read without changing it where the kernel reports it
+    (another thread creating a file meanwhile would get the wrong mode)."""
+    with (
+        contextlib.suppress(OSError, ValueError, IndexError),
+        open("/proc/self/status", encoding="ascii") as status,
+    ):
+        for line in status:
             if line.startswith("Umask:"):
                 return int(line.split()[1], 8)
-    mask = os.umask(0o022)  # no other way to read it; put it straight back
+    # Round trip through the most restrictive mask, so a racing creation errs private.
+    mask = os.umask(0o077)
     os.umask(mask)
     return mask
 

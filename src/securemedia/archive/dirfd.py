@@ -50,22 +50,6 @@ def same_dir_at(name: str, dir_fd: int, fd: int) -> bool:
     )
 
 
-def read_umask() -> int:
-    """The process umask, read without changing it where the kernel reports it
-    (another thread creating a file meanwhile would get the wrong mode)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    # Round trip through the most restrictive mask, so a racing creation errs private.
-    mask = os.umask(0o077)
-    os.umask(mask)
-    return mask
-
-
 def anonymous_file(dir_fd: int, flags: int = os.O_WRONLY) -> int | None:
     """An unnamed 0600 file in the directory ``dir_fd`` (``O_TMPFILE``), or None
     where the platform or file system has none. If the process dies, the kernel

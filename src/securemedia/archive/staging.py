@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from ..atomic import current_umask
 from ..errors import DestinationExistsError, OperationalError
 from . import dirfd
 from .merge import conflict, merge_tree
@@ -83,7 +84,7 @@ class Staging:
     ) -> None:
         self.dest = dest
         self.force = force
-        self._umask = dirfd.read_umask()
+        self._umask = current_umask()
         self._names: list[str] | None = [] if list_paths else None
         self._dirs: dict[str, _Dir] = {}
         self._checked: set[str] = set()  # destination parents known to be real directories
