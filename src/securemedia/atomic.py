@@ -47,10 +47,18 @@ from typing import BinaryIO
 
 from .errors import DestinationExistsError, OperationalError, UsageError
 
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
-_CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
+# The open flags of every module that must not follow a symbolic link at a name
+# (here, extraction's dirfd, pack's sources): defined once.
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | _CLOEXEC
+READ_FLAGS = os.O_RDONLY | NOFOLLOW
+"""Open an existing file for reading, never through a link at its name."""
+DIR_FLAGS = READ_FLAGS | _DIRECTORY
+"""Open a directory, never through a link at its name."""
+NEW_FILE_FLAGS = os.O_CREAT | os.O_EXCL | NOFOLLOW
+"""Create a file that must not exist yet (add the access mode), never through a link."""
+_CREATE = os.O_RDWR | NEW_FILE_FLAGS
 # link() refused because the file system has no hard links (FAT, exFAT, some FUSE).
 _NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS}
 _TRIES = 64
@@ -244,7 +252,7 @@ class StagingDirectory:
         else:
             raise OperationalError("cannot create a temporary directory: every name was taken")
         try:
-            fd = os.open(name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=self._dir_fd)
+            fd = os.open(name, DIR_FLAGS, dir_fd=self._dir_fd)
         except OSError as exc:
             raise OperationalError(
                 f"{self.directory / name}: replaced while being created: {exc.strerror or exc}"
@@ -310,7 +318,7 @@ class StagingDirectory:
                 _check_free(self._dir_fd, final, self.directory / final, force=force)
             for staged, _ in moves:
                 secret = private if isinstance(private, bool) else staged in private
-                fd = os.open(staged, os.O_RDONLY | _NOFOLLOW | _CLOEXEC, dir_fd=self._fd)
+                fd = os.open(staged, READ_FLAGS, dir_fd=self._fd)
                 try:
                     os.fchmod(fd, output_mode(private=secret))
                     if durable:

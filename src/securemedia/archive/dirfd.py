@@ -18,8 +18,8 @@ import stat
 from collections.abc import Callable
 from functools import cache
 
-DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-NEW_FILE_FLAGS = os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+from ..atomic import DIR_FLAGS, NEW_FILE_FLAGS
+
 _O_TMPFILE = getattr(os, "O_TMPFILE", 0)
 # Errors by which a kernel or file system says it has no O_TMPFILE.
 _NO_TMPFILE = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT}
