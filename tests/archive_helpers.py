@@ -129,3 +129,24 @@ def snapshot(root: Path) -> list[tuple[str, int]]:
         (str(p.relative_to(root)), p.lstat().st_size if not p.is_dir() else -1)
         for p in root.rglob("*")
     )
+
+
+def zip_around_tar(path: Path, passphrase: str, tar_bytes: bytes) -> None:
+    """A correctly encrypted compatibility ZIP (our parameters: AE-2, AES-256,
+    stored) around ``tar_bytes``, whatever they hold: a hostile tar to read."""
+    import pyzipper  # only the compatibility ZIP tests need it
+    from pyzipper.zipfile_aes import WZ_AES_V2, AESZipInfo
+
+    from securemedia.compat_zip import INNER_NAME
+
+    with pyzipper.AESZipFile(
+        path,
+        "w",
+        compression=pyzipper.ZIP_STORED,
+        encryption=pyzipper.WZ_AES,
+        encryption_kwargs={"nbits": 256, "force_wz_aes_version": WZ_AES_V2},
+    ) as zf:
+        zf.setpassword(passphrase.encode())
+        zinfo = AESZipInfo(INNER_NAME)
+        zinfo.compress_type = pyzipper.ZIP_STORED
+        zf.writestr(zinfo, tar_bytes)
