@@ -150,3 +150,28 @@ def zip_around_tar(path: Path, passphrase: str, tar_bytes: bytes) -> None:
         zinfo = AESZipInfo(INNER_NAME)
         zinfo.compress_type = pyzipper.ZIP_STORED
         zf.writestr(zinfo, tar_bytes)
+
+
+def child_env() -> dict[str, str]:
+    """A minimal environment for a CLI child process. PYTHONPATH is kept: a
+    checkout under test (a worktree) runs its own code."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+    if "PYTHONPATH" in os.environ:
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return env
+
+
+def start_cli(args: Sequence[str | os.PathLike[str]], cwd: Path) -> subprocess.Popen[bytes]:
+    """Start ``securemedia ARGS`` in its own session (so a test can signal it):
+    no standard input, standard output discarded, standard error piped."""
+    from conftest import _entry_point
+
+    return subprocess.Popen(
+        [*_entry_point(), *(os.fspath(a) for a in args)],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env=child_env(),
+    )
