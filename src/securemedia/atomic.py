@@ -105,7 +105,8 @@ def _open_directory(path: Path) -> int:
         raise OperationalError(f"cannot write to {path}: {exc.strerror or exc}") from None
 
 
-def _lstat(dir_fd: int, name: str) -> os.stat_result | None:
+def lstat_at(name: str, dir_fd: int) -> os.stat_result | None:
+    """``lstat`` of ``name`` relative to ``dir_fd``; None if nothing is there."""
     try:
         return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
@@ -114,7 +115,7 @@ def _lstat(dir_fd: int, name: str) -> os.stat_result | None:
 
 def _check_free(dir_fd: int, name: str, shown: Path, *, force: bool) -> None:
     """Refuse early what ``_publish`` would refuse at the end."""
-    st = _lstat(dir_fd, name)
+    st = lstat_at(name, dir_fd)
     if st is None:
         return
     if not force:
@@ -146,7 +147,7 @@ def _publish(src_fd: int, src: str, dst_fd: int, dst: str, shown: Path, *, force
     except OSError as exc:
         if exc.errno not in _NO_HARD_LINKS:
             raise
-        if _lstat(dst_fd, dst) is not None:
+        if lstat_at(dst, dst_fd) is not None:
             raise DestinationExistsError(_exists_message(shown)) from None
         os.rename(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
         return
@@ -343,7 +344,7 @@ class StagingDirectory:
     def _take_back(self, done: list[tuple[str, os.stat_result]]) -> None:
         """Remove finals this group published, if they are still the files it made."""
         for final, st in done:
-            now = _lstat(self._dir_fd, final)
+            now = lstat_at(final, self._dir_fd)
             if now is not None and (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
                 _unlink_quietly(final, self._dir_fd)
 
@@ -357,7 +358,7 @@ class StagingDirectory:
                 _unlink_quietly(name, self._fd)
         with contextlib.suppress(OSError):
             # By name, so only if the name still is this directory.
-            now = _lstat(self._dir_fd, self._name)
+            now = lstat_at(self._name, self._dir_fd)
             if now is not None and (now.st_dev, now.st_ino) == (
                 self._stat.st_dev,
                 self._stat.st_ino,

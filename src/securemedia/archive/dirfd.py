@@ -19,6 +19,7 @@ from collections.abc import Callable
 from functools import cache
 
 from ..atomic import DIR_FLAGS, NEW_FILE_FLAGS
+from ..atomic import lstat_at as lstat_at  # one lstat-or-None, also used from here
 
 _O_TMPFILE = getattr(os, "O_TMPFILE", 0)
 # Errors by which a kernel or file system says it has no O_TMPFILE.
@@ -29,14 +30,6 @@ _RENAME_NOREPLACE = 1
 def open_dir(name: str, dir_fd: int | None = None) -> int:
     """Open directory ``name`` (relative to ``dir_fd``), never through a symbolic link."""
     return os.open(name, DIR_FLAGS, dir_fd=dir_fd)
-
-
-def lstat_at(name: str, dir_fd: int) -> os.stat_result | None:
-    """``lstat`` of ``name`` relative to ``dir_fd``; None if nothing is there."""
-    try:
-        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return None
 
 
 def same_dir_at(name: str, dir_fd: int, fd: int) -> bool:
