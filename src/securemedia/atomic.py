@@ -73,6 +73,12 @@ def temporary_prefix(output_name: str) -> str:
     return f".{output_name}.partial-"
 
 
+def proc_fd_path(fd: int) -> Path:
+    """``/proc/self/fd/N``: a name that resolves through the open descriptor
+    ``fd`` itself, not through any path (Linux; check it exists before relying on it)."""
+    return _PROC_FD / str(fd)
+
+
 def current_umask() -> int:
     """The process umask, read without changing it where the kernel reports it
     (another thread creating a file meanwhile would get the wrong mode)."""
@@ -233,7 +239,7 @@ class StagingDirectory:
             os.close(self._dir_fd)
             raise
         self._stat = os.fstat(self._fd)
-        proc = _PROC_FD / str(self._fd)
+        proc = proc_fd_path(self._fd)
         self.path = proc if proc.is_dir() else self.directory / self._name
         """Where files inside can be named by path (for code that only takes paths)."""
 

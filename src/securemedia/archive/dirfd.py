@@ -18,7 +18,7 @@ import stat
 from collections.abc import Callable
 from functools import cache
 
-from ..atomic import DIR_FLAGS, NEW_FILE_FLAGS
+from ..atomic import DIR_FLAGS, NEW_FILE_FLAGS, proc_fd_path
 from ..atomic import lstat_at as lstat_at  # one lstat-or-None, also used from here
 
 _O_TMPFILE = getattr(os, "O_TMPFILE", 0)
@@ -61,7 +61,7 @@ def link_anonymous(fd: int, name: str, dir_fd: int) -> None:
     """Give the anonymous file ``fd`` the name ``name`` in ``dir_fd`` (fails if it exists)."""
     # linkat(AT_FDCWD, "/proc/self/fd/N", dir_fd, name, AT_SYMLINK_FOLLOW): the
     # documented way to link an O_TMPFILE file without CAP_DAC_READ_SEARCH.
-    os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd)
+    os.link(proc_fd_path(fd), name, dst_dir_fd=dir_fd)
 
 
 def new_file(name: str, dir_fd: int, flags: int = os.O_WRONLY) -> int:
