@@ -43,6 +43,15 @@ def same_dir_at(name: str, dir_fd: int, fd: int) -> bool:
     )
 
 
+def apply_metadata(fd: int, mode: int, mtime_ns: int | None, umask: int) -> None:
+    """Give the open file or directory ``fd`` the permission bits
+    ``mode & 0o777 & ~umask`` (never setuid, setgid or sticky) and, if given,
+    the time ``mtime_ns``: on the descriptor, never by name."""
+    os.fchmod(fd, mode & 0o777 & ~umask)
+    if mtime_ns is not None:
+        os.utime(fd, ns=(mtime_ns, mtime_ns))
+
+
 def anonymous_file(dir_fd: int, flags: int = os.O_WRONLY) -> int | None:
     """An unnamed 0600 file in the directory ``dir_fd`` (``O_TMPFILE``), or None
     where the platform or file system has none. If the process dies, the kernel

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from ..errors import IntegrityError
 from ..finishing import Finishing
+from .dirfd import apply_metadata
 
 
 class StagedFile(Finishing):
@@ -57,10 +58,7 @@ class StagedFile(Finishing):
 
     def apply(self, mode: int | None, mtime_ns: int | None) -> None:
         """Final permission bits (masked by the umask) and time, on the descriptor."""
-        bits = 0o666 if mode is None else mode
-        os.fchmod(self.fd, bits & 0o777 & ~self._umask)
-        if mtime_ns is not None:
-            os.utime(self.fd, ns=(mtime_ns, mtime_ns))
+        apply_metadata(self.fd, 0o666 if mode is None else mode, mtime_ns, self._umask)
 
     def close(self) -> None:
         """The member was read to its end without error: keep it."""

@@ -357,9 +357,7 @@ class Staging:
                 if (st.st_dev, st.st_ino) != entry.ino:
                     continue  # swapped by someone else meanwhile: not ours to change
                 mode = 0o777 if entry.mode is None else entry.mode
-                os.fchmod(fd, mode & 0o777 & ~self._umask)
-                if entry.mtime_ns is not None:
-                    os.utime(fd, ns=(entry.mtime_ns, entry.mtime_ns))
+                dirfd.apply_metadata(fd, mode, entry.mtime_ns, self._umask)
             finally:
                 os.close(fd)
 
