@@ -32,6 +32,24 @@ def open_dir(name: str, dir_fd: int | None = None) -> int:
     return os.open(name, DIR_FLAGS, dir_fd=dir_fd)
 
 
+def open_below(dir_fd: int, parts: list[str]) -> int | None:
+    """Open the directory ``parts`` (path components) below ``dir_fd``, one
+    component at a time without following links; None if that fails anywhere.
+    ``dir_fd`` itself stays open."""
+    fd = dir_fd
+    try:
+        for part in parts:
+            sub = open_dir(part, fd)
+            if fd != dir_fd:
+                os.close(fd)
+            fd = sub
+    except OSError:
+        if fd != dir_fd:
+            os.close(fd)
+        return None
+    return fd
+
+
 def same_dir_at(name: str, dir_fd: int, fd: int) -> bool:
     """Whether ``name`` in ``dir_fd`` is still the directory open as ``fd``."""
     st = lstat_at(name, dir_fd)

@@ -349,7 +349,7 @@ class Staging:
             if not any("/".join(parts[:i]) in moved for i in range(1, len(parts) + 1)):
                 continue
             entry = self._dirs[name]
-            fd = self._open_final(parts)
+            fd = dirfd.open_below(self._dest_fd, parts)
             if fd is None:
                 continue
             try:
@@ -360,20 +360,6 @@ class Staging:
                 dirfd.apply_metadata(fd, mode, entry.mtime_ns, self._umask)
             finally:
                 os.close(fd)
-
-    def _open_final(self, parts: list[str]) -> int | None:
-        fd = self._dest_fd
-        try:
-            for part in parts:
-                sub = dirfd.open_dir(part, fd)
-                if fd != self._dest_fd:
-                    os.close(fd)
-                fd = sub
-        except OSError:
-            if fd != self._dest_fd:
-                os.close(fd)
-            return None
-        return fd
 
     def abort(self) -> None:
         """Remove everything this run staged (and ``dest`` if this run created it).
