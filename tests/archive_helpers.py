@@ -3,15 +3,17 @@ bypasses the ArchiveWriter's own checks, dataset trees, and ``diff -r``."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import blake3
+import pytest
 
 from securemedia.archive.index import ENTRY_KEYS, INDEX_VERSION
 from securemedia.archive.records import INDEX_TAG, MAX_FRAME, U32, encode_meta, encode_trailer
@@ -175,3 +177,22 @@ def start_cli(args: Sequence[str | os.PathLike[str]], cwd: Path) -> subprocess.P
         start_new_session=True,
         env=child_env(),
     )
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(mount: Path, options: str) -> Iterator[Path]:
+    """A real tmpfs mounted on the empty directory ``mount`` with ``options``
+    (``size=1m``, ...): a file system that really fills up. Skips the test where
+    it cannot be mounted (it needs root); unmounted when the block ends."""
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

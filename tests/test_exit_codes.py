@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from archive_helpers import RawEntry, file_meta, write_raw_archive, zip_around_tar
+from archive_helpers import RawEntry, file_meta, mounted_tmpfs, write_raw_archive, zip_around_tar
 from conftest import CliResult, run_cli_in
 from securemedia.keys import SecretKey
 from securemedia.recipients.passphrase import Argon2Params
@@ -314,17 +313,8 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 1 MiB tmpfs (needs root); skipped where it cannot be mounted."""
     mount = tmp_path / "small"
     mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
-        capture_output=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.decode()}")
-    try:
+    with mounted_tmpfs(mount, "size=1m"):
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 DISK_FULL_CASES = {

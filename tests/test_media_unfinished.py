@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from archive_helpers import child_env
+from archive_helpers import child_env, mounted_tmpfs
 from conftest import KeyFiles, RunCli, _entry_point
 from securemedia.media.header import HEADER_SIZE
 from securemedia.media.volumes import VolumeSetWriter
@@ -143,17 +143,8 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     mount.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("mounting a small tmpfs needs root")
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3m,mode=0755", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip()}")
-    try:
+    with mounted_tmpfs(mount, "size=3m,mode=0755"):
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 @pytest.mark.parametrize(
