@@ -364,8 +364,7 @@ class Staging:
     def abort(self) -> None:
         """Remove everything this run staged (and ``dest`` if this run created it).
         Works through descriptors only; never raises."""
-        if self._last is not None:
-            self._finish_last()
+        self._finish_last()
         self._forget_parent()
         if not self._committed:
             self._remove_staging()
