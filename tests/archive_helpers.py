@@ -3,15 +3,17 @@ bypasses the ArchiveWriter's own checks, dataset trees, and ``diff -r``."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import blake3
+import pytest
 
 from securemedia.archive.index import ENTRY_KEYS, INDEX_VERSION
 from securemedia.archive.records import INDEX_TAG, MAX_FRAME, U32, encode_meta, encode_trailer
@@ -129,3 +131,68 @@ def snapshot(root: Path) -> list[tuple[str, int]]:
         (str(p.relative_to(root)), p.lstat().st_size if not p.is_dir() else -1)
         for p in root.rglob("*")
     )
+
+
+def zip_around_tar(path: Path, passphrase: str, tar_bytes: bytes) -> None:
+    """A correctly encrypted compatibility ZIP (our parameters: AE-2, AES-256,
+    stored) around ``tar_bytes``, whatever they hold: a hostile tar to read."""
+    import pyzipper  # only the compatibility ZIP tests need it
+    from pyzipper.zipfile_aes import WZ_AES_V2, AESZipInfo
+
+    from securemedia.compat_zip import INNER_NAME
+
+    with pyzipper.AESZipFile(
+        path,
+        "w",
+        compression=pyzipper.ZIP_STORED,
+        encryption=pyzipper.WZ_AES,
+        encryption_kwargs={"nbits": 256, "force_wz_aes_version": WZ_AES_V2},
+    ) as zf:
+        zf.setpassword(passphrase.encode())
+        zinfo = AESZipInfo(INNER_NAME)
+        zinfo.compress_type = pyzipper.ZIP_STORED
+        zf.writestr(zinfo, tar_bytes)
+
+
+def child_env() -> dict[str, str]:
+    """A minimal environment for a CLI child process. PYTHONPATH is kept: a
+    checkout under test (a worktree) runs its own code."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+    if "PYTHONPATH" in os.environ:
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return env
+
+
+def start_cli(args: Sequence[str | os.PathLike[str]], cwd: Path) -> subprocess.Popen[bytes]:
+    """Start ``securemedia ARGS`` in its own session (so a test can signal it):
+    no standard input, standard output discarded, standard error piped."""
+    from conftest import _entry_point
+
+    return subprocess.Popen(
+        [*_entry_point(), *(os.fspath(a) for a in args)],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env=child_env(),
+    )
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(mount: Path, options: str) -> Iterator[Path]:
+    """A real tmpfs mounted on the empty directory ``mount`` with ``options``
+    (``size=1m``, ...): a file system that really fills up. Skips the test where
+    it cannot be mounted (it needs root); unmounted when the block ends."""
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

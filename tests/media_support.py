@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from securemedia.media.sizes import parse_medium
@@ -14,9 +15,18 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 MEDIUM = parse_medium("2MB")
 
 
-def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """Run ``securemedia ARGS`` from this checkout, no standard input."""
-    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+def cli(
+    *args: str | Path,
+    extra_env: Mapping[str, str] | None = None,
+    preexec_fn: Callable[[], None] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``securemedia ARGS`` from this checkout, no standard input;
+    ``extra_env`` added to the environment, ``preexec_fn`` run in the child."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        **(extra_env or {}),
+    }
     return subprocess.run(
         [sys.executable, "-c", "from securemedia.cli.main import main; main()", *map(str, args)],
         capture_output=True,
@@ -24,4 +34,5 @@ def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
         env=env,
         stdin=subprocess.DEVNULL,
         timeout=120,
+        preexec_fn=preexec_fn,
     )

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from archive_helpers import RawEntry, file_meta, snapshot, write_raw_archive
+from archive_helpers import RawEntry, file_meta, mounted_tmpfs, snapshot, write_raw_archive
 from conftest import KeyFiles, RunCli
 from securemedia import ArchiveReader, ArchiveWriter, Compression
 from securemedia.archive.extract import extract
@@ -290,14 +290,7 @@ def test_free_space_checked_before_writing(tmp_path: Path, run_cli: RunCli, key:
     assert archive.stat().st_size < 1 << 20
     small = tmp_path / "small-fs"
     small.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(small)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
+    with mounted_tmpfs(small, "size=8m"):
         (small / "keep.txt").write_text("x")
         result = run_cli("unpack", archive, "-i", key.path, "-o", small / "dest")
         assert result.code == 1
@@ -306,8 +299,6 @@ def test_free_space_checked_before_writing(tmp_path: Path, run_cli: RunCli, key:
         with archive.open("rb") as handle, pytest.raises(OperationalError, match="free space"):
             extract(ArchiveReader(handle, [key.secret.identity()]), small)
         assert sorted(os.listdir(small)) == ["keep.txt"]
-    finally:
-        subprocess.run(["umount", str(small)], check=False)
 
 
 def test_destination_that_is_a_file_is_refused(

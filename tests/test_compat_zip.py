@@ -20,8 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from archive_helpers import zip_around_tar
+
 pyzipper = pytest.importorskip("pyzipper")
-from pyzipper.zipfile_aes import WZ_AES_V2, AESZipInfo  # noqa: E402
+from pyzipper.zipfile_aes import WZ_AES_V2  # noqa: E402
 
 from securemedia.compat_zip import (  # noqa: E402
     INNER_NAME,
@@ -299,17 +301,7 @@ def _zip_of_tar(path: Path, passphrase: str, members: list[tuple[tarfile.TarInfo
         for info, data in members:
             info.size = len(data) if info.isreg() else 0
             tar.addfile(info, io.BytesIO(data) if info.isreg() else None)
-    with pyzipper.AESZipFile(
-        path,
-        "w",
-        compression=pyzipper.ZIP_STORED,
-        encryption=pyzipper.WZ_AES,
-        encryption_kwargs={"nbits": 256, "force_wz_aes_version": WZ_AES_V2},
-    ) as zf:
-        zf.setpassword(passphrase.encode())
-        zinfo = AESZipInfo(INNER_NAME)
-        zinfo.compress_type = pyzipper.ZIP_STORED
-        zf.writestr(zinfo, buf.getvalue())
+    zip_around_tar(path, passphrase, buf.getvalue())
 
 
 def _member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from archive_helpers import zip_around_tar
 from conftest import KeyFiles, RunCli
 
 pyzipper = pytest.importorskip("pyzipper")
-from pyzipper.zipfile_aes import WZ_AES_V2, AESZipInfo  # noqa: E402
 
-from securemedia.compat_zip import INNER_NAME, extract_compat_zip, write_compat_zip  # noqa: E402
+from securemedia.compat_zip import extract_compat_zip, write_compat_zip  # noqa: E402
 from securemedia.compat_zip.reader import MAX_EXTENDED_HEADER  # noqa: E402
 from securemedia.errors import FormatError, UnsafeMemberError  # noqa: E402
 
@@ -29,17 +29,7 @@ EXPANDED = 64 << 20
 
 
 def _zip(path: Path, tar_bytes: bytes) -> None:
-    with pyzipper.AESZipFile(
-        path,
-        "w",
-        compression=pyzipper.ZIP_STORED,
-        encryption=pyzipper.WZ_AES,
-        encryption_kwargs={"nbits": 256, "force_wz_aes_version": WZ_AES_V2},
-    ) as zf:
-        zf.setpassword(PASSPHRASE.encode())
-        zinfo = AESZipInfo(INNER_NAME)
-        zinfo.compress_type = pyzipper.ZIP_STORED
-        zf.writestr(zinfo, tar_bytes)
+    zip_around_tar(path, PASSPHRASE, tar_bytes)
 
 
 def _pax_sparse_1_0() -> bytes:

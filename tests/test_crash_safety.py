@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from archive_helpers import diff_r
-from conftest import KeyFiles, _entry_point
+from archive_helpers import diff_r, start_cli
+from conftest import KeyFiles
 from securemedia import ArchiveReader
 
 KILLS = 4
@@ -46,27 +46,12 @@ def dataset(tmp_path: Path) -> Path:
     return root
 
 
-def _start(args: list[str | os.PathLike[str]], cwd: Path) -> subprocess.Popen[bytes]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
-    if "PYTHONPATH" in os.environ:  # a checkout under test (a worktree) runs its own code
-        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-    return subprocess.Popen(
-        [*_entry_point(), *(os.fspath(a) for a in args)],
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        env=env,
-    )
-
-
 def _writing_window(
     args: list[str | os.PathLike[str]], cwd: Path, partial_present: Callable[[], bool]
 ) -> float:
     """Run to completion; return how long its partial output existed (from
     its appearance to the end of the process): the window to kill it in."""
-    proc = _start(args, cwd)
+    proc = start_cli(args, cwd)
     deadline = time.monotonic() + 120
     while not partial_present() and proc.poll() is None:
         assert time.monotonic() < deadline, "no partial output appeared"
@@ -114,7 +99,7 @@ def test_killed_pack_leaves_no_complete_looking_archive(
     killed_mid_write = 0
     for attempt in range(KILLS):
         target = out / f"ship-{attempt}.sm"
-        proc = _start(["pack", dataset, "-o", target, "-r", key.pub_path, "-q"], out)
+        proc = start_cli(["pack", dataset, "-o", target, "-r", key.pub_path, "-q"], out)
 
         def partial(target: Path = target) -> bool:
             return any(p.name.startswith(f".{target.name}.partial-") for p in out.iterdir())
@@ -160,7 +145,7 @@ def test_killed_unpack_leaves_no_member_at_its_final_path(
         dest = tmp_path / f"dest-{attempt}"
         dest.mkdir()
         (dest / "already-here.txt").write_text("the office's own file")
-        proc = _start(["unpack", archive, "-i", key.path, "-o", dest, "-q"], tmp_path)
+        proc = start_cli(["unpack", archive, "-i", key.path, "-o", dest, "-q"], tmp_path)
 
         def partial(dest: Path = dest) -> bool:
             return any(p.name.startswith(".securemedia-partial-") for p in dest.iterdir())

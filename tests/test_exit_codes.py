@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from archive_helpers import RawEntry, file_meta, write_raw_archive
+from archive_helpers import RawEntry, file_meta, mounted_tmpfs, write_raw_archive, zip_around_tar
 from conftest import CliResult, run_cli_in
 from securemedia.keys import SecretKey
 from securemedia.recipients.passphrase import Argon2Params
@@ -110,27 +109,12 @@ def _unsafe_zip(path: Path, passphrase: str) -> None:
     """A correctly encrypted compatibility ZIP whose tar holds ``../evil.txt``."""
     import io
 
-    import pyzipper
-    from pyzipper.zipfile_aes import WZ_AES_V2, AESZipInfo
-
-    from securemedia.compat_zip import INNER_NAME
-
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
         info = tarfile.TarInfo("../evil.txt")
         info.size = 1
         tar.addfile(info, io.BytesIO(b"x"))
-    with pyzipper.AESZipFile(
-        path,
-        "w",
-        compression=pyzipper.ZIP_STORED,
-        encryption=pyzipper.WZ_AES,
-        encryption_kwargs={"nbits": 256, "force_wz_aes_version": WZ_AES_V2},
-    ) as zf:
-        zf.setpassword(passphrase.encode())
-        zinfo = AESZipInfo(INNER_NAME)
-        zinfo.compress_type = pyzipper.ZIP_STORED
-        zf.writestr(zinfo, buf.getvalue())
+    zip_around_tar(path, passphrase, buf.getvalue())
 
 
 @dataclass(frozen=True)
@@ -331,17 +315,8 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 1 MiB tmpfs (needs root); skipped where it cannot be mounted."""
     mount = tmp_path / "small"
     mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
-        capture_output=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.decode()}")
-    try:
+    with mounted_tmpfs(mount, "size=1m"):
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 DISK_FULL_CASES = {

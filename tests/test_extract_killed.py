@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from archive_helpers import diff_r
+from archive_helpers import child_env, diff_r, start_cli
 from conftest import KeyFiles, _entry_point
 from securemedia import ArchiveWriter
 from securemedia.archive.staging import STAGING_PREFIX
@@ -27,18 +27,6 @@ BIG = 64 << 20
 @pytest.fixture
 def key(make_keys: Callable[..., KeyFiles]) -> KeyFiles:
     return make_keys("office", classic=True)
-
-
-def _start(args: list[str | os.PathLike[str]], cwd: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [*_entry_point(), *(os.fspath(a) for a in args)],
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        env=_env(),
-    )
 
 
 def _writing_big_member(pid: int, dest: Path) -> bool:
@@ -70,7 +58,7 @@ def test_killed_unpack_leaves_no_unverified_plaintext_and_the_next_run_cleans_up
     dest.mkdir()
     (dest / "mine.txt").write_text("the office's own file")
 
-    proc = _start(["unpack", archive, "-i", key.path, "-o", dest, "-q"], tmp_path)
+    proc = start_cli(["unpack", archive, "-i", key.path, "-o", dest, "-q"], tmp_path)
     deadline = time.monotonic() + 120
     while not _writing_big_member(proc.pid, dest):
         assert proc.poll() is None, "the unpack ended before it could be killed"
@@ -99,17 +87,10 @@ def test_killed_unpack_leaves_no_unverified_plaintext_and_the_next_run_cleans_up
         capture_output=True,
         text=True,
         check=False,
-        env=_env(),
+        env=child_env(),
         start_new_session=True,
     )
     assert again.returncode == 0, again.stderr
     assert f"removed {staged}" in again.stderr
     assert sorted(os.listdir(dest)) == ["data", "mine.txt"]
     diff_r(data, dest / "data")
-
-
-def _env() -> dict[str, str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
-    if "PYTHONPATH" in os.environ:  # a checkout under test runs its own code
-        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-    return env

@@ -8,12 +8,11 @@ import os
 import random
 import resource
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from media_support import MEDIUM, SRC, cli
+from media_support import MEDIUM, cli
 from securemedia.errors import MediaError
 from securemedia.media.plan import volume_capacity
 from securemedia.media.sectors import (
@@ -39,19 +38,9 @@ def _no_file_writes() -> None:
 
 def cli_read_only(tmpdir: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
     """``securemedia ARGS`` in a child that may not write a single byte to any file."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "TMPDIR": str(tmpdir),
-    }
-    return subprocess.run(
-        [sys.executable, "-c", "from securemedia.cli.main import main; main()", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
+    return cli(
+        *args,
+        extra_env={"PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": str(tmpdir)},
         preexec_fn=_no_file_writes,
     )
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from archive_helpers import child_env, mounted_tmpfs
 from conftest import KeyFiles, RunCli, _entry_point
 from securemedia.media.header import HEADER_SIZE
 from securemedia.media.volumes import VolumeSetWriter
@@ -51,16 +52,13 @@ def _default_signals() -> None:
 
 
 def start_pack(out: Path, key: KeyFiles, *extra: str) -> subprocess.Popen[bytes]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
-    if "PYTHONPATH" in os.environ:
-        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return subprocess.Popen(
         [*_entry_point(), "pack", "-", "-r", str(key.pub_path), "-o", "ship.sm", *PACK, *extra],
         cwd=out,
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        env=env,
+        env=child_env(),
         start_new_session=True,
         preexec_fn=_default_signals,
     )
@@ -145,17 +143,8 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     mount.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("mounting a small tmpfs needs root")
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3m,mode=0755", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip()}")
-    try:
+    with mounted_tmpfs(mount, "size=3m,mode=0755"):
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 @pytest.mark.parametrize(

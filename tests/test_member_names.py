@@ -11,15 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from archive_helpers import RawEntry, file_meta, write_raw_archive
+from archive_helpers import RawEntry, file_meta, write_raw_archive, zip_around_tar
 from conftest import KeyFiles, RunCli
 from securemedia.archive.paths import display_name, validate_member_name
 from securemedia.errors import UnsafeMemberError
 
 pyzipper = pytest.importorskip("pyzipper")
-from pyzipper.zipfile_aes import WZ_AES_V2, AESZipInfo  # noqa: E402
 
-from securemedia.compat_zip import INNER_NAME, extract_compat_zip  # noqa: E402
+from securemedia.compat_zip import extract_compat_zip  # noqa: E402
 
 # name -> the words the refusal must contain (the rule it broke).
 UNSAFE = {
@@ -142,17 +141,7 @@ def test_compat_zip_refuses_a_deceptive_name(tmp_path: Path) -> None:
         info.size = 2
         tar.addfile(info, io.BytesIO(b"%P"))
     zpath = tmp_path / "hostile.zip"
-    with pyzipper.AESZipFile(
-        zpath,
-        "w",
-        compression=pyzipper.ZIP_STORED,
-        encryption=pyzipper.WZ_AES,
-        encryption_kwargs={"nbits": 256, "force_wz_aes_version": WZ_AES_V2},
-    ) as zf:
-        zf.setpassword(b"a passphrase for the test")
-        zinfo = AESZipInfo(INNER_NAME)
-        zinfo.compress_type = pyzipper.ZIP_STORED
-        zf.writestr(zinfo, tar_bytes.getvalue())
+    zip_around_tar(zpath, "a passphrase for the test", tar_bytes.getvalue())
     with pytest.raises(UnsafeMemberError, match="bidirectional control character"):
         extract_compat_zip(zpath, "a passphrase for the test", tmp_path / "dest")
     assert not (tmp_path / "dest").exists()

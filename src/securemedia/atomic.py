@@ -47,10 +47,18 @@ from typing import BinaryIO
 
 from .errors import DestinationExistsError, OperationalError, UsageError
 
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
-_CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
+# The open flags of every module that must not follow a symbolic link at a name
+# (here, extraction's dirfd, pack's sources): defined once.
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | _CLOEXEC
+READ_FLAGS = os.O_RDONLY | NOFOLLOW
+"""Open an existing file for reading, never through a link at its name."""
+DIR_FLAGS = READ_FLAGS | _DIRECTORY
+"""Open a directory, never through a link at its name."""
+NEW_FILE_FLAGS = os.O_CREAT | os.O_EXCL | NOFOLLOW
+"""Create a file that must not exist yet (add the access mode), never through a link."""
+_CREATE = os.O_RDWR | NEW_FILE_FLAGS
 # link() refused because the file system has no hard links (FAT, exFAT, some FUSE).
 _NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS}
 _TRIES = 64
@@ -65,13 +73,24 @@ def temporary_prefix(output_name: str) -> str:
     return f".{output_name}.partial-"
 
 
+def proc_fd_path(fd: int) -> Path:
+    """``/proc/self/fd/N``: a name that resolves through the open descriptor
+    ``fd`` itself, not through any path (Linux; check it exists before relying on it)."""
+    return _PROC_FD / str(fd)
+
+
 def current_umask() -> int:
-    """The process umask, read without changing it where the kernel says it."""
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/self/status").read_text().splitlines():
+    """The process umask, read without changing it where the kernel reports it
+    (another thread creating a file meanwhile would get the wrong mode)."""
+    with (
+        contextlib.suppress(OSError, ValueError, IndexError),
+        open("/proc/self/status", encoding="ascii") as status,
+    ):
+        for line in status:
             if line.startswith("Umask:"):
                 return int(line.split()[1], 8)
-    mask = os.umask(0o022)  # no other way to read it; put it straight back
+    # Round trip through the most restrictive mask, so a racing creation errs private.
+    mask = os.umask(0o077)
     os.umask(mask)
     return mask
 
@@ -92,7 +111,8 @@ def _open_directory(path: Path) -> int:
         raise OperationalError(f"cannot write to {path}: {exc.strerror or exc}") from None
 
 
-def _lstat(dir_fd: int, name: str) -> os.stat_result | None:
+def lstat_at(name: str, dir_fd: int) -> os.stat_result | None:
+    """``lstat`` of ``name`` relative to ``dir_fd``; None if nothing is there."""
     try:
         return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
@@ -101,7 +121,7 @@ def _lstat(dir_fd: int, name: str) -> os.stat_result | None:
 
 def _check_free(dir_fd: int, name: str, shown: Path, *, force: bool) -> None:
     """Refuse early what ``_publish`` would refuse at the end."""
-    st = _lstat(dir_fd, name)
+    st = lstat_at(name, dir_fd)
     if st is None:
         return
     if not force:
@@ -133,7 +153,7 @@ def _publish(src_fd: int, src: str, dst_fd: int, dst: str, shown: Path, *, force
     except OSError as exc:
         if exc.errno not in _NO_HARD_LINKS:
             raise
-        if _lstat(dst_fd, dst) is not None:
+        if lstat_at(dst, dst_fd) is not None:
             raise DestinationExistsError(_exists_message(shown)) from None
         os.rename(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
         return
@@ -219,7 +239,7 @@ class StagingDirectory:
             os.close(self._dir_fd)
             raise
         self._stat = os.fstat(self._fd)
-        proc = _PROC_FD / str(self._fd)
+        proc = proc_fd_path(self._fd)
         self.path = proc if proc.is_dir() else self.directory / self._name
         """Where files inside can be named by path (for code that only takes paths)."""
 
@@ -239,7 +259,7 @@ class StagingDirectory:
         else:
             raise OperationalError("cannot create a temporary directory: every name was taken")
         try:
-            fd = os.open(name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=self._dir_fd)
+            fd = os.open(name, DIR_FLAGS, dir_fd=self._dir_fd)
         except OSError as exc:
             raise OperationalError(
                 f"{self.directory / name}: replaced while being created: {exc.strerror or exc}"
@@ -305,7 +325,7 @@ class StagingDirectory:
                 _check_free(self._dir_fd, final, self.directory / final, force=force)
             for staged, _ in moves:
                 secret = private if isinstance(private, bool) else staged in private
-                fd = os.open(staged, os.O_RDONLY | _NOFOLLOW | _CLOEXEC, dir_fd=self._fd)
+                fd = os.open(staged, READ_FLAGS, dir_fd=self._fd)
                 try:
                     os.fchmod(fd, output_mode(private=secret))
                     if durable:
@@ -330,7 +350,7 @@ class StagingDirectory:
     def _take_back(self, done: list[tuple[str, os.stat_result]]) -> None:
         """Remove finals this group published, if they are still the files it made."""
         for final, st in done:
-            now = _lstat(self._dir_fd, final)
+            now = lstat_at(final, self._dir_fd)
             if now is not None and (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
                 _unlink_quietly(final, self._dir_fd)
 
@@ -344,7 +364,7 @@ class StagingDirectory:
                 _unlink_quietly(name, self._fd)
         with contextlib.suppress(OSError):
             # By name, so only if the name still is this directory.
-            now = _lstat(self._dir_fd, self._name)
+            now = lstat_at(self._name, self._dir_fd)
             if now is not None and (now.st_dev, now.st_ino) == (
                 self._stat.st_dev,
                 self._stat.st_ino,

@@ -18,8 +18,9 @@ import stat
 from collections.abc import Callable
 from functools import cache
 
-DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-NEW_FILE_FLAGS = os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+from ..atomic import DIR_FLAGS, NEW_FILE_FLAGS, proc_fd_path
+from ..atomic import lstat_at as lstat_at  # one lstat-or-None, also used from here
+
 _O_TMPFILE = getattr(os, "O_TMPFILE", 0)
 # Errors by which a kernel or file system says it has no O_TMPFILE.
 _NO_TMPFILE = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT}
@@ -31,12 +32,22 @@ def open_dir(name: str, dir_fd: int | None = None) -> int:
     return os.open(name, DIR_FLAGS, dir_fd=dir_fd)
 
 
-def lstat_at(name: str, dir_fd: int) -> os.stat_result | None:
-    """``lstat`` of ``name`` relative to ``dir_fd``; None if nothing is there."""
+def open_below(dir_fd: int, parts: list[str]) -> int | None:
+    """Open the directory ``parts`` (path components) below ``dir_fd``, one
+    component at a time without following links; None if that fails anywhere.
+    ``dir_fd`` itself stays open."""
+    fd = dir_fd
     try:
-        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    except FileNotFoundError:
+        for part in parts:
+            sub = open_dir(part, fd)
+            if fd != dir_fd:
+                os.close(fd)
+            fd = sub
+    except OSError:
+        if fd != dir_fd:
+            os.close(fd)
         return None
+    return fd
 
 
 def same_dir_at(name: str, dir_fd: int, fd: int) -> bool:
@@ -50,20 +61,13 @@ def same_dir_at(name: str, dir_fd: int, fd: int) -> bool:
     )
 
 
-def read_umask() -> int:
-    """The process umask, read without changing it where the kernel reports it
-    (another thread creating a file meanwhile would get the wrong mode)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    # Round trip through the most restrictive mask, so a racing creation errs private.
-    mask = os.umask(0o077)
-    os.umask(mask)
-    return mask
+def apply_metadata(fd: int, mode: int, mtime_ns: int | None, umask: int) -> None:
+    """Give the open file or directory ``fd`` the permission bits
+    ``mode & 0o777 & ~umask`` (never setuid, setgid or sticky) and, if given,
+    the time ``mtime_ns``: on the descriptor, never by name."""
+    os.fchmod(fd, mode & 0o777 & ~umask)
+    if mtime_ns is not None:
+        os.utime(fd, ns=(mtime_ns, mtime_ns))
 
 
 def anonymous_file(dir_fd: int, flags: int = os.O_WRONLY) -> int | None:
@@ -84,7 +88,7 @@ def link_anonymous(fd: int, name: str, dir_fd: int) -> None:
     """Give the anonymous file ``fd`` the name ``name`` in ``dir_fd`` (fails if it exists)."""
     # linkat(AT_FDCWD, "/proc/self/fd/N", dir_fd, name, AT_SYMLINK_FOLLOW): the
     # documented way to link an O_TMPFILE file without CAP_DAC_READ_SEARCH.
-    os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd)
+    os.link(proc_fd_path(fd), name, dst_dir_fd=dir_fd)
 
 
 def new_file(name: str, dir_fd: int, flags: int = os.O_WRONLY) -> int:

@@ -11,7 +11,6 @@ from typing import BinaryIO
 
 from ..errors import UsageError, os_error, writing_to
 from .index import FILE, Member
-from .paths import validate_member_name
 from .reader import READ_SIZE, ArchiveReader, MemberReader
 from .staging import Notice, Staging
 
@@ -44,12 +43,12 @@ def extract(
     """Extract every member (or the ``select``ed ones) into ``dest``.
 
     Nothing appears at a final name until the whole archive (or, for selected
-    members of a seekable archive, each selected member and the signed index)
-    has verified; on failure ``dest`` is left as it was. See
-    :mod:`.staging` for what holds against a hostile neighbour and a killed
-    process; ``notice`` receives one line for each stale staging directory (of
-    a killed earlier run) that was removed. Memory does not grow with the
-    member count unless ``list_members`` asks for the lists in the result.
+    members, each selected member and the signed index) has verified; on
+    failure ``dest`` is left as it was. See :mod:`.staging` for what holds
+    against a hostile neighbour and a killed process; ``notice`` receives one
+    line for each stale staging directory (of a killed earlier run) that was
+    removed. Memory does not grow with the member count unless
+    ``list_members`` asks for the lists in the result.
     """
     wanted = set(select) if select else None
     with (
@@ -116,7 +115,7 @@ class _Stager:
     def stage(
         self, name: str, mode: int, mtime_ns: int, data: MemberReader | None, size: int | None
     ) -> None:
-        validate_member_name(name)
+        # The name is checked by the staging itself (add_dir, open_file).
         try:
             if data is None:
                 self._staging.add_dir(name)
@@ -136,12 +135,12 @@ class _Stager:
 def copy_member(reader: ArchiveReader, name: str | None, out: BinaryIO) -> Member | None:
     """Write one file member's plaintext to ``out``.
 
-    Seekable archive: a pass that writes nothing verifies first, then the
-    member is streamed. Without ``name`` that pass covers the whole archive, end
-    to end; with ``name`` (``--member``) it covers that member, whose size and
-    digest are checked against the signed index, and only its own chunks and the
-    index are decrypted. A pipe was spooled (ciphertext) by the reader, so the
-    same holds for it: no byte goes out before it verified.
+    A pass that writes nothing verifies first, then the member is streamed.
+    Without ``name`` that pass covers the whole archive, end to end; with
+    ``name`` (``--member``) it covers that member, whose size and digest are
+    checked against the signed index, and only its own chunks and the index are
+    decrypted. (A pipe was spooled, as ciphertext, by the reader: no byte goes
+    out before it verified, on any input.)
     """
     target = _choose(reader, name)
     if name is None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from ..atomic import DIR_FLAGS, READ_FLAGS
 from ..errors import FormatError, InputError, OperationalError, UsageError, os_error, packing_input
 from .index import check_mtime_ns
 from .paths import NameSet, validate_member_name
@@ -41,11 +42,9 @@ if TYPE_CHECKING:
 READ_SIZE = 1 << 20
 STDIN = Path("-")
 
-_NOFOLLOW = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 # O_NONBLOCK: a FIFO swapped in for a file must not hang the open; it is then
 # refused by the type check. It changes nothing for regular files or directories.
-_FILE_FLAGS = os.O_RDONLY | _NOFOLLOW | os.O_NONBLOCK
-_DIR_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_DIRECTORY", 0)
+_FILE_FLAGS = READ_FLAGS | os.O_NONBLOCK
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +274,7 @@ def _walk(
     if not is_dir:
         return
     try:
-        fd = os.open(path if parent_fd is None else path.name, _DIR_FLAGS, dir_fd=parent_fd)
+        fd = os.open(path if parent_fd is None else path.name, DIR_FLAGS, dir_fd=parent_fd)
     except OSError as exc:
         raise _changed(path) if _is_link_error(exc) else _unreadable(path, exc) from None
     try:

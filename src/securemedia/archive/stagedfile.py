@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from types import TracebackType
 
 from ..errors import IntegrityError
+from ..finishing import Finishing
+from .dirfd import apply_metadata
 
 
-class StagedFile:
+class StagedFile(Finishing):
     """A member being written into the staging directory (see
     :meth:`.staging.Staging.open_file`): ``on_close`` keeps it, ``on_discard``
-    drops it."""
+    drops it. Leaving its ``with`` block normally closes (keeps) it; leaving it
+    with an exception aborts (drops) it."""
 
     def __init__(
         self,
@@ -56,10 +58,7 @@ class StagedFile:
 
     def apply(self, mode: int | None, mtime_ns: int | None) -> None:
         """Final permission bits (masked by the umask) and time, on the descriptor."""
-        bits = 0o666 if mode is None else mode
-        os.fchmod(self.fd, bits & 0o777 & ~self._umask)
-        if mtime_ns is not None:
-            os.utime(self.fd, ns=(mtime_ns, mtime_ns))
+        apply_metadata(self.fd, 0o666 if mode is None else mode, mtime_ns, self._umask)
 
     def close(self) -> None:
         """The member was read to its end without error: keep it."""
@@ -74,7 +73,7 @@ class StagedFile:
             self._drop()
             raise
 
-    def discard(self) -> None:
+    def abort(self) -> None:
         """Drop what was written (an anonymous file simply vanishes)."""
         if self._open:
             self._open = False
@@ -83,17 +82,3 @@ class StagedFile:
     def _drop(self) -> None:
         os.close(self.fd)
         self._on_discard(self)
-
-    def __enter__(self) -> StagedFile:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.discard()

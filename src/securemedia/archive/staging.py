@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from ..atomic import current_umask
 from ..errors import DestinationExistsError, OperationalError
 from . import dirfd
 from .merge import conflict, merge_tree
@@ -83,7 +84,7 @@ class Staging:
     ) -> None:
         self.dest = dest
         self.force = force
-        self._umask = dirfd.read_umask()
+        self._umask = current_umask()
         self._names: list[str] | None = [] if list_paths else None
         self._dirs: dict[str, _Dir] = {}
         self._checked: set[str] = set()  # destination parents known to be real directories
@@ -348,7 +349,7 @@ class Staging:
             if not any("/".join(parts[:i]) in moved for i in range(1, len(parts) + 1)):
                 continue
             entry = self._dirs[name]
-            fd = self._open_final(parts)
+            fd = dirfd.open_below(self._dest_fd, parts)
             if fd is None:
                 continue
             try:
@@ -356,31 +357,14 @@ class Staging:
                 if (st.st_dev, st.st_ino) != entry.ino:
                     continue  # swapped by someone else meanwhile: not ours to change
                 mode = 0o777 if entry.mode is None else entry.mode
-                os.fchmod(fd, mode & 0o777 & ~self._umask)
-                if entry.mtime_ns is not None:
-                    os.utime(fd, ns=(entry.mtime_ns, entry.mtime_ns))
+                dirfd.apply_metadata(fd, mode, entry.mtime_ns, self._umask)
             finally:
                 os.close(fd)
-
-    def _open_final(self, parts: list[str]) -> int | None:
-        fd = self._dest_fd
-        try:
-            for part in parts:
-                sub = dirfd.open_dir(part, fd)
-                if fd != self._dest_fd:
-                    os.close(fd)
-                fd = sub
-        except OSError:
-            if fd != self._dest_fd:
-                os.close(fd)
-            return None
-        return fd
 
     def abort(self) -> None:
         """Remove everything this run staged (and ``dest`` if this run created it).
         Works through descriptors only; never raises."""
-        if self._last is not None:
-            self._finish_last()
+        self._finish_last()
         self._forget_parent()
         if not self._committed:
             self._remove_staging()

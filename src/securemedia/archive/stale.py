@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ..atomic import READ_FLAGS
 from . import dirfd
 
 STAGING_PREFIX = ".securemedia-partial-"
@@ -97,7 +98,7 @@ def _remove_if_stale(dest_fd: int, name: str) -> bool:
         if os.fstat(root).st_uid != os.geteuid():
             return False  # another user's: theirs to clean up
         try:
-            lock = os.open(LOCK, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=root)
+            lock = os.open(LOCK, READ_FLAGS, dir_fd=root)
         except FileNotFoundError:
             # No lock: an older version's staging (remove it if it holds
             # anything), or one being created this instant (still empty; a run

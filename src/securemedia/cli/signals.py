@@ -27,19 +27,14 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _REDELIVER_EVERY = 0.05  # seconds between deliveries to the main thread
 
 
-class _State:
-    def __init__(self) -> None:
-        self.handled = threading.Event()
-
-
-def _handler(state: _State) -> Callable[[int, FrameType | None], None]:
+def _handler(handled: threading.Event) -> Callable[[int, FrameType | None], None]:
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         # Ignore further signals while the cleanup this exception triggers runs:
         # a second SIGTERM or Ctrl-C must not cut short the removal of staged
         # plaintext or of a half-written set. SIGKILL still stops at once.
         for each in SIGNALS:
             signal.signal(each, signal.SIG_IGN)
-        state.handled.set()
+        handled.set()
         if signum == signal.SIGINT:
             raise KeyboardInterrupt
         raise Terminated(signum)
@@ -47,12 +42,12 @@ def _handler(state: _State) -> Callable[[int, FrameType | None], None]:
     return on_signal
 
 
-def _watch(read_fd: int, main_thread: int, state: _State) -> None:
+def _watch(read_fd: int, main_thread: int, handled: threading.Event) -> None:
     # Process-directed signals go to the main thread, not to this one.
     signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     while data := os.read(read_fd, 64):
         wanted = [signum for signum in data if signum in SIGNALS]
-        while wanted and not state.handled.wait(_REDELIVER_EVERY):
+        while wanted and not handled.wait(_REDELIVER_EVERY):
             with contextlib.suppress(ProcessLookupError, OSError):
                 signal.pthread_kill(main_thread, wanted[0])
 
@@ -66,20 +61,20 @@ def signals_raise() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    state = _State()
+    handled = threading.Event()  # set once the handler ran: stop re-delivering
     previous: dict[int, Any] = {}
     for signum in SIGNALS:
         current = signal.getsignal(signum)
         if current is signal.SIG_IGN:
             continue
         previous[signum] = current
-        signal.signal(signum, _handler(state))
+        signal.signal(signum, _handler(handled))
     read_fd, write_fd = os.pipe()
     os.set_blocking(write_fd, False)
     old_wakeup = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
     watcher = threading.Thread(
         target=_watch,
-        args=(read_fd, threading.get_ident(), state),
+        args=(read_fd, threading.get_ident(), handled),
         name="securemedia-signals",
         daemon=True,
     )
@@ -88,7 +83,7 @@ def signals_raise() -> Iterator[None]:
         yield
     finally:
         signal.set_wakeup_fd(old_wakeup)
-        state.handled.set()  # the watcher stops re-delivering
+        handled.set()  # the watcher stops re-delivering
         os.close(write_fd)  # and sees end of file
         watcher.join(timeout=1)
         os.close(read_fd)

@@ -19,6 +19,7 @@ from ..errors import MediaError
 from . import rsgroups
 from .recovery import analyse
 from .sectors import SECTOR, ZERO_SECTOR, Layout, crc32c
+from .view import SizedView
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -46,35 +47,20 @@ def open_repaired(path: Path, *, max_rebuilt: int = 4096) -> Iterator[BinaryIO]:
         raise MediaError(f"{path.name}: cannot read: {e.strerror or e}") from e
 
 
-class _RepairedView(io.RawIOBase):
+class _RepairedView(SizedView):
     """Data sectors of a protected file; damaged ones decoded from their group on demand."""
 
     def __init__(
         self, f: BinaryIO, lay: Layout, ctab: rsgroups.Table, scan: rsgroups.Scan, budget: int
     ) -> None:
-        super().__init__()
+        super().__init__(lay.data_size)
         self._f, self._lay, self._ctab, self._scan = f, lay, ctab, scan
         self._dec = zfec.Decoder(lay.k, lay.m)
-        self._pos = 0
         self._budget = budget
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._lay.data_size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
 
     def readinto(self, buffer: Buffer) -> int:
         view = memoryview(buffer).cast("B")
-        want = min(len(view), self._lay.data_size - self._pos)
+        want = min(len(view), self._size - self._pos)
         if want <= 0:
             return 0
         sector, skip = divmod(self._pos, SECTOR)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from ..errors import MediaError, UsageError, os_error
 from .header import HEADER_SIZE, VolumeHeader, looks_like_header, parse_header
 from .iso import ISO_MAGIC_OFFSET, is_iso_image, locate_volume
+from .view import SizedView
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -196,33 +197,15 @@ def open_volume_set(paths: list[Path]) -> BinaryIO:
     return io.BufferedReader(_ConcatenatedPayloads(ordered), buffer_size=1024 * 1024)
 
 
-class _ConcatenatedPayloads(io.RawIOBase):
+class _ConcatenatedPayloads(SizedView):
     """The payload slices of ordered volumes, read as one file."""
 
     def __init__(self, volumes: list[VolumeInfo]) -> None:
-        super().__init__()
+        super().__init__(volumes[-1].header.archive_length)
         self._volumes = volumes
         self._starts = [v.header.payload_offset for v in volumes]
-        self._size = volumes[-1].header.archive_length
-        self._pos = 0
         self._open_index = -1
         self._fp: io.BufferedReader | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._pos = base + offset
-        return self._pos
 
     def readinto(self, buffer: Buffer) -> int:
         view = memoryview(buffer).cast("B")
