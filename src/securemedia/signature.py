@@ -32,8 +32,14 @@ def _message(header_raw: bytes, index_digest: bytes) -> bytes:
 
 def sign(key: ed25519.Ed25519PrivateKey, header_raw: bytes, index: bytes) -> bytes:
     """The signature block: signer's public key (32) then the signature (64)."""
+    return sign_digest(key, header_raw, hashlib.sha256(index).digest())
+
+
+def sign_digest(key: ed25519.Ed25519PrivateKey, header_raw: bytes, index_digest: bytes) -> bytes:
+    """:func:`sign` given SHA-256(index) rather than the index: the writer hashes
+    the index piece by piece as it streams it, never holding it whole."""
     public = key.public_key().public_bytes_raw()
-    return public + key.sign(_message(header_raw, hashlib.sha256(index).digest()))
+    return public + key.sign(_message(header_raw, index_digest))
 
 
 def verify(

@@ -79,6 +79,23 @@ def encode_index(members: list[Member]) -> bytes:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+# The canonical index is INDEX_PREFIX, the entries (encode_entry) joined by
+# ENTRY_SEPARATOR, then INDEX_SUFFIX: byte for byte what encode_index returns.
+# The writer keeps only the encoded entries and streams the index in pieces, so
+# its memory per member is the entry's bytes, not a Member plus a dict plus a str.
+INDEX_PREFIX = b'{"version":%d,"members":[' % INDEX_VERSION
+ENTRY_SEPARATOR = b","
+INDEX_SUFFIX = b"]}"
+
+
+def decode_entries(body: bytes | bytearray) -> list[Member]:
+    """The members of ``body``: entries written by :func:`encode_entry`, joined
+    by ENTRY_SEPARATOR (the writer's own, trusted, output; not checked again)."""
+    if not body:
+        return []
+    return [Member(**entry) for entry in json.loads(b"[" + body + b"]")]
+
+
 def check_mtime_ns(value: object) -> int:
     """Return ``value`` if it is a modification time the format can hold: an
     integer in the signed 64-bit nanosecond range; else raise FormatError."""

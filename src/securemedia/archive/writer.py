@@ -6,6 +6,7 @@ Memory stays flat whatever the input: data moves through in 1 MiB pieces.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import time
 from collections.abc import Callable, Sequence
@@ -24,7 +25,17 @@ from ..header import Header
 from ..recipients import Recipient
 from ..stream import StreamWriter
 from .compression import Compression
-from .index import DIRECTORY, FILE, Member, check_member_meta, encode_index
+from .index import (
+    DIRECTORY,
+    ENTRY_SEPARATOR,
+    FILE,
+    INDEX_PREFIX,
+    INDEX_SUFFIX,
+    Member,
+    check_member_meta,
+    decode_entries,
+    encode_entry,
+)
 from .paths import NameSet, quoted_name, validate_member_name
 from .records import INDEX_TAG, MAX_FRAME, U32, encode_meta, encode_trailer
 
@@ -155,15 +166,29 @@ class MemberWriter(Finishing, io.BufferedIOBase):
 
 @dataclass
 class ArchiveSummary:
-    """What was written: for ``--json`` and for scripts."""
+    """What was written: for ``--json`` and for scripts.
+
+    The counts are kept as the members are written; the member list itself is
+    decoded from the index entries only when asked for (:attr:`members`), so a
+    pack of a million files does not hold a million objects.
+    """
 
     archive_id: str
-    members: list[Member] = field(default_factory=list)
+    files: int = 0
+    directories: int = 0
     input_bytes: int = 0
     archive_bytes: int = 0
     signed: bool = False
     recipients: list[str] = field(default_factory=list)
     elapsed: float = 0.0
+    # The index entries, as written (set when the archive is finished).
+    _entries: bytes | bytearray = field(default=b"", repr=False, compare=False)
+
+    @property
+    def members(self) -> list[Member]:
+        """Every member written, in archive order (empty until the archive is
+        finished). Decoded on each call: keep the result if it is used twice."""
+        return decode_entries(self._entries)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -210,7 +235,9 @@ class ArchiveWriter(Finishing):
         self._sink = sink
         sink.write(self.header.raw)
         self._stream = StreamWriter(key, self._sink)
-        self._members: list[Member] = []
+        # The index entries, canonical and comma-joined as they go into the index:
+        # one buffer, a few hundred bytes per member (see _member_done).
+        self._entries = bytearray()
         self._names = NameSet()
         self._open: MemberWriter | None = None
         self._zstd: Any = None
@@ -265,16 +292,19 @@ class ArchiveWriter(Finishing):
             self._open.close()
         if self._failed:
             raise RuntimeError("cannot finish an archive after a member failed")
-        index = encode_index(self._members)
         index_offset = self._stream.plaintext_bytes
-        self._stream.write(INDEX_TAG + index)
-        block = signature.sign(self._signer, self.header.raw, index) if self._signer else b""
+        index_length, index_digest = self._write_index()
+        block = (
+            signature.sign_digest(self._signer, self.header.raw, index_digest)
+            if self._signer
+            else b""
+        )
         self._stream.write(block)
-        self._stream.write(encode_trailer(index_offset, len(index), len(block)))
+        self._stream.write(encode_trailer(index_offset, index_length, len(block)))
         self._stream.close()
         self._sink.flush()
         self._closed = True
-        self.summary.members = list(self._members)
+        self.summary._entries = self._entries
         self.summary.signed = bool(block)
         self.summary.archive_bytes = len(self.header.raw) + self._stream.ciphertext_bytes
         return self.summary
@@ -315,8 +345,32 @@ class ArchiveWriter(Finishing):
         return meta
 
     def _member_done(self, member: Member) -> None:
-        self._members.append(member)
+        # Only the entry's canonical bytes are kept (no Member, no dict): the
+        # index is streamed from them at close(), byte for byte encode_index's.
+        if self._entries:
+            self._entries += ENTRY_SEPARATOR
+        self._entries += encode_entry(member)
+        if member.is_dir:
+            self.summary.directories += 1
+        else:
+            self.summary.files += 1
         self.summary.input_bytes += member.size
+
+    def _write_index(self) -> tuple[int, bytes]:
+        """Stream the index (tag, prefix, entries, suffix) into the payload in
+        pieces, hashing it as it goes; return its length and SHA-256."""
+        digest = hashlib.sha256()
+        self._stream.write(INDEX_TAG)
+        length = 0
+        view = memoryview(self._entries)
+        pieces = [memoryview(INDEX_PREFIX)]
+        pieces += (view[i : i + READ_SIZE] for i in range(0, len(view), READ_SIZE))
+        pieces.append(memoryview(INDEX_SUFFIX))
+        for piece in pieces:
+            digest.update(piece)
+            self._stream.write(piece)
+            length += len(piece)
+        return length, digest.digest()
 
     def _zstd_context(self) -> Any:
         if self._zstd is None:

@@ -208,7 +208,7 @@ def pack(
         volumes = discs.to_json() if discs else {}
         emit_json({"archive": output, **volumes, **summary.to_json()}, to_stderr=output == "-")
     else:
-        files = sum(1 for m in summary.members if m.type == "file")
+        files = summary.files
         info(
             f"packed {files} file(s), {human_bytes(summary.input_bytes)}, into {output} "
             f"({human_bytes(summary.archive_bytes)}) for {len(wrap_to)} recipient(s)"
