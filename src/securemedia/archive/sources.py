@@ -49,10 +49,17 @@ _FILE_FLAGS = READ_FLAGS | os.O_NONBLOCK
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """One member to pack, as the scan saw it on disk."""
+    """One member to pack, as the scan saw it on disk.
+
+    The scan holds one per file of the input, so it stays small: no Path of its
+    own, but the input it was found under (``root``, shared by all its records)
+    and where the part below that input starts in ``name`` (``cut``); ``path``
+    is rebuilt from them when a file is opened.
+    """
 
     name: str
-    path: Path
+    root: Path
+    cut: int
     is_dir: bool
     dev: int
     ino: int
@@ -61,8 +68,14 @@ class Source:
     size: int
 
     @property
+    def path(self) -> Path:
+        """The file on disk: the input itself, or the input joined with the part
+        of the member name below the input's own name (the walk's ``path / child``)."""
+        return self.root if self.cut == 0 else self.root / self.name[self.cut :]
+
+    @property
     def is_stdin(self) -> bool:
-        return self.path == STDIN
+        return self.root == STDIN
 
 
 class OwnFiles:
@@ -159,19 +172,19 @@ def scan_inputs(
             with packing_input():
                 validate_member_name(stdin_name)
                 names.add(stdin_name, False)
-            found.append(Source(stdin_name, STDIN, False, 0, 0, 0o644, 0, 0))
+            found.append(Source(stdin_name, STDIN, 0, False, 0, 0, 0o644, 0, 0))
             continue
         top = next(tops)
         st = _lstat(path)
         if exclude.has(st):
             continue
-        found.extend(_walk(path, top, st, None, names, exclude))
+        found.extend(_walk(path, top, st, None, names, exclude, (path, len(top) + 1)))
     return found
 
 
 def scan_path(path: Path, name: str) -> list[Source]:
     """:func:`scan_inputs` for one path stored under an explicit member ``name``."""
-    return list(_walk(path, name, _lstat(path), None, NameSet(), OwnFiles()))
+    return list(_walk(path, name, _lstat(path), None, NameSet(), OwnFiles(), (path, len(name) + 1)))
 
 
 def write_sources(
@@ -251,8 +264,12 @@ def _walk(
     parent_fd: int | None,
     names: NameSet,
     exclude: OwnFiles,
+    top: tuple[Path, int],
 ) -> Iterator[Source]:
     """Entries of ``path`` (seen as ``st`` by lstat), depth first, sorted by name.
+
+    ``top`` is the input walked and where the part below it starts in a member
+    name: each record keeps that instead of its own Path (see :class:`Source`).
 
     A directory is opened relative to its parent's descriptor, without following
     a link, and listed through its own descriptor: what is listed is the
@@ -270,7 +287,8 @@ def _walk(
         validate_member_name(name)
         names.add(name, is_dir)
     size = 0 if is_dir else st.st_size
-    yield Source(name, path, is_dir, st.st_dev, st.st_ino, st.st_mode & 0o777, mtime_ns, size)
+    root, cut = (path, 0) if parent_fd is None else top
+    yield Source(name, root, cut, is_dir, st.st_dev, st.st_ino, st.st_mode & 0o777, mtime_ns, size)
     if not is_dir:
         return
     try:
@@ -292,7 +310,7 @@ def _walk(
         for child, child_st in children:
             if exclude.has(child_st) or exclude.has_name(here, child):
                 continue
-            yield from _walk(path / child, f"{name}/{child}", child_st, fd, names, exclude)
+            yield from _walk(path / child, f"{name}/{child}", child_st, fd, names, exclude, top)
     finally:
         os.close(fd)
 
