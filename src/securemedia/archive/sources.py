@@ -257,6 +257,10 @@ def open_source(source: Source) -> Iterator[tuple[io.BufferedReader, os.stat_res
 # -- the walk ------------------------------------------------------------------
 
 
+# Values shared by the records of a scan: at most 512 modes and one per device.
+_SHARED: dict[int, int] = {}
+
+
 def _walk(
     path: Path,
     name: str,
@@ -288,7 +292,11 @@ def _walk(
         names.add(name, is_dir)
     size = 0 if is_dir else st.st_size
     root, cut = (path, 0) if parent_fd is None else top
-    yield Source(name, root, cut, is_dir, st.st_dev, st.st_ino, st.st_mode & 0o777, mtime_ns, size)
+    # Device and mode take few values: one int object each for the whole scan,
+    # rather than one per record (ints above 256 are not cached by Python).
+    dev = _SHARED.setdefault(st.st_dev, st.st_dev)
+    mode = _SHARED.setdefault(st.st_mode & 0o777, st.st_mode & 0o777)
+    yield Source(name, root, cut, is_dir, dev, st.st_ino, mode, mtime_ns, size)
     if not is_dir:
         return
     try:
