@@ -9,7 +9,9 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from securemedia.media.plan import volume_capacity
 from securemedia.media.sizes import parse_medium
+from securemedia.media.volumes import VolumeSetWriter
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 MEDIUM = parse_medium("2MB")
@@ -36,3 +38,15 @@ def cli(
         timeout=120,
         preexec_fn=preexec_fn,
     )
+
+
+def one_image(tmp_path: Path, size: int = 300_000) -> Path:
+    """A one-disc ``--iso`` set of ``size`` random bytes on the test medium, with
+    15 % recovery data: the image's path."""
+    base = tmp_path / "ship.sm"
+    capacity = volume_capacity(MEDIUM, iso=True, redundancy=0.15, base_name=base.name)
+    with VolumeSetWriter(
+        base, capacity, iso=True, redundancy=0.15, disc_capacity=MEDIUM.capacity
+    ) as writer:
+        writer.write(os.urandom(size))
+    return writer.paths[0]

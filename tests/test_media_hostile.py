@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from media_support import MEDIUM, cli
+from media_support import cli, one_image
 from securemedia.errors import MediaError
-from securemedia.media.plan import volume_capacity
 from securemedia.media.sectors import (
     COPIES,
     ENTRIES,
@@ -28,7 +27,6 @@ from securemedia.media.sectors import (
 )
 from securemedia.media.sizes import LARGEST_MEDIUM
 from securemedia.media.volume_set import read_volume_info
-from securemedia.media.volumes import VolumeSetWriter
 
 
 def _no_file_writes() -> None:
@@ -91,13 +89,7 @@ def test_forged_descriptor_repair_refuses(tmp_path: Path) -> None:
 
 def test_header_damage_is_repaired_in_memory(tmp_path: Path) -> None:
     """The volume header hit: verify still names the volume, and writes nothing."""
-    base = tmp_path / "ship.sm"
-    capacity = volume_capacity(MEDIUM, iso=True, redundancy=0.15, base_name=base.name)
-    with VolumeSetWriter(
-        base, capacity, iso=True, redundancy=0.15, disc_capacity=MEDIUM.capacity
-    ) as writer:
-        writer.write(os.urandom(300_000))
-    image = writer.paths[0]
+    image = one_image(tmp_path)
     header_sector = read_volume_info(image).offset // SECTOR
     with image.open("r+b") as fp:
         fp.seek(header_sector * SECTOR)

@@ -13,22 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from media_support import MEDIUM, SRC
-from securemedia.media.plan import volume_capacity
-from securemedia.media.volumes import VolumeSetWriter
+from media_support import SRC, one_image
 
 VICTIM_TEXT = "root only\n"
 MAIN = "from securemedia.cli.main import main; main()"
 
 
 def _damaged_volume(tmp_path: Path) -> Path:
-    base = tmp_path / "ship.sm"
-    capacity = volume_capacity(MEDIUM, iso=True, redundancy=0.15, base_name=base.name)
-    with VolumeSetWriter(
-        base, capacity, iso=True, redundancy=0.15, disc_capacity=MEDIUM.capacity
-    ) as writer:
-        writer.write(os.urandom(300_000))
-    image = writer.paths[0]
+    image = one_image(tmp_path)
     with image.open("r+b") as fp:  # a scratch across a few sectors of data
         fp.seek(100 * 2048)
         fp.write(bytes(4 * 2048))
