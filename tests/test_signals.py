@@ -53,6 +53,18 @@ def _wait_for(condition: Callable[[], bool], proc: subprocess.Popen[bytes]) -> N
         time.sleep(0.01)
 
 
+def _pack_data(tmp_path: Path, keys: KeyFiles) -> None:
+    """``pack data -o a.sm`` in ``tmp_path``, for keys' public key; must succeed."""
+    done = subprocess.run(
+        [*_entry_point(), "pack", "data", "-o", "a.sm", "-r", str(keys.pub_path), "-q"],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
 def _new_files(directory: Path, before: set[str]) -> list[str]:
     return sorted(p.name for p in directory.iterdir() if p.name not in before)
 
@@ -138,14 +150,7 @@ def test_signal_during_unpack_removes_all_it_staged(
     for i in range(32):
         with (data / f"part-{i:02}.bin").open("wb") as handle:
             handle.truncate(8 << 20)
-    packed = subprocess.run(
-        [*_entry_point(), "pack", "data", "-o", "a.sm", "-r", str(keys.pub_path), "-q"],
-        cwd=tmp_path,
-        env=_env(tmp_path),
-        capture_output=True,
-        check=False,
-    )
-    assert packed.returncode == 0, packed.stderr
+    _pack_data(tmp_path, keys)
     dest = tmp_path / "dest"
     dest.mkdir()
     (dest / "mine.txt").write_text("the office's own")
@@ -210,14 +215,7 @@ def archive(tmp_path: Path, make_keys: Callable[..., KeyFiles]) -> tuple[KeyFile
     (data / "big.bin").write_bytes(os.urandom(2_000_000))
     for i in range(50):
         (data / f"small-{i:02}.txt").write_text("x")
-    done = subprocess.run(
-        [*_entry_point(), "pack", "data", "-o", "a.sm", "-r", str(keys.pub_path), "-q"],
-        cwd=tmp_path,
-        env=_env(tmp_path),
-        capture_output=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    _pack_data(tmp_path, keys)
     return keys, tmp_path / "a.sm"
 
 
