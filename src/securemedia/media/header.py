@@ -14,8 +14,18 @@ Layout (one 2,048-byte sector, all integers little-endian)::
         52    8 archive length   total archive bytes over all volumes (patched at close)
         60    4 flags            bit 0: this volume file carries recovery data
                                  bit 1: the disc image holding it carries recovery data
-        64 1980 reserved         zero
+                                 bit 2: a spare volume (cross-volume parity)
+                                 bit 3: a salvage copy follows the payload
+        64    2 spares           m, the number of spare volumes in the set (0..255)
+        66    2 zero
+        68    8 stripe length    L: 0 without spares, else the largest data payload
+        76    8 copy length      bytes of the salvage-copy block after the payload
+        84 1960 reserved         zero
       2044    4 CRC32C           of bytes 0..2043
+
+Data volumes are numbered 1..count; the ``spares`` spare volumes of a set are
+numbered count+1..count+spares and carry Reed-Solomon parity over the data
+volumes' payloads (``spares.py``), so any ``spares`` volumes may be lost.
 
 The header is one whole sector so that the payload starts sector-aligned and so
 that a reader can find the volume inside a damaged disc image by testing each
@@ -43,11 +53,17 @@ MAX_VOLUMES = 999
 MAX_PAYLOAD = LARGEST_MEDIUM
 """No volume holds more than the largest disc (BD-R DL): a cap on a header field."""
 
-_FIELDS = struct.Struct("<8sHH16sIIQQQI")
+_FIELDS = struct.Struct("<8sHH16sIIQQQIHHQQ")
 
 FLAG_VOLUME_PROTECTED = 1
 FLAG_IMAGE_PROTECTED = 2
-_KNOWN_FLAGS = FLAG_VOLUME_PROTECTED | FLAG_IMAGE_PROTECTED
+FLAG_SPARE = 4
+FLAG_SALVAGE_COPY = 8
+_KNOWN_FLAGS = FLAG_VOLUME_PROTECTED | FLAG_IMAGE_PROTECTED | FLAG_SPARE | FLAG_SALVAGE_COPY
+MAX_SPARES = 255
+MAX_CODED_VOLUMES = 256
+"""Data plus spare volumes of a set with spares: Reed-Solomon over GF(2^8)."""
+SECTOR = 2048
 _CRC_AT = HEADER_SIZE - 4
 
 
@@ -63,7 +79,41 @@ class VolumeHeader:
     archive_length: int
     flags: int = 0
     """Where recovery data was written: lets ``verify`` tell a disc that lost its
-    recovery region (a short burn or read) from one that never had any."""
+    recovery region (a short burn or read) from one that never had any; and
+    whether this is a spare volume, and whether it carries a salvage copy."""
+    spares: int = 0
+    """Spare (parity) volumes in the set, numbered after the ``count`` data volumes."""
+    stripe_length: int = 0
+    """Length of every spare's payload, the longest data payload; 0 without spares."""
+    copy_length: int = 0
+    """Bytes of the salvage-copy block after the (sector-padded) payload; 0: none."""
+
+    @property
+    def is_spare(self) -> bool:
+        """True for a spare (parity) volume."""
+        return self.number > self.count
+
+    @property
+    def total(self) -> int:
+        """All volumes of the set: data volumes and spares."""
+        return self.count + self.spares
+
+    @property
+    def has_copy(self) -> bool:
+        """True if a salvage copy of the archive's header and tail follows the payload."""
+        return self.copy_length > 0
+
+    @property
+    def copy_offset(self) -> int:
+        """Where the salvage-copy block starts in the volume file (sector-aligned)."""
+        return HEADER_SIZE + -(-self.payload_length // SECTOR) * SECTOR
+
+    @property
+    def file_length(self) -> int:
+        """Bytes of the volume file: header, payload, salvage copy (no recovery data)."""
+        if self.copy_length:
+            return self.copy_offset + self.copy_length
+        return HEADER_SIZE + self.payload_length
 
     @property
     def set_hex(self) -> str:
@@ -71,7 +121,9 @@ class VolumeHeader:
         return self.set_id.hex()
 
     def label(self) -> str:
-        """``volume 2 of 3``: how messages name a volume."""
+        """``volume 2 of 3`` (``spare volume 1 of 2``): how messages name a volume."""
+        if self.is_spare:
+            return f"spare volume {self.number - self.count} of {self.spares}"
         return f"volume {self.number} of {self.count}"
 
     def pack(self) -> bytes:
@@ -87,6 +139,10 @@ class VolumeHeader:
             self.payload_length,
             self.archive_length,
             self.flags,
+            self.spares,
+            0,
+            self.stripe_length,
+            self.copy_length,
         )
         body = body.ljust(_CRC_AT, b"\0")
         return body + struct.pack("<I", google_crc32c.value(body))
@@ -115,16 +171,54 @@ def parse_header(block: bytes, where: str) -> VolumeHeader:
         raise MediaError(f"{where}: not a securemedia volume")
     if not is_valid_header(block):
         raise MediaError(f"{where}: the volume header is damaged (checksum mismatch)")
-    magic, version, size, set_id, number, count, offset, length, total, flags = _FIELDS.unpack_from(
-        block
-    )
+    (
+        magic,
+        version,
+        size,
+        set_id,
+        number,
+        count,
+        offset,
+        length,
+        total,
+        flags,
+        spares,
+        zero,
+        stripe,
+        copy,
+    ) = _FIELDS.unpack_from(block)
     del magic
     if version != VERSION:
         raise UnsupportedVersionError(f"{where}: volume format version {version} is not supported")
-    if size != HEADER_SIZE or flags & ~_KNOWN_FLAGS or any(block[_FIELDS.size : _CRC_AT]):
+    if size != HEADER_SIZE or flags & ~_KNOWN_FLAGS or zero or any(block[_FIELDS.size : _CRC_AT]):
         raise MediaError(f"{where}: malformed volume header")
-    if not 1 <= count <= MAX_VOLUMES or not 1 <= number <= count:
-        raise MediaError(f"{where}: malformed volume header (volume {number} of {count})")
+    if (
+        not 1 <= count <= MAX_VOLUMES
+        or spares > MAX_SPARES
+        or count + spares > MAX_VOLUMES
+        or (spares and count + spares > MAX_CODED_VOLUMES)
+        or not 1 <= number <= count + spares
+    ):
+        raise MediaError(f"{where}: malformed volume header (volume {number} of {count}+{spares})")
     if length > MAX_PAYLOAD or offset + length > total or total > MAX_PAYLOAD * count:
         raise MediaError(f"{where}: malformed volume header (lengths out of range)")
-    return VolumeHeader(set_id, number, count, offset, length, total, flags)
+    spare = number > count
+    if (
+        bool(flags & FLAG_SPARE) != spare
+        or (spares == 0) != (stripe == 0)
+        or stripe > MAX_PAYLOAD
+        or (spare and (offset != 0 or length != stripe))
+        or (spares and length > stripe)
+    ):
+        raise MediaError(f"{where}: malformed volume header (spare volume fields)")
+    # A salvage copy holds at most the whole archive, in whole sectors, after one
+    # sector of its own header: anything larger is a forged size.
+    copy_cap = SECTOR + -(-total // SECTOR) * SECTOR
+    if (
+        bool(flags & FLAG_SALVAGE_COPY) != (copy > 0)
+        or copy % SECTOR
+        or copy > copy_cap
+        or copy > MAX_PAYLOAD
+    ):
+        raise MediaError(f"{where}: malformed volume header (salvage copy fields)")
+    return VolumeHeader(set_id, number, count, offset, length, total, flags, spares, stripe, copy)

@@ -71,7 +71,7 @@ def read_volume_info_from(fp: BinaryIO, path: Path) -> VolumeInfo:
     fp.seek(offset)
     header = parse_header(fp.read(HEADER_SIZE), str(path))
     size = fp.seek(0, io.SEEK_END)
-    if size < offset + HEADER_SIZE + header.payload_length:
+    if size < offset + header.file_length:
         raise MediaError(f"{path}: {header.label()} is truncated")
     return VolumeInfo(path, offset, header, image)
 
