@@ -145,6 +145,19 @@ class MediaError(FormatError):
     """Volumes or disc images are missing, duplicated, foreign or damaged."""
 
 
+class LostDataError(MediaError):
+    """Archive bytes that no volume, recovery data, spare or salvage copy can provide.
+
+    The message names the volume and the byte ranges in its file; ``ranges`` holds
+    the lost ``[start, end)`` ranges of the *archive* (payload concatenation), so
+    that salvage can tell which members they cost.
+    """
+
+    def __init__(self, message: str, ranges: list[tuple[int, int]]) -> None:
+        super().__init__(message)
+        self.ranges = ranges
+
+
 class Terminated(BaseException):
     """A termination signal (SIGTERM, SIGHUP) arrived.
 
