@@ -56,7 +56,7 @@ def repair(damaged: tuple[Path, ...], outdir: Path, force: bool, as_json: bool) 
     infos = {path: info for path in damaged if (info := _volume_info(path)) is not None}
     plan = plan_rebuild(list(infos.values()))
     if plan is not None:
-        _check_free(plan, plan.missing, outdir, damaged, force=force)
+        _check_free(plan, plan.missing, outdir, force=force)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -122,17 +122,9 @@ def _protected(info: VolumeInfo) -> bool:
     return bool(info.header.flags & (FLAG_VOLUME_PROTECTED | FLAG_IMAGE_PROTECTED))
 
 
-def _check_free(
-    plan: RebuildPlan, numbers: list[int], outdir: Path, damaged: tuple[Path, ...], *, force: bool
-) -> None:
-    given = {path.name for path in damaged}
+def _check_free(plan: RebuildPlan, numbers: list[int], outdir: Path, *, force: bool) -> None:
     for number in numbers:
         target = outdir / plan.file_name(number)
-        if target.name in given:
-            raise UsageError(
-                f"{target.name} is given, but its header says it is not "
-                f"{plan.header(number).label()}: rename the files as they were"
-            )
         if target.exists() and not force:
             raise DestinationExistsError(f"{target} already exists (use --force)")
 
@@ -162,7 +154,7 @@ def _rebuild(
                 continue
             sources[info.header.number] = PlainSource(read_volume_info(read_from))
         if any(n in lost for n in plan.missing):
-            _check_free(plan, list(lost), outdir, (), force=force)
+            _check_free(plan, list(lost), outdir, force=force)
         paths = rebuild_missing(plan, sources, outdir, force=force)
     except MediaError as exc:
         failures[plan.describe_missing()] = f"not rebuilt: {exc}"
@@ -170,8 +162,12 @@ def _rebuild(
     finally:
         for source in sources.values():
             source.close()
-    for path in lost.values():
-        del failures[str(path)]
+    # A given file beyond its own repair whose volume was rebuilt from the
+    # others (identified by its header, or by its name when even that is lost)
+    # is no longer a failure: its good copy is in the directory.
+    names = {path.name for path in paths}
+    for what in [w for w in failures if Path(w).name in names]:
+        del failures[what]
     return [
         {"volume": n, "label": plan.header(n).label(), "output": str(path)}
         for n, path in zip(plan.missing, paths, strict=True)
