@@ -6,6 +6,7 @@ xorriso), and a 4+2 set of volume files with every pair of volumes lost.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -16,12 +17,13 @@ import pytest
 import zfec
 
 from media_support import MEDIUM, cli
-from securemedia.errors import MediaError, UsageError
+from securemedia.errors import MediaError, OperationalError, UsageError
 from securemedia.media import recovery
 from securemedia.media.header import HEADER_SIZE
 from securemedia.media.plan import volume_capacity
 from securemedia.media.rebuild import plan_rebuild, rebuild_missing
 from securemedia.media.sources import PayloadSource, PlainSource
+from securemedia.media.spare_files import check_spare_files
 from securemedia.media.spares import decode_stripe, encode_stripe
 from securemedia.media.volume_set import read_volume_info
 from securemedia.media.volumes import VolumeSetWriter
@@ -262,3 +264,16 @@ def test_usage_and_plan(tmp_path: Path) -> None:
     text = cli("plan", data, "--media", "2MB", "--no-compress", "--spare-discs", "2")
     assert "5: 3 data + 2 spare" in text.stdout
     assert "spare disc 5:" in text.stdout
+
+
+def test_a_spare_that_does_not_read_back_as_written_is_refused(tmp_path: Path) -> None:
+    with VolumeSetWriter(tmp_path / "c.sm", 100_000, redundancy=None, spares=1) as writer:
+        writer.write(os.urandom(150_000))
+    spare = writer.paths[-1]
+    raw = bytearray(spare.read_bytes())
+    digest = hashlib.blake2b(bytes(raw[HEADER_SIZE:]), digest_size=32).digest()
+    check_spare_files([spare], [digest])  # as written: accepted
+    raw[-1] ^= 1
+    spare.write_bytes(raw)
+    with pytest.raises(OperationalError, match="spare volume 1 of 1"):
+        check_spare_files([spare], [digest])
