@@ -6,6 +6,7 @@ xorriso), and a 4+2 set of volume files with every pair of volumes lost.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -19,7 +20,7 @@ import zfec
 from media_support import MEDIUM, cli
 from securemedia.errors import MediaError, OperationalError, UsageError
 from securemedia.media import recovery
-from securemedia.media.header import HEADER_SIZE
+from securemedia.media.header import FLAG_SALVAGE_COPY, HEADER_SIZE, SECTOR
 from securemedia.media.plan import volume_capacity
 from securemedia.media.rebuild import plan_rebuild, rebuild_missing
 from securemedia.media.sources import PayloadSource, PlainSource
@@ -277,3 +278,30 @@ def test_a_spare_that_does_not_read_back_as_written_is_refused(tmp_path: Path) -
     spare.write_bytes(raw)
     with pytest.raises(OperationalError, match="spare volume 1 of 1"):
         check_spare_files([spare], [digest])
+
+
+@pytest.mark.parametrize("lost", [2, 4])
+def test_salvage_copy_block_is_taken_from_a_survivor(tmp_path: Path, lost: int) -> None:
+    """A set whose volumes carry a salvage copy (opaque here): the rebuilt volume has it too."""
+    with VolumeSetWriter(tmp_path / "s.sm", 60_000, redundancy=None, spares=1) as writer:
+        writer.write(os.urandom(130_000))  # 3 data volumes, the last short
+    block = os.urandom(3 * SECTOR)  # the same block in every volume, as the design says
+    for path in writer.paths:
+        raw = path.read_bytes()
+        header = read_volume_info(path).header
+        header = dataclasses.replace(
+            header, flags=header.flags | FLAG_SALVAGE_COPY, copy_length=len(block)
+        )
+        padded = raw[HEADER_SIZE:].ljust(header.copy_offset - HEADER_SIZE, b"\0")
+        path.write_bytes(header.pack() + padded + block)
+    survivors = [p for n, p in enumerate(writer.paths, 1) if n != lost]
+    plan = plan_rebuild([read_volume_info(p) for p in survivors])
+    assert plan is not None and plan.missing == [lost]
+    sources = _sources(survivors)
+    (tmp_path / "out").mkdir()
+    try:
+        (rebuilt,) = rebuild_missing(plan, sources, tmp_path / "out")
+    finally:
+        for source in sources.values():
+            source.close()
+    assert rebuilt.read_bytes() == writer.paths[lost - 1].read_bytes()

@@ -107,14 +107,15 @@ def repair(damaged: tuple[Path, ...], outdir: Path, force: bool, as_json: bool) 
 
 def _volume_info(path: Path) -> VolumeInfo | None:
     """The volume header of a given file, through its recovery data if it is damaged."""
+    # An unreadable file is no volume of the set here; its repair below says why.
     try:
         return read_volume_info(path)
-    except MediaError:
+    except (MediaError, OperationalError):
         pass
     try:
         with open_repaired(path) as fp:
             return read_volume_info_from(fp, path)
-    except (MediaError, OSError):
+    except (MediaError, OperationalError, OSError):
         return None
 
 
@@ -147,15 +148,18 @@ def _rebuild(
     else:
         lost = {}
     sources: dict[int, PayloadSource] = {}
+    copy_from: VolumeInfo | None = None
     try:
         for path, read_from in usable.items():
             info = infos.get(path)
             if info is None or plan.present.get(info.header.number) is not info:
                 continue
-            sources[info.header.number] = PlainSource(read_volume_info(read_from))
+            # The repaired copy when there is one: its bytes are the original's.
+            copy_from = read_volume_info(read_from)
+            sources[info.header.number] = PlainSource(copy_from)
         if any(n in lost for n in plan.missing):
             _check_free(plan, list(lost), outdir, force=force)
-        paths = rebuild_missing(plan, sources, outdir, force=force)
+        paths = rebuild_missing(plan, sources, outdir, force=force, copy_from=copy_from)
     except MediaError as exc:
         failures[plan.describe_missing()] = f"not rebuilt: {exc}"
         return []

@@ -215,13 +215,16 @@ def rebuild_missing(
     out_dir: Path,
     *,
     force: bool = False,
+    copy_from: VolumeInfo | None = None,
 ) -> list[Path]:
     """Rebuild ``plan.missing`` into ``out_dir`` from ``sources`` (surviving volumes by number).
 
     Each missing volume becomes the disc file it was (``NAME.00k`` or
     ``NAME.00k.iso``), with recovery data as ``plan.redundancy`` says. The files
     appear together, or none does; an existing file is replaced only with
-    ``force``. Returns their paths in volume order.
+    ``force``. The salvage-copy block, when the set has one, is copied from
+    ``copy_from`` (default: the first surviving volume of the plan). Returns
+    their paths in volume order.
     """
     t = plan.template
     usable = sorted(n for n in sources if n not in plan.missing)
@@ -241,7 +244,7 @@ def rebuild_missing(
                     out.write(plan.header(n).pack())
                 _write_payloads(plan, {n: sources[n] for n in chosen}, outs)
                 if t.has_copy:
-                    _write_copies(plan, outs)
+                    _write_copies(copy_from or next(iter(plan.present.values())), outs, plan)
             except OSError as exc:
                 why = exc.strerror or exc
                 raise OperationalError(f"cannot write to {out_dir}: {why}") from None
@@ -275,10 +278,11 @@ def _write_payloads(
             out.write(data[: max(0, min(size, lengths[n] - start))])
 
 
-def _write_copies(plan: RebuildPlan, outs: Mapping[int, BinaryIO]) -> None:
-    """The salvage-copy block, the same in every volume: taken from a survivor."""
+def _write_copies(info: VolumeInfo, outs: Mapping[int, BinaryIO], plan: RebuildPlan) -> None:
+    """The salvage-copy block, the same in every volume: taken from survivor ``info``."""
     t = plan.template
-    info = next(iter(plan.present.values()))
+    if info.header.set_id != t.set_id or info.header.copy_length != t.copy_length:
+        raise MediaError(f"{info.path}: not a volume of this set")
     try:
         with info.path.open("rb") as fp:
             fp.seek(info.offset + info.header.copy_offset)
