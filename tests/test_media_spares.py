@@ -305,3 +305,24 @@ def test_salvage_copy_block_is_taken_from_a_survivor(tmp_path: Path, lost: int) 
         for source in sources.values():
             source.close()
     assert rebuilt.read_bytes() == writer.paths[lost - 1].read_bytes()
+
+
+def test_survivors_that_disagree_make_no_disc(file_set: list[Path], tmp_path: Path) -> None:
+    """One lost of 4+2, a survivor silently altered: the extra survivor catches it."""
+    altered = tmp_path / file_set[2].name
+    raw = bytearray(file_set[2].read_bytes())
+    raw[HEADER_SIZE + 500_000] ^= 0x40
+    altered.write_bytes(raw)
+    survivors = [file_set[1], altered, *file_set[3:]]
+    plan = plan_rebuild([read_volume_info(p) for p in survivors])
+    assert plan is not None and plan.missing == [1]
+    out = tmp_path / "out"
+    out.mkdir()
+    sources = _sources(survivors)
+    try:
+        with pytest.raises(MediaError, match="surviving volumes disagree"):
+            rebuild_missing(plan, sources, out)
+    finally:
+        for source in sources.values():
+            source.close()
+    assert not list(out.iterdir())

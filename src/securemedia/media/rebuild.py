@@ -234,7 +234,10 @@ def rebuild_missing(
             f"{t.count}+{t.spares} are missing or unreadable, and the set has "
             f"{t.spares} spare volume(s)"
         )
-    chosen = usable[: t.count]  # data volumes first: they need no decoding
+    # Data volumes first: they need no decoding. One more survivor, if there is
+    # one, checks every stripe: survivors that disagree (one silently damaged)
+    # must not make a wrong disc.
+    chosen = usable[: t.count + 1]
     with StagingDirectory(out_dir, plan.base_name) as staging:
         parts = {n: volume_name(Path(plan.base_name), n) for n in plan.missing}
         with contextlib.ExitStack() as stack:
@@ -263,19 +266,27 @@ def _write_payloads(
     stripe = t.stripe_length
     lengths = {n: plan.header(n).payload_length for n in range(1, t.total + 1)}
     width = stripe_width(t.total)
-    spares_missing = any(n > t.count for n in outs)
+    numbers = sorted(chosen)
+    check = numbers[t.count] if len(numbers) > t.count else None
+    spares_needed = any(n > t.count for n in [*outs, *([check] if check else [])])
     for start in range(0, stripe, width):
         size = min(width, stripe - start)
         present: dict[int, bytes] = {}
-        for n, source in chosen.items():
+        for n in numbers:
             have = max(0, min(size, lengths[n] - start))
-            data = source.read_payload(start, have) if have else b""
+            data = chosen[n].read_payload(start, have) if have else b""
             present[n - 1] = data.ljust(size, b"\0")  # a short payload reads as zero-padded
+        extra = present.pop(check - 1) if check else None
         columns = decode_stripe(t.count, t.spares, present)
-        parity = encode_stripe(columns, t.spares) if spares_missing else []
+        # Every volume's bytes of this stripe, by 0-based index (spares when needed).
+        rows = columns + (encode_stripe(columns, t.spares) if spares_needed else [])
+        if check and extra != rows[check - 1]:
+            raise MediaError(
+                f"the surviving volumes disagree at payload bytes {start:,}-{start + size - 1:,} "
+                "(one of them is damaged): repair or verify them first"
+            )
         for n, out in outs.items():
-            data = parity[n - t.count - 1] if n > t.count else columns[n - 1]
-            out.write(data[: max(0, min(size, lengths[n] - start))])
+            out.write(rows[n - 1][: max(0, min(size, lengths[n] - start))])
 
 
 def _write_copies(info: VolumeInfo, outs: Mapping[int, BinaryIO], plan: RebuildPlan) -> None:
