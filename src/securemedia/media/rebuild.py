@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..atomic import StagingDirectory
-from ..errors import MediaError, OperationalError, os_error
+from ..errors import MediaError, OperationalError, UsageError, os_error
 from . import iso as iso_mod
 from . import recovery
 from .header import (
@@ -31,7 +31,7 @@ from .header import (
     HEADER_SIZE,
     VolumeHeader,
 )
-from .readme import render_readme
+from .readme import load_notice, render_readme
 from .sectors import Layout, layout_for_redundancy
 from .sources import PayloadSource
 from .spares import decode_stripe, encode_stripe, stripe_width
@@ -205,7 +205,13 @@ def _notice(survivors: list[VolumeInfo]) -> str | None:
         end = lines.index("", start) if "" in lines[start:] else len(lines)
         contact = [line.removeprefix("    ") for line in lines[start:end]]
         text = "\n".join(contact)
-        return None if text == _NO_CONTACT else text or None
+        if text == _NO_CONTACT:
+            return None
+        # A finder controls the disc: the text must pass what --notice-text does.
+        try:
+            return load_notice(None, text)
+        except UsageError:
+            return None
     return None
 
 
