@@ -111,6 +111,12 @@ from .passphrases import archive_passphrase, key_passphrase_source
     help="With --media: recovery data, e.g. 15% (the default); 0 for none.",
 )
 @click.option(
+    "--spare-discs",
+    type=click.IntRange(0, 255),
+    metavar="N",
+    help="With --media: N spare discs of parity, so that any N discs may be lost (default 0).",
+)
+@click.option(
     "--no-verify",
     is_flag=True,
     help="With --media: skip reading the finished set back (it is authenticated by default).",
@@ -142,6 +148,7 @@ def pack(
     notice_text: str | None = None,
     redundancy: str | None = None,
     no_verify: bool = False,
+    spare_discs: int | None = None,
 ) -> None:
     """Pack INPUT files and directories (or - for standard input) into an archive.
 
@@ -162,7 +169,8 @@ def pack(
     if inputs.count("-") > 1:
         raise UsageError("'-' (standard input) can be given once")
     discs = None
-    if media or iso or redundancy or notice or notice_text or no_verify:
+    given_spares = spare_discs is not None
+    if media or iso or redundancy or notice or notice_text or no_verify or given_spares:
         from ..media.output import media_output  # only pack --media pays for the disc code
 
         discs = media_output(
@@ -174,6 +182,7 @@ def pack(
             notice_text=notice_text,
             force=force,
             verify=not no_verify,
+            spares=spare_discs,
         )
     # Our own output is never packed (it may be inside an input directory), and
     # every input is walked and checked before anything is written.

@@ -26,6 +26,13 @@ from ..media.sizes import parse_medium
     metavar="PCT",
     help="Recovery data as a share of each disc (e.g. 10%); 0 for none.",
 )
+@click.option(
+    "--spare-discs",
+    type=click.IntRange(0, 255),
+    default=0,
+    metavar="N",
+    help="Plan N spare discs (any N discs of the set may then be lost).",
+)
 @click.option("--no-compress", is_flag=True, help="Plan for an uncompressed archive.")
 @click.option(
     "-o",
@@ -40,6 +47,7 @@ def plan(
     media: str,
     iso: bool,
     redundancy: str | None,
+    spare_discs: int,
     no_compress: bool,
     output: Path | None,
     as_json: bool,
@@ -55,8 +63,14 @@ def plan(
     estimate = estimate_archive(list(inputs), compress=not no_compress)
     capacity = volume_capacity(medium, iso=iso, redundancy=fraction, base_name=base_name)
     discs = plan_discs(
-        estimate.archive_bytes, medium, iso=iso, redundancy=fraction, base_name=base_name
+        estimate.archive_bytes,
+        medium,
+        iso=iso,
+        redundancy=fraction,
+        base_name=base_name,
+        spares=spare_discs,
     )
+    data_discs = len(discs) - spare_discs
     if as_json:
         document = {
             "media": {"name": medium.name, "bytes": medium.capacity},
@@ -65,6 +79,7 @@ def plan(
             "compress": not no_compress,
             "estimate": estimate.to_json(),
             "volume_capacity": capacity,
+            "spare_discs": spare_discs,
             "discs": [
                 {
                     "number": d.number,
@@ -72,6 +87,7 @@ def plan(
                     "volume_bytes": d.volume_bytes,
                     "disc_bytes": d.disc_bytes,
                     "fill": round(d.fill, 6),
+                    "spare": d.spare,
                 }
                 for d in discs
             ],
@@ -90,6 +106,13 @@ def plan(
         )
     click.echo(f"medium:   {medium.name}, {medium.capacity:,} bytes; {kind}, {recovery}")
     click.echo(f"volume:   up to {capacity:,} bytes each")
-    click.echo(f"discs:    {len(discs)}")
+    if spare_discs:
+        click.echo(
+            f"discs:    {len(discs)}: {data_discs} data + {spare_discs} spare "
+            f"(any {spare_discs} may be lost)"
+        )
+    else:
+        click.echo(f"discs:    {len(discs)}")
     for d in discs:
-        click.echo(f"  disc {d.number}: {d.disc_bytes:,} bytes, {d.fill:.1%} full")
+        kind = "spare disc" if d.spare else "disc"
+        click.echo(f"  {kind} {d.number}: {d.disc_bytes:,} bytes, {d.fill:.1%} full")

@@ -1,7 +1,9 @@
-"""``securemedia repair``: rebuild damaged volume files or disc images from their recovery data."""
+"""``securemedia repair``: rebuild damaged volume files or disc images from their
+recovery data, and lost discs of a set from its spare volumes."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,11 @@ import click
 from ..atomic import atomic_output
 from ..errors import DestinationExistsError, MediaError, OperationalError, UsageError
 from ..media import recovery
+from ..media.header import FLAG_IMAGE_PROTECTED, FLAG_VOLUME_PROTECTED
+from ..media.rebuild import RebuildPlan, plan_rebuild, rebuild_missing
+from ..media.repaired import open_repaired
+from ..media.sources import PayloadSource, PlainSource
+from ..media.volume_set import VolumeInfo, read_volume_info, read_volume_info_from
 
 
 @click.command("repair")
@@ -30,7 +37,9 @@ def repair(damaged: tuple[Path, ...], outdir: Path, force: bool, as_json: bool) 
 
     Read each disc into a file first, with unreadable sectors as zeros (for
     example ``ddrescue -b 2048``); damage to the image's own file system is
-    repaired too. A file that cannot be rebuilt leaves nothing in the directory.
+    repaired too. Given the surviving discs of a set with spare discs, the
+    missing ones (as many as there are spares) are rebuilt too, as files ready
+    to burn. A file that cannot be rebuilt leaves nothing in the directory.
     """
     targets = [outdir / path.name for path in damaged]
     if len(set(targets)) != len(targets):
@@ -42,13 +51,26 @@ def repair(damaged: tuple[Path, ...], outdir: Path, force: bool, as_json: bool) 
             raise UsageError(f"{path}: the output directory must not hold the damaged file itself")
         if target.exists() and not force:
             raise DestinationExistsError(f"{target} already exists (use --force)")
+    # Which volumes of a set with spares are missing is decided before anything
+    # is written: too many missing is an error that leaves the directory alone.
+    infos = {path: info for path in damaged if (info := _volume_info(path)) is not None}
+    plan = plan_rebuild(list(infos.values()))
+    if plan is not None:
+        _check_free(plan, plan.missing, outdir, force=force)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OperationalError(f"cannot create {outdir}: {exc.strerror or exc}") from exc
     results: list[dict[str, Any]] = []
-    failures: list[str] = []
+    failures: dict[str, str] = {}  # what failed -> why
+    usable: dict[Path, Path] = {}  # given file -> the file to read it from
     for path, target in zip(damaged, targets, strict=True):
+        info = infos.get(path)
+        if plan is not None and info is not None and not _protected(info):
+            # A set made without recovery data: nothing to repair, read as it is.
+            usable[path] = path
+            results.append({"path": str(path), "ok": True, "output": None, "as_is": True})
+            continue
         # The atomic-output primitive: a temporary created exclusively beside the
         # target, renamed over it only once complete and verified; on failure it
         # is removed, so the final name only ever holds a good file.
@@ -56,19 +78,101 @@ def repair(damaged: tuple[Path, ...], outdir: Path, force: bool, as_json: bool) 
             with atomic_output(target, force=force) as out:
                 report = recovery.repair_into(path, out, target)
         except MediaError as exc:
-            failures.append(f"{path}: {exc}")
+            failures[str(path)] = str(exc)
             results.append({"path": str(path), "ok": False, "output": None, "error": str(exc)})
             continue
+        usable[path] = target
         entry: dict[str, Any] = {"path": str(path), "ok": True, "output": str(target)}
         entry["report"] = report.to_json()
         results.append(entry)
+    rebuilt: list[dict[str, Any]] = []
+    if plan is not None:
+        rebuilt = _rebuild(plan, infos, usable, failures, outdir, force=force)
     if as_json:
-        click.echo(json.dumps({"ok": not failures, "files": results}, indent=2))
+        document = {"ok": not failures, "files": results, "rebuilt": rebuilt}
+        click.echo(json.dumps(document, indent=2))
     else:
         for entry in results:
-            if entry["ok"]:
+            if entry.get("as_is"):
+                click.echo(f"{entry['path']}: no recovery data, used as it is")
+            elif entry["ok"]:
                 click.echo(f"{entry['path']}: repaired -> {entry['output']}")
             else:
                 click.echo(f"{entry['path']}: NOT repaired: {entry['error']}")
+        for item in rebuilt:
+            click.echo(f"{item['label']}: rebuilt from the other volumes -> {item['output']}")
     if failures:
-        raise MediaError("; ".join(failures))
+        raise MediaError("; ".join(f"{what}: {why}" for what, why in failures.items()))
+
+
+def _volume_info(path: Path) -> VolumeInfo | None:
+    """The volume header of a given file, through its recovery data if it is damaged."""
+    # An unreadable file is no volume of the set here; its repair below says why.
+    try:
+        return read_volume_info(path)
+    except (MediaError, OperationalError):
+        pass
+    try:
+        with open_repaired(path) as fp:
+            return read_volume_info_from(fp, path)
+    except (MediaError, OperationalError, OSError):
+        return None
+
+
+def _protected(info: VolumeInfo) -> bool:
+    return bool(info.header.flags & (FLAG_VOLUME_PROTECTED | FLAG_IMAGE_PROTECTED))
+
+
+def _check_free(plan: RebuildPlan, numbers: list[int], outdir: Path, *, force: bool) -> None:
+    for number in numbers:
+        target = outdir / plan.file_name(number)
+        if target.exists() and not force:
+            raise DestinationExistsError(f"{target} already exists (use --force)")
+
+
+def _rebuild(
+    plan: RebuildPlan,
+    infos: dict[Path, VolumeInfo],
+    usable: dict[Path, Path],
+    failures: dict[str, str],
+    outdir: Path,
+    *,
+    force: bool,
+) -> list[dict[str, Any]]:
+    """Rebuild the missing volumes, and the given ones beyond their own repair
+    while the spares allow it; resolved failures are taken off ``failures``."""
+    lost = {infos[path].header.number: path for path in infos if str(path) in failures}
+    lost = {n: path for n, path in lost.items() if plan.present.get(n) is infos[path]}
+    if len(plan.missing) + len(lost) <= plan.template.spares:
+        plan = dataclasses.replace(plan, missing=sorted([*plan.missing, *lost]))
+    else:
+        lost = {}
+    sources: dict[int, PayloadSource] = {}
+    copy_from: VolumeInfo | None = None
+    try:
+        for path, read_from in usable.items():
+            info = infos.get(path)
+            if info is None or plan.present.get(info.header.number) is not info:
+                continue
+            # The repaired copy when there is one: its bytes are the original's.
+            copy_from = read_volume_info(read_from)
+            sources[info.header.number] = PlainSource(copy_from)
+        if any(n in lost for n in plan.missing):
+            _check_free(plan, list(lost), outdir, force=force)
+        paths = rebuild_missing(plan, sources, outdir, force=force, copy_from=copy_from)
+    except MediaError as exc:
+        failures[plan.describe_missing()] = f"not rebuilt: {exc}"
+        return []
+    finally:
+        for source in sources.values():
+            source.close()
+    # A given file beyond its own repair whose volume was rebuilt from the
+    # others (identified by its header, or by its name when even that is lost)
+    # is no longer a failure: its good copy is in the directory.
+    names = {path.name for path in paths}
+    for what in [w for w in failures if Path(w).name in names]:
+        del failures[what]
+    return [
+        {"volume": n, "label": plan.header(n).label(), "output": str(path)}
+        for n, path in zip(plan.missing, paths, strict=True)
+    ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -190,32 +191,66 @@ def _locate_by_root_directory(fp: BinaryIO) -> int | None:
     The volume file is in the root of every image we build; reading those few
     records ourselves costs two small reads instead of parsing the whole tree.
     """
+    tried = 0
+    for name, offset, _ in _root_files(fp):
+        if name == _README:
+            continue
+        if tried == CANDIDATES:
+            return None
+        tried += 1
+        fp.seek(offset)
+        if is_valid_header(fp.read(HEADER_SIZE)):
+            return offset
+    return None
+
+
+README_LIMIT = 64 * 1024
+"""Bytes of a disc's README.TXT read at most: ours is a few KiB."""
+
+
+def read_readme(fp: BinaryIO) -> bytes | None:
+    """``README.TXT`` from an image's root directory, or None if it cannot be found.
+
+    Bounded like :func:`locate_volume`; a README larger than ``README_LIMIT``
+    is not ours and counts as not found.
+    """
+    for name, offset, length in _root_files(fp):
+        if name == _README:
+            if length > README_LIMIT:
+                return None
+            fp.seek(offset)
+            data = fp.read(length)
+            return data if len(data) == length else None
+    return None
+
+
+def _root_files(fp: BinaryIO) -> Iterator[tuple[bytes, int, int]]:
+    """(ISO 9660 name, byte offset, length) of the files in the image's root directory.
+
+    Reads at most ``ROOT_DIR_LIMIT`` bytes of directory; yields nothing when the
+    descriptor is damaged, and stops at the first malformed record.
+    """
     fp.seek(16 * SECTOR)
     descriptor = fp.read(SECTOR)
     if descriptor[:6] != b"\x01CD001":
-        return None
+        return
     root = descriptor[_ROOT_RECORD : _ROOT_RECORD + 34]
     extent = int.from_bytes(root[2:6], "little")
     length = min(int.from_bytes(root[10:14], "little"), ROOT_DIR_LIMIT)
     fp.seek(extent * SECTOR)
     records = fp.read(length)
-    tried = 0
     pos = 0
-    while pos < len(records) and tried < CANDIDATES:
+    while pos < len(records):
         size = records[pos]
         if size == 0:  # records never cross a sector: the rest of this one is padding
             pos = (pos // SECTOR + 1) * SECTOR
             continue
         if size < 34 or pos + size > len(records):
-            return None
+            return
         record = records[pos : pos + size]
         name = record[33 : 33 + record[32]]
         pos += size
-        if record[25] & _DIR_FLAG or name in (b"\x00", b"\x01", _README):
+        if record[25] & _DIR_FLAG or name in (b"\x00", b"\x01"):
             continue
-        tried += 1
         offset = int.from_bytes(record[2:6], "little") * SECTOR
-        fp.seek(offset)
-        if is_valid_header(fp.read(HEADER_SIZE)):
-            return offset
-    return None
+        yield name, offset, int.from_bytes(record[10:14], "little")

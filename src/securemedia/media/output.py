@@ -41,6 +41,7 @@ class MediaOutput:
         notice_text: str | None,
         force: bool,
         verify: bool = True,
+        spares: int = 0,
     ) -> None:
         if output == "-":
             raise UsageError("--media writes volume files: give -o NAME, not -o -")
@@ -61,6 +62,7 @@ class MediaOutput:
             notice=self.notice,
             disc_capacity=self.medium.capacity,
             overwrite=force,
+            spares=spares,
         )
         self.verify = verify
         self.verified = False
@@ -116,12 +118,24 @@ class MediaOutput:
             "read_back_seconds": (
                 None if self.read_back_seconds is None else round(self.read_back_seconds, 3)
             ),
-            "volumes": [{"path": str(p), "bytes": p.stat().st_size} for p in self.paths],
+            "spare_discs": self.writer.spares,
+            "volumes": [
+                {
+                    "path": str(p),
+                    "bytes": p.stat().st_size,
+                    "number": number,
+                    "spare": number > self.writer.count,
+                }
+                for number, p in enumerate(self.paths, 1)
+            ],
         }
 
     def describe(self) -> str:
         """One line for the operator: how many discs, and their files."""
-        names = ", ".join(p.name for p in self.paths)
+        count = self.writer.count
+        names = ", ".join(p.name for p in self.paths[:count])
+        if self.writer.spares:
+            names += "; spare disc(s): " + ", ".join(p.name for p in self.paths[count:])
         check = (
             "read back and authenticated"
             if self.verified
@@ -163,6 +177,7 @@ def media_output(
     notice_text: str | None,
     force: bool,
     verify: bool = True,
+    spares: int | None = None,
 ) -> MediaOutput | None:
     """The disc-set sink for ``pack``'s options, or None without ``--media``.
 
@@ -177,6 +192,7 @@ def media_output(
                 ("--notice", notice),
                 ("--notice-text", notice_text),
                 ("--no-verify", not verify),
+                ("--spare-discs", spares is not None),
             )
             if value
         ]
@@ -194,4 +210,5 @@ def media_output(
         notice_text=notice_text,
         force=force,
         verify=verify,
+        spares=spares or 0,
     )

@@ -18,7 +18,7 @@ import zstandard
 
 from ..errors import OperationalError, UsageError
 from . import recovery
-from .header import HEADER_SIZE, MAX_VOLUMES
+from .header import HEADER_SIZE, MAX_CODED_VOLUMES, MAX_SPARES, MAX_VOLUMES
 from .iso import image_size_bound
 from .readme import NOTICE_ALLOWANCE, render_readme
 from .sizes import SECTOR, Medium, parse_redundancy
@@ -36,10 +36,21 @@ ARCHIVE_PER_CHUNK = 64  # per 64 KiB of content: AEAD tag, framing
 
 def readme_bound(base_name: str) -> int:
     """Bytes of the largest README any volume of ``base_name`` can get."""
-    worst = render_readme(
-        volume_name=f"{base_name}.999", number=999, count=999, set_hex="0" * 32, notice=None
+    # The longest data-volume and spare-volume notes (numbers of the most digits).
+    worst = max(
+        len(
+            render_readme(
+                volume_name=f"{base_name}.999",
+                number=number,
+                count=count,
+                set_hex="0" * 32,
+                notice=None,
+                spares=MAX_SPARES,
+            )
+        )
+        for number, count in ((999, 999), (999, 744))
     )
-    return len(worst) + NOTICE_ALLOWANCE
+    return worst + NOTICE_ALLOWANCE
 
 
 def disc_bytes(
@@ -90,27 +101,55 @@ class DiscPlan:
     volume_bytes: int
     disc_bytes: int
     fill: float
+    spare: bool = False
+    """A spare disc (cross-volume parity), numbered after the data discs."""
 
 
 def plan_discs(
-    archive_size: int, medium: Medium, *, iso: bool, redundancy: float | None, base_name: str
+    archive_size: int,
+    medium: Medium,
+    *,
+    iso: bool,
+    redundancy: float | None,
+    base_name: str,
+    spares: int = 0,
 ) -> list[DiscPlan]:
-    """The discs an archive of ``archive_size`` bytes is split into."""
+    """The discs an archive of ``archive_size`` bytes is split into, spares last.
+
+    A spare's payload is as long as the longest data payload, so a spare disc is
+    as large as a full data disc: the capacity per volume does not change.
+    """
     capacity = volume_capacity(medium, iso=iso, redundancy=redundancy, base_name=base_name)
     per_volume = capacity - HEADER_SIZE
     count = max(1, -(-archive_size // per_volume))
-    if count > MAX_VOLUMES:
-        raise UsageError(f"the archive needs {count} volumes (at most {MAX_VOLUMES})")
+    check_spare_count(count, spares)
     readme_len = readme_bound(base_name)
     discs = []
-    for number in range(1, count + 1):
-        payload = min(per_volume, archive_size - (number - 1) * per_volume)
+    stripe = min(per_volume, archive_size)
+    for number in range(1, count + spares + 1):
+        spare = number > count
+        payload = stripe if spare else min(per_volume, archive_size - (number - 1) * per_volume)
         volume = HEADER_SIZE + payload
         disc = disc_bytes(
             volume, iso=iso, redundancy=redundancy, readme_len=readme_len, margin=False
         )
-        discs.append(DiscPlan(number, payload, volume, disc, disc / medium.capacity))
+        discs.append(DiscPlan(number, payload, volume, disc, disc / medium.capacity, spare))
     return discs
+
+
+def check_spare_count(count: int, spares: int) -> None:
+    """Refuse ``count`` data volumes with ``spares`` spares when the set cannot hold them."""
+    if not 0 <= spares <= MAX_SPARES:
+        raise UsageError(f"--spare-discs {spares} is out of range: 0 to {MAX_SPARES}")
+    if count + spares > MAX_VOLUMES:
+        raise UsageError(
+            f"the archive needs {count} volumes and {spares} spare(s): at most {MAX_VOLUMES} in all"
+        )
+    if spares and count + spares > MAX_CODED_VOLUMES:
+        raise UsageError(
+            f"the archive needs {count} volumes and {spares} spare(s): at most "
+            f"{MAX_CODED_VOLUMES} in all with spares (choose a larger medium)"
+        )
 
 
 @dataclass(frozen=True)

@@ -43,15 +43,39 @@ def load_notice(path: Path | None, text: str | None) -> str | None:
     return cleaned or None
 
 
+def disc_title(number: int, count: int, spares: int = 0) -> str:
+    """``volume 2 of 4``, ``volume 2 of 4 (+1 spare)`` or ``spare 1 of 1 (volume 5 of 4+1)``."""
+    if number > count:
+        return f"spare {number - count} of {spares} (volume {number} of {count}+{spares})"
+    if spares:
+        return f"volume {number} of {count} (+{spares} spare)"
+    return f"volume {number} of {count}"
+
+
 def render_readme(
-    *, volume_name: str, number: int, count: int, set_hex: str, notice: str | None
+    *,
+    volume_name: str,
+    number: int,
+    count: int,
+    set_hex: str,
+    notice: str | None,
+    spares: int = 0,
 ) -> bytes:
-    """The note as UTF-8 with CRLF line ends, which every system's viewer shows."""
+    """The note as UTF-8 with CRLF line ends, which every system's viewer shows.
+
+    ``count`` is the number of data volumes; ``spares`` the spare volumes after
+    them (a spare's ``number`` is above ``count``).
+    """
     contact = notice if notice else "(The sender gave no return contact.)"
+    what = (
+        "one spare volume (parity that replaces any lost disc) of an encrypted"
+        if number > count
+        else "one volume of an encrypted securemedia"
+    )
     lines = [
-        f"SECUREMEDIA ENCRYPTED DISC - volume {number} of {count}",
+        f"SECUREMEDIA ENCRYPTED DISC - {disc_title(number, count, spares)}",
         "",
-        f"This disc holds {volume_name}, one volume of an encrypted securemedia",
+        f"This disc holds {volume_name}, {what}",
         "archive. The data is encrypted: without the private key of the person it",
         "was sent to, it cannot be read, and it is of no use to anyone else.",
         "",

@@ -43,6 +43,7 @@ __all__ = [
     "VerifyReport",
     "protect_file",
     "protected_data_size",
+    "protected_layout",
     "recovery_overhead",
     "repair_file",
     "repair_into",
@@ -200,10 +201,16 @@ def _find_layout(f: BinaryIO, file_size: int, name: str) -> Layout:
 
 def protected_data_size(path: Path) -> int:
     """Length of the original data (what came before the recovery region). Works on a damaged file too, if the region descriptor survives; else MediaError."""  # noqa: E501
+    return protected_layout(path).data_size
+
+
+def protected_layout(path: Path) -> Layout:
+    """The recovery layout of a protected file (its code and geometry), from its
+    last intact descriptor; NotProtectedError if there is none."""
     path = Path(path)
     try:
         with open(path, "rb") as f:
-            return _find_layout(f, path.stat().st_size, path.name).data_size
+            return _find_layout(f, path.stat().st_size, path.name)
     except OSError as e:
         raise os_error(e, "read", path) from e
 

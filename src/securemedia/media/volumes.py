@@ -3,7 +3,8 @@
 The archive writer streams into a :class:`VolumeSetWriter` as into any binary
 file. Everything is written into a private staging directory beside the outputs
 (``.NAME.partial-<random>/``, see :mod:`securemedia.atomic`). Only at ``close``
-is the volume count known: it is patched into every header, then each volume
+is the volume count known: it is patched into every header, the spare volumes
+(if any) are computed from the data volumes (``spares.py``), then each volume
 becomes either ``NAME.001`` (protected with recovery data) or the disc image
 ``NAME.001.iso`` (the whole image protected), the whole set is optionally read
 back, and only then do all files move to their final names together. If
@@ -29,13 +30,17 @@ from . import iso as iso_mod
 from . import recovery
 from .header import (
     FLAG_IMAGE_PROTECTED,
+    FLAG_SPARE,
     FLAG_VOLUME_PROTECTED,
     HEADER_SIZE,
+    MAX_CODED_VOLUMES,
+    MAX_SPARES,
     MAX_VOLUMES,
     SET_ID_SIZE,
     VolumeHeader,
 )
 from .readme import render_readme
+from .spare_files import check_spare_files, write_spare_files
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -53,8 +58,9 @@ def output_paths(base: Path, count: int, *, iso: bool) -> list[Path]:
 
 
 ReadBack = Callable[[list[Path]], None]
-"""Checks a finished set before it is published: given the staged disc files in
-volume order, it raises if they do not hold the archive that was written."""
+"""Checks a finished set before it is published: given the staged disc files of
+the data volumes in volume order, it raises if they do not hold the archive
+that was written. (The spare discs are checked by the writer itself.)"""
 
 
 class VolumeSetWriter(Finishing, io.RawIOBase):
@@ -69,6 +75,10 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
     against every finished disc file as a last guard. Memory use is constant.
     ``read_back``, if set (also after construction), is called with the finished
     files before they get their final names; if it raises, nothing is kept.
+    ``spares`` adds that many spare volumes of cross-volume parity after the
+    data volumes, so that any ``spares`` volumes of the set may be lost; with a
+    ``read_back``, each finished spare disc is also read back and compared with
+    the parity computed.
 
     Use it as a context manager: leaving the block normally finishes the set,
     leaving it by an exception removes everything written.
@@ -85,6 +95,7 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
         disc_capacity: int | None = None,
         overwrite: bool = False,
         read_back: ReadBack | None = None,
+        spares: int = 0,
     ) -> None:
         super().__init__()
         self._state = "aborted"  # until the checks below pass: nothing to remove
@@ -92,6 +103,9 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
         self._staging: StagingDirectory | None = None
         if capacity_per_volume <= HEADER_SIZE:
             raise UsageError("the medium is too small to hold a volume")
+        if not 0 <= spares <= MAX_SPARES:
+            raise UsageError(f"--spare-discs {spares} is out of range: 0 to {MAX_SPARES}")
+        self.spares = spares
         self.base = Path(base)
         self.iso = iso
         self.redundancy = redundancy
@@ -105,7 +119,9 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
         self._lengths: list[int] = []
         self._written = 0
         self.paths: list[Path] = []
-        """The finished disc files, in volume order, once ``close`` has returned."""
+        """The finished disc files, in volume order (spares last), once ``close`` has returned."""
+        self.count = 0
+        """Data volumes of the finished set (``paths`` holds ``spares`` more)."""
         if not overwrite:
             # Catch the common case early, before any work; publishing checks again.
             first = output_paths(self.base, 1, iso=iso)[0]
@@ -198,9 +214,16 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
             self._current.close()
             self._current = None
         number = len(self._parts) + 1
-        if number > MAX_VOLUMES:
+        if number + self.spares > MAX_VOLUMES:
             raise UsageError(
-                f"the archive needs more than {MAX_VOLUMES} volumes: choose a larger medium"
+                f"the archive needs more than {MAX_VOLUMES - self.spares} volumes"
+                f"{self._with_spares()}: choose a larger medium"
+            )
+        if self.spares and number + self.spares > MAX_CODED_VOLUMES:
+            raise UsageError(
+                f"the archive needs more than {MAX_CODED_VOLUMES - self.spares} volumes"
+                f"{self._with_spares()} (at most {MAX_CODED_VOLUMES} with spares): "
+                "choose a larger medium"
             )
         name = volume_name(self.base, number)
         self._current = self._open_staged(name)
@@ -208,6 +231,9 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
         self._lengths.append(0)
         # Placeholder header: the count and total length are unknown until close.
         self._current.write(bytes(HEADER_SIZE))
+
+    def _with_spares(self) -> str:
+        return f" besides {self.spares} spare(s)" if self.spares else ""
 
     def _open_staged(self, name: str) -> BinaryIO:
         try:
@@ -224,30 +250,63 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
         self._current.close()
         self._current = None
         count = len(self._parts)
-        finals = output_paths(self.base, count, iso=self.iso)
+        finals = output_paths(self.base, count + self.spares, iso=self.iso)
         if not self._overwrite:
             for final in finals:
                 if os.path.lexists(final):
                     raise DestinationExistsError(f"{final} already exists (use --force)")
         staging = self._staged()
+        # The stripe length: the longest data payload (every one but the last is
+        # full, and with one data volume it is that volume's payload).
+        stripe = max(self._lengths) if self.spares else 0
+        if self.spares and not stripe:
+            raise UsageError("an empty archive has nothing for spare volumes to protect")
         offset = 0
         for number, (part, length) in enumerate(zip(self._parts, self._lengths, strict=True), 1):
-            header = VolumeHeader(
-                self.set_id, number, count, offset, length, self._written, self._flags()
-            )
+            header = self._header(number, count, offset, length, stripe)
             with (staging.path / part).open("r+b") as fp:
                 fp.write(header.pack())
                 fp.flush()
                 os.fsync(fp.fileno())
             offset += length
+        # Spares are computed from the data volume files, so before those become
+        # images (which removes them); peak disk use: the set's volume files
+        # (data and spares) plus the one image being built.
+        spare_parts = [volume_name(self.base, count + j) for j in range(1, self.spares + 1)]
+        digests = write_spare_files(
+            staging,
+            self._parts,
+            spare_parts,
+            [self._header(count + j, count, 0, stripe, stripe) for j in range(1, self.spares + 1)],
+        )
+        self.count = count
         staged = [
-            self._finish_volume(number, count, part) for number, part in enumerate(self._parts, 1)
+            self._finish_volume(number, count, part)
+            for number, part in enumerate(self._parts + spare_parts, 1)
         ]
         if self.read_back is not None:
-            self.read_back([staging.path / name for name in staged])
+            self.read_back([staging.path / name for name in staged[:count]])
+            check_spare_files([staging.path / name for name in staged[count:]], digests)
         self.paths = staging.publish(
             [(name, final.name) for name, final in zip(staged, finals, strict=True)],
             force=self._overwrite,
+        )
+
+    def _header(
+        self, number: int, count: int, offset: int, length: int, stripe: int
+    ) -> VolumeHeader:
+        """The final header of data or spare volume ``number`` (of ``count`` data volumes)."""
+        flags = self._flags() | (FLAG_SPARE if number > count else 0)
+        return VolumeHeader(
+            self.set_id,
+            number,
+            count,
+            offset,
+            length,
+            self._written,
+            flags,
+            spares=self.spares,
+            stripe_length=stripe,
         )
 
     def _flags(self) -> int:
@@ -266,6 +325,7 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
                 count=count,
                 set_hex=self.set_id.hex(),
                 notice=self.notice,
+                spares=self.spares,
             )
             iso_mod.build_image(
                 staging.path / part,
@@ -285,7 +345,7 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
         size = (staging.path / disc).stat().st_size
         if self.disc_capacity is not None and size > self.disc_capacity:
             raise MediaError(
-                f"volume {number} of {count} came out at {size} bytes, more than the "
-                f"medium's {self.disc_capacity}: please report this as a bug"
+                f"volume {number} of {count}{self._with_spares()} came out at {size} bytes, "
+                f"more than the medium's {self.disc_capacity}: please report this as a bug"
             )
         return disc
