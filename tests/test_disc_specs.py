@@ -7,10 +7,11 @@ import subprocess
 from pathlib import Path
 
 from media_support import MEDIUM, one_image
-
 from securemedia.media import iso as iso_mod
+from securemedia.media.header import HEADER_SIZE
 from securemedia.media.plan import disc_bytes, readme_bound, volume_capacity
 from securemedia.media.readme import render_readme
+from securemedia.media.sizes import MEDIA_SECTORS, parse_medium
 from securemedia.specs import DISC_FILES, disc_specs
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -76,3 +77,29 @@ def test_readme_names_the_specifications() -> None:
     ).decode("utf-8")
     assert "FORMAT.TXT" in text
     assert "MEDIA.TXT" in text
+
+
+def capacity_rows() -> list[str]:
+    """MEDIA.md section 5's table of archive bytes per disc, computed."""
+    rows = []
+    for kind in MEDIA_SECTORS:
+        medium = parse_medium(kind)
+        cells = [
+            volume_capacity(medium, iso=iso, redundancy=red, base_name="ship.sm") - HEADER_SIZE
+            for red in (0.15, None)
+            for iso in (True, False)
+        ]
+        rows.append(f"| `{kind}` | " + " | ".join(f"{c:,}" for c in cells) + " |")
+    return rows
+
+
+def test_capacity_table_is_computed() -> None:
+    """The table in docs/MEDIA.md section 5 is what the code computes (regenerate:
+    ``python tests/test_disc_specs.py``)."""
+    doc = (DOCS / "MEDIA.md").read_text("utf-8").splitlines()
+    for row in capacity_rows():
+        assert row in doc
+
+
+if __name__ == "__main__":
+    print("\n".join(capacity_rows()))
