@@ -286,12 +286,14 @@ def test_a_wrong_code_is_caught() -> None:
 
 
 def test_parameter_table_of_the_spec() -> None:
-    table = {0.01: 253, 0.05: 243, 0.10: 232, 0.15: 222, 0.20: 213, 0.25: 204, 0.5: 170, 1.0: 128}
-    parity = {0.01: 4, 0.05: 13, 0.10: 24, 0.15: 34, 0.20: 43, 0.25: 51, 0.5: 85, 1.0: 128}
+    table = {0.02: 250, 0.05: 243, 0.10: 232, 0.15: 222, 0.20: 213, 0.25: 204, 0.5: 170, 1.0: 128}
+    parity = {0.02: 5, 0.05: 13, 0.10: 24, 0.15: 34, 0.20: 43, 0.25: 51, 0.5: 85, 1.0: 128}
     for r, k in table.items():
         assert max_k(r) == k
         assert max(4, ceil_div_round(r * k)) == parity[r]
     assert ceil_div_round(0.15 * 200) == 30  # not 31
+    # The known defect the spec states: at 1 % the floor of 4 overflows the field.
+    assert max_k(0.01) == 253 and max(4, ceil_div_round(0.01 * 253)) == 4
 
 
 def test_worked_example_of_the_spec() -> None:
