@@ -20,12 +20,20 @@ DISC_FILES: tuple[tuple[str, str], ...] = (("FORMAT.TXT", "FORMAT.md"), ("MEDIA.
 def spec_bytes(source: str) -> bytes:
     """The bytes of one specification file of this package, exactly as published."""
     try:
-        return (resources.files(__name__) / source).read_bytes()
+        text = (resources.files(__name__) / source).read_bytes()
     except OSError as exc:
         raise OperationalError(
             f"the specification {source} is missing from this securemedia installation "
             f"({exc.strerror or exc}): reinstall securemedia"
         ) from None
+    # A checkout made without symbolic links holds the link's target path as
+    # text: never put that on a disc in place of the specification.
+    if not text.startswith(b"# "):
+        raise OperationalError(
+            f"the specification {source} in this securemedia installation is not the "
+            "document (a checkout without symbolic links?): reinstall securemedia"
+        )
+    return text
 
 
 def disc_specs() -> list[tuple[str, bytes]]:
