@@ -3,10 +3,11 @@ byte for byte as published in docs/, read back with real xorriso."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
-from media_support import MEDIUM, one_image
+from media_support import MEDIUM, cli, one_image
 from securemedia.media import iso as iso_mod
 from securemedia.media.header import HEADER_SIZE
 from securemedia.media.plan import disc_bytes, readme_bound, volume_capacity
@@ -18,24 +19,43 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def test_images_carry_the_specifications(tmp_path: Path) -> None:
-    image = one_image(tmp_path)
-    listing = subprocess.run(
-        ["xorriso", "-indev", str(image), "-ls"], capture_output=True, text=True, check=True
-    ).stdout
-    for name in ("'README.TXT'", "'FORMAT.TXT'", "'MEDIA.TXT'", "'ship.sm.001'"):
-        assert name in listing
-    out = tmp_path / "x"
-    out.mkdir()
-    for name in ("FORMAT.TXT", "MEDIA.TXT"):
-        subprocess.run(
-            ["xorriso", "-osirrox", "on", "-indev", str(image), "-extract", f"/{name}",
-             str(out / name)],
-            capture_output=True,
-            check=True,
-        )  # fmt: skip
-    # As published, LF line ends: the same bytes as the repository's documents.
-    assert (out / "FORMAT.TXT").read_bytes() == (DOCS / "FORMAT.md").read_bytes()
-    assert (out / "MEDIA.TXT").read_bytes() == (DOCS / "MEDIA.md").read_bytes()
+    """``securemedia pack --iso``: every disc holds both documents; xorriso reads them."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.bin").write_bytes(os.urandom(2_000_000))
+    key = tmp_path / "key"
+    assert cli("keygen", "--no-passphrase", "--classic", "-o", key).returncode == 0
+    packed = cli(
+        "pack", data, "-r", f"{key}.pub", "-o", tmp_path / "ship.sm", "--media", "2MB",
+        "--iso", "-q",
+    )  # fmt: skip
+    assert packed.returncode == 0, packed.stderr
+    discs = sorted(tmp_path.glob("ship.sm.*.iso"))
+    assert len(discs) == 2
+    for disc in discs:
+        assert disc.stat().st_size <= MEDIUM.capacity
+        listing = subprocess.run(
+            ["xorriso", "-indev", str(disc), "-ls"], capture_output=True, text=True, check=True
+        ).stdout
+        for name in ("'README.TXT'", "'FORMAT.TXT'", "'MEDIA.TXT'"):
+            assert name in listing
+        out = tmp_path / disc.name.replace(".", "_")
+        out.mkdir()
+        for name in ("FORMAT.TXT", "MEDIA.TXT", "README.TXT"):
+            subprocess.run(
+                ["xorriso", "-osirrox", "on", "-indev", str(disc), "-extract", f"/{name}",
+                 str(out / name)],
+                capture_output=True,
+                check=True,
+            )  # fmt: skip
+        # As published, LF line ends: the same bytes as the repository's documents.
+        assert (out / "FORMAT.TXT").read_bytes() == (DOCS / "FORMAT.md").read_bytes()
+        assert (out / "MEDIA.TXT").read_bytes() == (DOCS / "MEDIA.md").read_bytes()
+        assert b"FORMAT.TXT on this disc" in (out / "README.TXT").read_bytes()
+    # The images still unpack (the extra files are not taken for volumes).
+    restored = cli("unpack", "-i", key, *discs, "-o", tmp_path / "restored", "-q")
+    assert restored.returncode == 0, restored.stderr
+    assert (tmp_path / "restored" / "data" / "a.bin").read_bytes() == (data / "a.bin").read_bytes()
 
 
 def test_package_specs_are_the_documents() -> None:
