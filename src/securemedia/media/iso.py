@@ -1,6 +1,8 @@
 """ISO 9660 disc images (pycdlib): building one per volume, and finding the volume in one.
 
-An image holds two files: the volume file and ``README.TXT``. It always has
+An image holds four files: the volume file, ``README.TXT``, and the format and
+media specifications ``FORMAT.TXT`` and ``MEDIA.TXT`` (docs/FORMAT.md and
+docs/MEDIA.md byte for byte), so a disc describes itself. It always has
 Joliet names (so Windows shows the real file name) and also UDF when the volume
 file is larger than 4 GiB - 1, which plain ISO 9660 can only store as a chain of
 extents that some readers mishandle. pycdlib lays every file out as one
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import OperationalError
+from ..specs import disc_specs
 from .header import HEADER_SIZE, is_valid_header
 from .sizes import SECTOR
 
@@ -39,8 +42,13 @@ for multi-extent files, and any later pycdlib layout change."""
 
 SCAN_LIMIT = 16 * 1024**2
 """How far into a damaged image to look for the volume header: the volume file
-comes right after the file-system structures and README.TXT (sector 31 for a
-short README; about 274 with UDF)."""
+comes right after the file-system structures, the specifications and README.TXT
+(about sector 70 to 130 as the documents are now; about 250 more with UDF)."""
+
+SPEC_ALLOWANCE = 128 * 1024
+"""Bytes reserved for each specification file when sizing an image: the
+capacity of a medium then stays the same when the documents change a little.
+A larger document is measured at its real size, so sizing is never short."""
 
 _ISO_NAME_BAD = re.compile(r"[^A-Z0-9_]")
 
@@ -77,28 +85,37 @@ def _new_image(number: int, udf: bool) -> pycdlib.PyCdlib:
     return image
 
 
+_PLAIN_FILES = ("README.TXT", "FORMAT.TXT", "MEDIA.TXT")
+"""Files whose name is the same in every namespace (8.3 upper case already)."""
+
+
 def _add(image: pycdlib.PyCdlib, fp: BinaryIO, length: int, name: str, udf: bool) -> None:
-    jname = joliet_name(name) if name != "README.TXT" else "/README.TXT"
-    iname = iso9660_name(name) if name != "README.TXT" else "/README.TXT;1"
+    plain = name in _PLAIN_FILES
+    jname = "/" + name if plain else joliet_name(name)
+    iname = f"/{name};1" if plain else iso9660_name(name)
     image.add_fp(fp, length, iso_path=iname, joliet_path=jname, udf_path=jname if udf else None)
 
 
 def build_image(
     volume: Path, image_path: Path, *, volume_name: str, number: int, readme: bytes
 ) -> None:
-    """Write an ISO image holding the volume file (as ``volume_name``) and the README."""
+    """Write an ISO image holding the volume file (as ``volume_name``), the README
+    and the specifications (``FORMAT.TXT``, ``MEDIA.TXT``)."""
     from pycdlib.pycdlibexception import PyCdlibException
 
+    specs = disc_specs()
     size = volume.stat().st_size
     udf = needs_udf(size)
     image = _new_image(number, udf)
     try:
         with volume.open("rb") as src, image_path.open("xb") as out:
             # pycdlib lays files out in ISO 9660 name order, so the volume lands
-            # right after the file system (and README.TXT), where a scan of a
-            # damaged image finds it at once.
+            # right after the file system (and the few text files), where a
+            # scan of a damaged image finds it at once.
             _add(image, src, size, volume_name, udf)
             _add(image, io.BytesIO(readme), len(readme), "README.TXT", udf)
+            for name, text in specs:
+                _add(image, io.BytesIO(text), len(text), name, udf)
             image.write_fp(out, blocksize=1024 * 1024)
     except PyCdlibException as exc:
         raise OperationalError(f"cannot build disc image {image_path}: {exc}") from exc
@@ -109,11 +126,16 @@ def build_image(
 @functools.lru_cache(maxsize=16)
 def _measured_overhead(readme_len: int, udf: bool) -> int:
     # Build a real, tiny image and see what it costs beyond the volume's own
-    # sectors: cheap (about 0.5 MB in memory) and never out of date.
+    # sectors: cheap (about 0.8 MB in memory) and never out of date. Each
+    # specification counts at least SPEC_ALLOWANCE, so small edits to the
+    # documents do not move the capacity of a medium.
     image = _new_image(999, udf)
     try:
         _add(image, io.BytesIO(bytes(SECTOR)), SECTOR, "X" * 60 + ".999", udf)
         _add(image, io.BytesIO(bytes(readme_len)), readme_len, "README.TXT", udf)
+        for name, text in disc_specs():
+            length = max(SPEC_ALLOWANCE, len(text))
+            _add(image, io.BytesIO(bytes(length)), length, name, udf)
         out = io.BytesIO()
         image.write_fp(out)
     finally:
@@ -175,14 +197,15 @@ def locate_volume(fp: BinaryIO) -> int | None:
 
 
 ROOT_DIR_LIMIT = 256 * 1024
-"""Bytes of root directory read at most: ours holds four records (about 200 bytes)."""
+"""Bytes of root directory read at most: ours holds six records (about 300 bytes)."""
 
 CANDIDATES = 16
 """Files in the root directory whose first sector is tested for the volume header."""
 
 _ROOT_RECORD = 156  # root directory record in the primary volume descriptor (ECMA-119 8.4.18)
 _DIR_FLAG = 0x02
-_README = b"README.TXT;1"
+_NOT_VOLUMES = (b"README.TXT;1", b"FORMAT.TXT;1", b"MEDIA.TXT;1")
+"""Root files that are never the volume; README.TXT first."""
 
 
 def _locate_by_root_directory(fp: BinaryIO) -> int | None:
@@ -193,7 +216,7 @@ def _locate_by_root_directory(fp: BinaryIO) -> int | None:
     """
     tried = 0
     for name, offset, _ in _root_files(fp):
-        if name == _README:
+        if name in _NOT_VOLUMES:
             continue
         if tried == CANDIDATES:
             return None
@@ -215,7 +238,7 @@ def read_readme(fp: BinaryIO) -> bytes | None:
     is not ours and counts as not found.
     """
     for name, offset, length in _root_files(fp):
-        if name == _README:
+        if name == _NOT_VOLUMES[0]:
             if length > README_LIMIT:
                 return None
             fp.seek(offset)

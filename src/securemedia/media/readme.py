@@ -97,6 +97,11 @@ def render_readme(
         "",
         "    securemedia unpack -i KEYFILE DISC1.iso DISC2.iso ... -o DESTINATION",
         "",
+        "Without securemedia: FORMAT.TXT on this disc specifies the archive format",
+        "byte by byte, and MEDIA.TXT the volumes, the disc image and the recovery",
+        "data (sector checksums, Reed-Solomon code), enough to write a reader or a",
+        "repairer. Both are public and carry nothing about the data.",
+        "",
         f"Set id: {set_hex} (every disc of this shipment carries the same id)",
         "",
     ]
