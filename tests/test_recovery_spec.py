@@ -542,3 +542,17 @@ def test_a_repairer_from_the_spec_repairs_the_vectors(path: Path) -> None:
             spec_repair(body)
         return
     assert hashlib.sha256(spec_repair(body)).hexdigest() == fields["sha256"]
+
+
+def test_small_redundancy_protects_a_large_file(tmp_path: Path) -> None:
+    """1 % is below the parity floor's break-even: k must leave room for 4 parity blocks."""
+    from securemedia.media import recovery
+    from securemedia.media.sectors import layout_for_redundancy, max_k
+
+    assert max_k(0.01) == 252
+    lay = layout_for_redundancy(600 * 2048, 0.01)
+    assert lay.k + lay.p <= 256
+    target = tmp_path / "big"
+    target.write_bytes(bytes(range(256)) * (600 * 8))
+    recovery.protect_file(target, 0.01)
+    assert recovery.verify_file(target).ok

@@ -116,7 +116,10 @@ def max_k(redundancy: float) -> int:
     if not 0 < redundancy <= 1:
         raise MediaError(f"redundancy {redundancy!r} out of range: more than 0 and at most 1")
     k = MAX_BLOCKS - 1
-    while k + max(1, _ceil_frac(redundancy * k)) > MAX_BLOCKS:
+    # The parity floor counts here too: without it a redundancy under about
+    # 1.2 % chose a k whose k + MIN_PARITY exceeds 256, and every file of 253
+    # message sectors or more was refused.
+    while k + max(MIN_PARITY, _ceil_frac(redundancy * k)) > MAX_BLOCKS:
         k -= 1
     return k
 
