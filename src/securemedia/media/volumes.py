@@ -18,7 +18,8 @@ import contextlib
 import io
 import os
 import secrets
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
@@ -27,11 +28,14 @@ from ..errors import DestinationExistsError, MediaError, OperationalError, Usage
 from ..finishing import Finishing
 from . import iso as iso_mod
 from . import recovery
+from . import salvage_copy as salvage
 from .header import (
     FLAG_IMAGE_PROTECTED,
+    FLAG_SALVAGE_COPY,
     FLAG_VOLUME_PROTECTED,
     HEADER_SIZE,
     MAX_VOLUMES,
+    SECTOR,
     SET_ID_SIZE,
     VolumeHeader,
 )
@@ -51,6 +55,9 @@ def output_paths(base: Path, count: int, *, iso: bool) -> list[Path]:
     suffix = ".iso" if iso else ""
     return [base.with_name(volume_name(base, n) + suffix) for n in range(1, count + 1)]
 
+
+_COPY_NAME = "salvage-copy"  # staged only, never published
+_COPY_READ = 1 << 20
 
 ReadBack = Callable[[list[Path]], None]
 """Checks a finished set before it is published: given the staged disc files in
@@ -85,6 +92,7 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
         disc_capacity: int | None = None,
         overwrite: bool = False,
         read_back: ReadBack | None = None,
+        salvage_reserve: int = 0,
     ) -> None:
         super().__init__()
         self._state = "aborted"  # until the checks below pass: nothing to remove
@@ -104,6 +112,7 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
         self._parts: list[str] = []  # staged volume file names
         self._lengths: list[int] = []
         self._written = 0
+        self._salvage_init(salvage_reserve)
         self.paths: list[Path] = []
         """The finished disc files, in volume order, once ``close`` has returned."""
         if not overwrite:
@@ -230,16 +239,27 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
                 if os.path.lexists(final):
                     raise DestinationExistsError(f"{final} already exists (use --force)")
         staging = self._staged()
+        copy = self._salvage_copy()
+        flags = self._flags() | (FLAG_SALVAGE_COPY if copy else 0)
         offset = 0
         for number, (part, length) in enumerate(zip(self._parts, self._lengths, strict=True), 1):
             header = VolumeHeader(
-                self.set_id, number, count, offset, length, self._written, self._flags()
+                self.set_id,
+                number,
+                count,
+                offset,
+                length,
+                self._written,
+                flags,
+                copy_length=copy.block_length if copy else 0,
             )
             with (staging.path / part).open("r+b") as fp:
                 fp.write(header.pack())
+                self._append_copy(fp, header)
                 fp.flush()
                 os.fsync(fp.fileno())
             offset += length
+        self._drop_copy()
         staged = [
             self._finish_volume(number, count, part) for number, part in enumerate(self._parts, 1)
         ]
@@ -249,6 +269,101 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
             [(name, final.name) for name, final in zip(staged, finals, strict=True)],
             force=self._overwrite,
         )
+
+    # -- salvage copies (the block itself: salvage_copy.py) ---------------------
+
+    def _salvage_init(self, reserve: int) -> None:
+        self._reserve = 0
+        self._tail: tuple[int, int] | None = None
+        self._copy: salvage.CopyInfo | None = None
+        self.salvage_skipped: str | None = "no bound on the index was given"
+        """Why the set carries no salvage copy; None when it does (or will)."""
+        if reserve:
+            self.reserve_salvage(reserve)
+
+    def reserve_salvage(self, reserve: int) -> bool:
+        """Keep ``reserve`` bytes (:func:`.salvage_copy.salvage_reserve`) free in
+        every volume for the salvage copy of the archive's header and tail.
+
+        Call it before the first volume is full (``pack`` does right after the
+        archive header went out). Returns False, and no copy will be written,
+        when the reserve is more than 1/8 of a volume's room: the disc space is
+        worth more than the copy then.
+        """
+        reserve = -(-reserve // SECTOR) * SECTOR
+        room = self._payload_capacity + self._reserve
+        used = self._lengths[0] if self._lengths else 0
+        if (
+            self._state != "open"
+            or len(self._parts) > 1
+            or not salvage.reserve_fits(reserve, room)
+            or used > room - reserve
+        ):
+            self.salvage_skipped = "the index is too large for the medium"
+            return False
+        self._payload_capacity = room - reserve
+        self._reserve = reserve
+        self.salvage_skipped = None
+        return True
+
+    def salvage_layout(self, header_length: int, tail_offset: int) -> None:
+        """Called by the archive writer before it writes the index: the archive
+        header is bytes [0, header_length), the tail starts at ``tail_offset``."""
+        self._tail = (header_length, tail_offset)
+
+    @property
+    def has_salvage_copy(self) -> bool:
+        """True once ``close`` wrote a salvage copy into every volume."""
+        return self._copy is not None
+
+    def _salvage_copy(self) -> salvage.CopyInfo | None:
+        """Stage the copy block for this set, or None (and say why) if there is none."""
+        if not self._reserve:
+            return None
+        if self._tail is None:
+            self.salvage_skipped = "the archive's writer did not say where its tail starts"
+            return None
+        header_length, tail = self._tail
+        info = salvage.CopyInfo(header_length, tail, self._written, self.set_id)
+        if tail > self._written or info.block_length > self._reserve:
+            self.salvage_skipped = "the index is too large for the medium"
+            return None
+        with self._open_staged(_COPY_NAME) as out:
+            pieces = self._archive_pieces([(0, header_length), (tail, self._written)])
+            salvage.write_block(info, pieces, out)
+        self._copy = info
+        return info
+
+    def _archive_pieces(self, ranges: list[tuple[int, int]]) -> Iterator[bytes]:
+        """Archive bytes [start, end) for each range, read back from the staged volumes."""
+        path = self._staged().path
+        for start, end in ranges:
+            first = 0
+            for part, length in zip(self._parts, self._lengths, strict=True):
+                low, high = max(start, first), min(end, first + length)
+                if low < high:
+                    with (path / part).open("rb") as fp:
+                        fp.seek(HEADER_SIZE + low - first)
+                        while low < high:
+                            piece = fp.read(min(_COPY_READ, high - low))
+                            if not piece:
+                                raise OperationalError(f"{part}: shorter than what was written")
+                            yield piece
+                            low += len(piece)
+                first += length
+
+    def _append_copy(self, fp: BinaryIO, header: VolumeHeader) -> None:
+        """Append the staged copy block at ``header.copy_offset`` of volume file ``fp``."""
+        if self._copy is None:
+            return
+        end = fp.seek(0, io.SEEK_END)
+        fp.write(bytes(header.copy_offset - end))
+        with (self._staged().path / _COPY_NAME).open("rb") as block:
+            shutil.copyfileobj(block, fp, _COPY_READ)
+
+    def _drop_copy(self) -> None:
+        if self._copy is not None:
+            self._staged().remove(_COPY_NAME)
 
     def _flags(self) -> int:
         if self.redundancy is None:
