@@ -21,6 +21,7 @@ from . import recovery
 from .header import HEADER_SIZE, MAX_VOLUMES
 from .iso import image_size_bound
 from .readme import NOTICE_ALLOWANCE, render_readme
+from .salvage_copy import reserve_fits
 from .sizes import SECTOR, Medium, parse_redundancy
 
 SAMPLE_BLOCKS = 64
@@ -93,11 +94,26 @@ class DiscPlan:
 
 
 def plan_discs(
-    archive_size: int, medium: Medium, *, iso: bool, redundancy: float | None, base_name: str
+    archive_size: int,
+    medium: Medium,
+    *,
+    iso: bool,
+    redundancy: float | None,
+    base_name: str,
+    salvage_reserve: int = 0,
 ) -> list[DiscPlan]:
-    """The discs an archive of ``archive_size`` bytes is split into."""
+    """The discs an archive of ``archive_size`` bytes is split into.
+
+    ``salvage_reserve`` (:func:`.salvage_copy.salvage_reserve`) is kept free in
+    every volume for the salvage copy, as ``pack`` does, unless it is too large
+    to be worth it (then ``pack`` writes no copy either).
+    """
     capacity = volume_capacity(medium, iso=iso, redundancy=redundancy, base_name=base_name)
     per_volume = capacity - HEADER_SIZE
+    reserve = -(-salvage_reserve // SECTOR) * SECTOR
+    if not reserve_fits(reserve, per_volume):
+        reserve = 0
+    per_volume -= reserve
     count = max(1, -(-archive_size // per_volume))
     if count > MAX_VOLUMES:
         raise UsageError(f"the archive needs {count} volumes (at most {MAX_VOLUMES})")
@@ -105,7 +121,11 @@ def plan_discs(
     discs = []
     for number in range(1, count + 1):
         payload = min(per_volume, archive_size - (number - 1) * per_volume)
-        volume = HEADER_SIZE + payload
+        volume = (
+            HEADER_SIZE + -(-payload // SECTOR) * SECTOR + reserve
+            if reserve
+            else HEADER_SIZE + payload
+        )
         disc = disc_bytes(
             volume, iso=iso, redundancy=redundancy, readme_len=readme_len, margin=False
         )
