@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,65 @@ def test_no_volume_left_with_the_index(shipment: dict[str, Path], tmp_path: Path
     assert result.returncode == 4, result.stderr
     assert "volume 1 of 3 is missing" in result.stderr
     assert "volume 3 of 3 is missing" in result.stderr
+
+
+def test_a_damaged_copy_is_passed_over(shipment: dict[str, Path], tmp_path: Path) -> None:
+    """Volume 3 (the index) is gone and volume 1's copy is destroyed: volume 2's serves."""
+    first, second, third = volumes(shipment)
+    for path in (first, second):
+        shutil.copyfile(path, tmp_path / path.name)
+    damaged = tmp_path / first.name
+    info = read_volume_info(damaged)
+    with damaged.open("r+b") as fp:
+        fp.seek(info.offset + info.header.copy_offset)
+        fp.write(bytes(COPY_HEADER_SIZE))
+    dest = tmp_path / "out"
+    given = [damaged, tmp_path / second.name]
+    result = cli("unpack", "--salvage", "-i", shipment["key"], "-o", dest, *given)
+    assert result.returncode == 4, result.stderr
+    assert f"salvage copy of the archive header and index: {given[1]}" in result.stderr
+    listed = {line[6:] for line in result.stderr.splitlines() if line.startswith("lost: ")}
+    assert listed == expected_lost(shipment, read_volume_info(third))
+
+
+def test_salvage_from_images(tmp_path: Path) -> None:
+    """ISO images with recovery data (a 12MB medium leaves room for the copy):
+    xorriso sees the volume file with its copy inside; without the last image
+    the others still give up their members."""
+    data = tmp_path / "d"
+    data.mkdir()
+    for i in range(4):
+        (data / f"f{i}.bin").write_bytes(os.urandom(3_400_000))
+    assert cli("keygen", "--no-passphrase", "--classic", "-o", tmp_path / "k").returncode == 0
+    out = tmp_path / "discs"
+    out.mkdir()
+    packed = cli(
+        "pack", data, "-r", tmp_path / "k.pub", "-o", out / "s.sm", "--media", "12MB", "--iso",
+        "--no-compress", "-q",
+    )  # fmt: skip
+    assert packed.returncode == 0, packed.stderr
+    images = sorted(out.glob("s.sm.*.iso"))
+    assert len(images) == 2
+    inner = tmp_path / "inner"
+    subprocess.run(
+        [
+            "xorriso",
+            "-osirrox",
+            "on",
+            "-indev",
+            str(images[0]),
+            "-extract",
+            "/s.sm.001",
+            str(inner),
+        ],
+        capture_output=True,
+        check=True,
+    )
+    header = read_volume_info(inner).header
+    assert header.has_copy and inner.stat().st_size == header.file_length
+    dest = tmp_path / "out"
+    result = cli("unpack", "--salvage", "-i", tmp_path / "k", "-o", dest, images[0])
+    assert result.returncode == 4, result.stderr
+    restored = tree(dest / "d")
+    assert restored and restored == {k: v for k, v in tree(data).items() if k in restored}
+    assert "volume 2 of 2 is missing" in result.stderr

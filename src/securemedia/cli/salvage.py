@@ -36,7 +36,7 @@ def unpack_salvage(
         for line in findings:
             # Not silenced by -q: the operator must know the set is incomplete.
             click.echo(f"securemedia: salvage: {line}", err=True)
-        with ArchiveReader(source, keys, require_signer=list(required) or None) as reader:
+        with _open_reader(source, keys, required) as reader:
             with progress_bar("salvaging", reader.total_size, quiet=quiet) as progress:
                 result = salvage(
                     reader,
@@ -73,6 +73,21 @@ def unpack_salvage(
             f"every other member was restored",
             [],
         )
+
+
+def _open_reader(
+    source: BinaryIO, keys: Sequence[Identity], required: Sequence[bytes]
+) -> ArchiveReader:
+    """The archive reader, as for a normal unpack (header MAC, signed index,
+    required signer); a lost header or index is said as such."""
+    try:
+        return ArchiveReader(source, keys, require_signer=list(required) or None)
+    except LostDataError as exc:
+        raise LostDataError(
+            "nothing can be salvaged: the archive header or index was on the lost "
+            f"volume(s) and no salvage copy survives ({exc})",
+            exc.ranges,
+        ) from None
 
 
 @contextlib.contextmanager
