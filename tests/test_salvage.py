@@ -13,9 +13,11 @@ import pytest
 
 from media_support import cli
 from securemedia.archive.reader import ArchiveReader
+from securemedia.errors import MediaError
 from securemedia.keyring import load_identities
 from securemedia.media.header import FLAG_SALVAGE_COPY
 from securemedia.media.salvage_copy import COPY_HEADER_SIZE, parse_copy_header
+from securemedia.media.salvage_view import check_copies
 from securemedia.media.volume_set import VolumeInfo, open_volume_set, read_volume_info
 from securemedia.stream import CHUNK_SIZE, CIPHER_CHUNK_SIZE
 
@@ -256,3 +258,43 @@ def test_salvage_from_images(tmp_path: Path) -> None:
     restored = tree(dest / "d")
     assert restored and restored == {k: v for k, v in tree(data).items() if k in restored}
     assert "volume 2 of 2 is missing" in result.stderr
+
+
+def test_read_back_checks_the_copies(shipment: dict[str, Path], tmp_path: Path) -> None:
+    """pack's read-back compares every copy with the authenticated archive."""
+    given = [Path(shutil.copyfile(p, tmp_path / p.name)) for p in volumes(shipment)]
+    with open_volume_set(given) as stream:
+        assert check_copies(given, stream) == 3
+    info = read_volume_info(given[1])
+    with given[1].open("r+b") as fp:
+        fp.seek(info.offset + info.header.copy_offset + COPY_HEADER_SIZE + 100)
+        byte = fp.read(1)
+        fp.seek(-1, os.SEEK_CUR)
+        fp.write(bytes([byte[0] ^ 1]))
+    with (
+        open_volume_set(given) as stream,
+        pytest.raises(MediaError, match="salvage copy differs"),
+    ):
+        check_copies(given, stream)
+
+
+def test_salvage_of_a_damaged_plain_archive(tmp_path: Path) -> None:
+    """One archive file with a chunk destroyed: the members outside it survive."""
+    data = tmp_path / "d"
+    data.mkdir()
+    for i in range(4):
+        (data / f"f{i}.bin").write_bytes(os.urandom(900_000))
+    assert cli("keygen", "--no-passphrase", "--classic", "-o", tmp_path / "k").returncode == 0
+    archive = tmp_path / "a.sm"
+    packed = cli("pack", data, "-r", tmp_path / "k.pub", "-o", archive, "--no-compress", "-q")
+    assert packed.returncode == 0, packed.stderr
+    with archive.open("r+b") as fp:  # inside f1's record, in the archive's second chunk
+        fp.seek(1_500_000)
+        fp.write(bytes(1000))
+    dest = tmp_path / "out"
+    result = cli("unpack", "--salvage", "-i", tmp_path / "k", "-o", dest, archive)
+    assert result.returncode == 4, result.stderr
+    listed = {line[6:] for line in result.stderr.splitlines() if line.startswith("lost: ")}
+    assert "d/f1.bin" in listed and "d/f3.bin" not in listed
+    restored = tree(dest / "d")
+    assert restored == {k: v for k, v in tree(data).items() if f"d/{k}" not in listed}

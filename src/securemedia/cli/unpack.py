@@ -106,6 +106,8 @@ def unpack(
     if to_stdout and len(members) > 1:
         raise UsageError("--stdout writes one member: give --member once")
     if len(archives) == 1 and archives[0] != "-" and is_compat_zip(Path(archives[0])):
+        if salvage:
+            raise UsageError("--salvage reads native archives and disc sets, not a ZIP")
         from .compat import unpack_zip
 
         unpack_zip(

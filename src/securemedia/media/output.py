@@ -147,14 +147,17 @@ def read_back(paths: list[Path], identity: Identity) -> None:
 
     Reads the files as they are on disk through the same code as ``unpack`` and
     ``verify -i`` (the volume set, then the archive reader's full walk: header
-    MAC, every chunk, index, signature, every member's digest).
+    MAC, every chunk, index, signature, every member's digest), and the salvage
+    copies byte for byte against it.
     :class:`OperationalError` if anything fails: the set is not worth keeping.
     """
     from ..archive.reader import ArchiveReader  # only a pack --media pays for it
+    from .salvage_view import check_copies
 
     try:
         with open_volume_set(paths) as stream:
             ArchiveReader(stream, [identity]).verify()
+            check_copies(paths, stream)  # the salvage copies repeat those very bytes
     except (FormatError, OSError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else str(exc)
         # Name the files as the operator will see them, not by the staging path.

@@ -223,3 +223,27 @@ def open_salvage_inputs(inputs: tuple[str, ...]) -> Iterator[tuple[BinaryIO, Sal
     with open_salvage_set(existing) as (stream, report):
         report.unreadable[:0] = gone
         yield stream, report
+
+
+def check_copies(paths: Sequence[Path], archive: BinaryIO) -> int:
+    """Check that every volume's salvage copy holds exactly the bytes of
+    ``archive`` (the set's stream, already authenticated by the caller): what
+    ``pack`` runs in its read-back, so a copy is as good as the payload it
+    repeats. Returns how many copies were checked; MediaError on a mismatch."""
+    checked = 0
+    for path in paths:
+        info = read_volume_info(path)
+        if not info.header.has_copy:
+            continue
+        copy = CopySource(info)
+        ranges = [(0, copy.info.header_length), (copy.info.tail_offset, copy.info.archive_length)]
+        for start, end in ranges:
+            pos = start
+            while pos < end:
+                size = min(1 << 20, end - pos)
+                archive.seek(pos)
+                if copy.read(pos, size) != archive.read(size):
+                    raise MediaError(f"{path}: its salvage copy differs from the archive")
+                pos += size
+        checked += 1
+    return checked
