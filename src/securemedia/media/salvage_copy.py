@@ -27,10 +27,13 @@ from the member names, which ``pack`` knows before it writes.
 
 from __future__ import annotations
 
+import io
 import json
+import shutil
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 import google_crc32c
@@ -41,13 +44,14 @@ from ..archive.records import TRAILER
 from ..errors import MediaError
 from ..header import MAX_HEADER_SIZE
 from ..stream import CHUNK_SIZE, CIPHER_CHUNK_SIZE, TAG_SIZE
-from .header import SECTOR, SET_ID_SIZE
+from .header import SECTOR, SET_ID_SIZE, VolumeHeader
 from .sizes import LARGEST_MEDIUM
 
 COPY_MAGIC = b"\x89SMCPY\r\n"
 COPY_HEADER_SIZE = 2048
 _FIELDS = struct.Struct("<8sQQQ16s")
 _CRC_AT = COPY_HEADER_SIZE - 4
+_READ = 1 << 20
 
 RESERVE_FRACTION = 8
 """A copy is written only if its reserve is at most 1/8 of a volume's payload room."""
@@ -171,11 +175,13 @@ __all__ = [
     "COPY_MAGIC",
     "SET_ID_SIZE",
     "CopyInfo",
+    "append_block",
     "copy_length",
     "index_bound",
     "parse_copy_header",
     "reserve_fits",
     "salvage_reserve",
+    "staged_pieces",
     "tail_offset",
     "write_block",
 ]
@@ -192,3 +198,32 @@ def write_block(info: CopyInfo, pieces: Iterable[bytes], out: BinaryIO) -> None:
     if written != info.content_length:
         raise MediaError("salvage copy: the archive bytes read back are not what was written")
     out.write(bytes(-written % SECTOR))
+
+
+def staged_pieces(info: CopyInfo, volumes: Sequence[tuple[Path, int]]) -> Iterator[bytes]:
+    """The block's content, archive[0:H] then archive[T:A], read back from the
+    written volume files (path, payload length; in volume order, payloads
+    after a header sector)."""
+    for start, end in ((0, info.header_length), (info.tail_offset, info.archive_length)):
+        first = 0
+        for path, length in volumes:
+            low, high = max(start, first), min(end, first + length)
+            if low < high:
+                with path.open("rb") as fp:
+                    fp.seek(SECTOR + low - first)
+                    while low < high:
+                        piece = fp.read(min(_READ, high - low))
+                        if not piece:
+                            raise MediaError(f"{path.name}: shorter than what was written")
+                        yield piece
+                        low += len(piece)
+            first += length
+
+
+def append_block(fp: BinaryIO, header: VolumeHeader, block: Path) -> None:
+    """Append the block file ``block`` to the volume file ``fp`` (header, payload
+    written) at ``header.copy_offset``, after the payload's zero padding."""
+    end = fp.seek(0, io.SEEK_END)
+    fp.write(bytes(header.copy_offset - end))
+    with block.open("rb") as source:
+        shutil.copyfileobj(source, fp, _READ)

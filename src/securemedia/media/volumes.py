@@ -18,8 +18,7 @@ import contextlib
 import io
 import os
 import secrets
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
@@ -57,7 +56,6 @@ def output_paths(base: Path, count: int, *, iso: bool) -> list[Path]:
 
 
 _COPY_NAME = "salvage-copy"  # staged only, never published
-_COPY_READ = 1 << 20
 
 ReadBack = Callable[[list[Path]], None]
 """Checks a finished set before it is published: given the staged disc files in
@@ -259,10 +257,10 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
                 fp.flush()
                 os.fsync(fp.fileno())
             offset += length
-        self._drop_copy()
         staged = [
             self._finish_volume(number, count, part) for number, part in enumerate(self._parts, 1)
         ]
+        self._drop_copy()  # (spare volumes, built from the data volumes, take it too)
         if self.read_back is not None:
             self.read_back([staging.path / name for name in staged])
         self.paths = staging.publish(
@@ -328,38 +326,17 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
         if tail > self._written or info.block_length > self._reserve:
             self.salvage_skipped = "the index is too large for the medium"
             return None
+        path = self._staged().path
+        volumes = [(path / p, n) for p, n in zip(self._parts, self._lengths, strict=True)]
         with self._open_staged(_COPY_NAME) as out:
-            pieces = self._archive_pieces([(0, header_length), (tail, self._written)])
-            salvage.write_block(info, pieces, out)
+            salvage.write_block(info, salvage.staged_pieces(info, volumes), out)
         self._copy = info
         return info
 
-    def _archive_pieces(self, ranges: list[tuple[int, int]]) -> Iterator[bytes]:
-        """Archive bytes [start, end) for each range, read back from the staged volumes."""
-        path = self._staged().path
-        for start, end in ranges:
-            first = 0
-            for part, length in zip(self._parts, self._lengths, strict=True):
-                low, high = max(start, first), min(end, first + length)
-                if low < high:
-                    with (path / part).open("rb") as fp:
-                        fp.seek(HEADER_SIZE + low - first)
-                        while low < high:
-                            piece = fp.read(min(_COPY_READ, high - low))
-                            if not piece:
-                                raise OperationalError(f"{part}: shorter than what was written")
-                            yield piece
-                            low += len(piece)
-                first += length
-
     def _append_copy(self, fp: BinaryIO, header: VolumeHeader) -> None:
-        """Append the staged copy block at ``header.copy_offset`` of volume file ``fp``."""
-        if self._copy is None:
-            return
-        end = fp.seek(0, io.SEEK_END)
-        fp.write(bytes(header.copy_offset - end))
-        with (self._staged().path / _COPY_NAME).open("rb") as block:
-            shutil.copyfileobj(block, fp, _COPY_READ)
+        """Append the staged copy block to volume file ``fp`` (helper A: spares too)."""
+        if self._copy is not None:
+            salvage.append_block(fp, header, self._staged().path / _COPY_NAME)
 
     def _drop_copy(self) -> None:
         if self._copy is not None:
