@@ -3,6 +3,7 @@ turn (deleted, or zeroed), restores exactly the members whose bytes survive."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -13,11 +14,13 @@ import pytest
 
 from media_support import cli
 from securemedia.archive.reader import ArchiveReader
-from securemedia.errors import MediaError
+from securemedia.archive.salvage import salvage
+from securemedia.errors import LostDataError, MediaError
 from securemedia.keyring import load_identities
 from securemedia.media.header import FLAG_SALVAGE_COPY
 from securemedia.media.salvage_copy import COPY_HEADER_SIZE, parse_copy_header
-from securemedia.media.salvage_view import check_copies
+from securemedia.media.salvage_view import SalvageView, check_copies, salvage_sources
+from securemedia.media.sources import PlainSource
 from securemedia.media.volume_set import VolumeInfo, open_volume_set, read_volume_info
 from securemedia.stream import CHUNK_SIZE, CIPHER_CHUNK_SIZE
 
@@ -298,3 +301,57 @@ def test_salvage_of_a_damaged_plain_archive(tmp_path: Path) -> None:
     assert "d/f1.bin" in listed and "d/f3.bin" not in listed
     restored = tree(dest / "d")
     assert restored == {k: v for k, v in tree(data).items() if f"d/{k}" not in listed}
+
+
+class HoleySource(PlainSource):
+    """A volume read as it is, but with archive bytes [start, end) unreadable: what
+    a healing source reports for damage beyond its disc's recovery data."""
+
+    def __init__(self, info: VolumeInfo, hole: tuple[int, int]) -> None:
+        super().__init__(info)
+        self.hole = hole
+
+    def read_payload(self, offset: int, size: int) -> bytes:
+        start = self.header.payload_offset + offset
+        if start < self.hole[1] and self.hole[0] < start + size:
+            raise LostDataError("hole", [(max(start, self.hole[0]), self.hole[1])])
+        return super().read_payload(offset, size)
+
+
+def test_a_hole_inside_a_volume_costs_only_its_members(
+    shipment: dict[str, Path], tmp_path: Path
+) -> None:
+    """Through the PayloadSource seam: a lost range in the middle of volume 2 loses
+    the members whose chunks it touches and nothing else, byte-identical."""
+    infos = [read_volume_info(p) for p in volumes(shipment)]
+    identities = load_identities(str(shipment["key"]), None)
+    with open_volume_set(volumes(shipment)) as stream:
+        reader = ArchiveReader(stream, identities)
+        header = len(reader.header.raw)
+        members = [m for m in reader.iter_members() if m.type == "file"]
+    middle = infos[1].header.payload_offset + infos[1].header.payload_length // 2
+    hole = (middle, middle + 5000)
+    lost = set()
+    for m in members:
+        first, last = m.offset // CHUNK_SIZE, (m.offset + m.length - 1) // CHUNK_SIZE
+        if (
+            header + first * CIPHER_CHUNK_SIZE < hole[1]
+            and hole[0] < header + (last + 1) * CIPHER_CHUNK_SIZE
+        ):
+            lost.add(m.path)
+    assert len(lost) in (1, 2)
+    sources, copy, _ = salvage_sources(infos)
+    sources[2] = HoleySource(infos[1], hole)
+    view = SalvageView(infos[0].header.archive_length, 3, sources, copy)
+    view.seek(hole[0] - 100)  # a read that runs into the hole gives the good bytes before it
+    assert len(view.read(1000)) == 100
+    with pytest.raises(LostDataError):
+        view.read(1)
+    view.seek(0)
+    dest = tmp_path / "out"
+    with io.BufferedReader(view, buffer_size=1 << 20) as stream:
+        result = salvage(ArchiveReader(stream, identities), dest)
+    assert {m.path for m in result.lost} == lost
+    original = tree(shipment["data"].parent)
+    expected = {k: v for k, v in original.items() if k.startswith("dataset/") and k not in lost}
+    assert tree(dest) == expected

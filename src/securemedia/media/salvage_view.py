@@ -132,7 +132,12 @@ class SalvageView(SizedView):
                 want = min(size, end - pos)
                 try:
                     return source.read_payload(pos - header.payload_offset, want)
-                except LostDataError:
+                except LostDataError as exc:
+                    # The bytes before the first lost one are good: serve them
+                    # (a read may reach past the chunk being read into a hole).
+                    first = min((start for start, _ in exc.ranges), default=pos)
+                    if first > pos:
+                        return source.read_payload(pos - header.payload_offset, first - pos)
                     if self._copy is None or self._copy.span(pos) is None:
                         raise
         if self._copy is not None:
