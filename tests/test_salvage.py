@@ -220,7 +220,7 @@ def test_a_damaged_copy_is_passed_over(shipment: dict[str, Path], tmp_path: Path
     assert listed == expected_lost(shipment, read_volume_info(third))
 
 
-def test_salvage_from_images(tmp_path: Path) -> None:
+def test_salvage_from_images(shipment: dict[str, Path], tmp_path: Path) -> None:
     """ISO images with recovery data (a 12MB medium leaves room for the copy):
     xorriso sees the volume file with its copy inside; without the last image
     the others still give up their members."""
@@ -261,6 +261,12 @@ def test_salvage_from_images(tmp_path: Path) -> None:
     restored = tree(dest / "d")
     assert restored and restored == {k: v for k, v in tree(data).items() if k in restored}
     assert "volume 2 of 2 is missing" in result.stderr
+    # Salvage reads what is there; it does not take a disc of another shipment.
+    mixed = cli("unpack", "--salvage", "-i", tmp_path / "k", "-o", tmp_path / "o2", images[0],
+                volumes(shipment)[1], volumes(shipment)[2])  # fmt: skip
+    assert mixed.returncode == 4
+    assert "belongs to another archive" in mixed.stderr
+    assert not (tmp_path / "o2").exists()
 
 
 def test_read_back_checks_the_copies(shipment: dict[str, Path], tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import dataclasses
 import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -171,10 +172,9 @@ def salvage_sources(
     salvage reads what is there, it does not guess which discs belong together.
     """
     problems = diagnose_set(list(infos))
-    refusals = problems.foreign or problems.duplicates or problems.inconsistent
-    if refusals:
-        missing = {f"volume {n} of {problems.count} is missing" for n in problems.missing}
-        raise MediaError("; ".join(m for m in problems.messages() if m not in missing))
+    if problems.foreign or problems.duplicates or problems.inconsistent:
+        refused = dataclasses.replace(problems, missing=[])  # missing ones are expected here
+        raise MediaError("; ".join(refused.messages()))
     members = [i for i in infos if i.header.set_id == problems.set_id]
     report = SalvageReport(problems.count, missing=list(problems.missing))
     sources: dict[int, PayloadSource] = {}
