@@ -23,7 +23,7 @@ from ..errors import FormatError, InputError, packing_input
 from ..finishing import Finishing
 from ..header import Header
 from ..recipients import Recipient
-from ..stream import StreamWriter
+from ..stream import CHUNK_SIZE, CIPHER_CHUNK_SIZE, StreamWriter
 from .compression import Compression
 from .index import (
     DIRECTORY,
@@ -293,6 +293,7 @@ class ArchiveWriter(Finishing):
         if self._failed:
             raise RuntimeError("cannot finish an archive after a member failed")
         index_offset = self._stream.plaintext_bytes
+        self._announce_tail(index_offset)
         index_length, index_digest = self._write_index()
         block = (
             signature.sign_digest(self._signer, self.header.raw, index_digest)
@@ -355,6 +356,17 @@ class ArchiveWriter(Finishing):
         else:
             self.summary.files += 1
         self.summary.input_bytes += member.size
+
+    def _announce_tail(self, index_offset: int) -> None:
+        """Tell a sink that wants it (a disc set, for its salvage copies) where the
+        tail starts: the header length H and the ciphertext offset T of the chunk
+        holding the index record's first byte. Optional, so the archive layer
+        needs nothing from the media layer."""
+        announce = getattr(self._sink, "salvage_layout", None)
+        if announce is not None:
+            header_length = len(self.header.raw)
+            chunk = index_offset // CHUNK_SIZE
+            announce(header_length, header_length + chunk * CIPHER_CHUNK_SIZE)
 
     def _write_index(self) -> tuple[int, bytes]:
         """Stream the index (tag, prefix, entries, suffix) into the payload in

@@ -208,6 +208,8 @@ def pack(
             sink, wrap_to, signer=signer, compression=compression, progress=progress
         )
         if discs is not None:
+            # Every member name is known from the scan: room for the salvage copy.
+            discs.reserve_salvage((s.name for s in sources), len(writer.header.raw))
             discs.read_back_with(writer)  # before the set gets its names
         with writer:
             write_sources(writer, sources, stdin=stdin, exclude=own)

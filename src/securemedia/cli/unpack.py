@@ -49,6 +49,12 @@ from .output import emit_json, human_bytes, info, progress_bar
 )
 @click.option("--force", is_flag=True, help="Overwrite existing files at the destination.")
 @click.option(
+    "--salvage",
+    is_flag=True,
+    help="Restore every intact member of a damaged or incomplete set, list the lost ones "
+    "(exit 4 if any).",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON document describing the result."
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
@@ -65,6 +71,7 @@ def unpack(
     force: bool,
     as_json: bool,
     quiet: bool,
+    salvage: bool = False,
 ) -> None:
     """Verify ARCHIVE and restore its members into a directory.
 
@@ -87,6 +94,11 @@ def unpack(
     into an anonymous temporary file in TMPDIR (it needs room for the whole
     archive), then read like a file: nothing reaches standard output or the
     destination before the index and any required signer are verified.
+
+    With --salvage (a set that lost discs, or damage beyond repair), every
+    member whose bytes are all present, authenticate and match the signed index
+    is restored, the others are listed as lost, nothing partial is left, and the
+    exit status is 4 if anything was lost. Missing volumes are simply left out.
     """
     started = time.monotonic()
     if to_stdout and dest:
@@ -94,6 +106,8 @@ def unpack(
     if to_stdout and len(members) > 1:
         raise UsageError("--stdout writes one member: give --member once")
     if len(archives) == 1 and archives[0] != "-" and is_compat_zip(Path(archives[0])):
+        if salvage:
+            raise UsageError("--salvage reads native archives and disc sets, not a ZIP")
         from .compat import unpack_zip
 
         unpack_zip(
@@ -102,6 +116,13 @@ def unpack(
         return
     keys = identities_from_options(identities, use_passphrase, passphrase_file, key_passphrase_file)
     required = [key for spec in signers for key in load_signers(spec)]
+    if salvage:
+        if to_stdout or members:
+            raise UsageError("--salvage restores into a directory: no --stdout or --member")
+        from .salvage import unpack_salvage
+
+        unpack_salvage(archives, keys, required, dest, force=force, as_json=as_json, quiet=quiet)
+        return
     with (
         open_input(archives) as source,
         ArchiveReader(source, keys, require_signer=required or None) as reader,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
@@ -12,6 +13,7 @@ from ..errors import FormatError, OperationalError, UsageError
 from ..recipients import Identity
 from .plan import resolve_redundancy, volume_capacity
 from .readme import load_notice
+from .salvage_copy import salvage_reserve
 from .sizes import parse_medium
 from .volume_set import open_volume_set
 from .volumes import VolumeSetWriter
@@ -89,6 +91,12 @@ class MediaOutput:
 
         self.writer.read_back = check
 
+    def reserve_salvage(self, names: Iterable[str], header_length: int) -> None:
+        """Keep room in every volume for the salvage copy of an archive whose
+        members are ``names`` (all of them, known before writing) and whose
+        header is ``header_length`` bytes; call it once the header went out."""
+        self.writer.reserve_salvage(salvage_reserve(names, header_length))
+
     def __enter__(self) -> BinaryIO:
         # The archive writer only calls write() (and flush); VolumeSetWriter is a
         # RawIOBase, which typeshed does not count as a BinaryIO.
@@ -114,6 +122,7 @@ class MediaOutput:
             "iso": self.iso,
             "redundancy": self.redundancy,
             "set_id": self.writer.set_id.hex(),
+            "salvage_copy": self.writer.has_salvage_copy,
             "verified": self.verified,
             "read_back_seconds": (
                 None if self.read_back_seconds is None else round(self.read_back_seconds, 3)
@@ -141,7 +150,10 @@ class MediaOutput:
             if self.verified
             else "not read back (--no-verify): check them with verify -i"
         )
-        return f"{len(self.paths)} disc(s) of {self.medium.name}: {names}; {check}"
+        line = f"{len(self.paths)} disc(s) of {self.medium.name}: {names}; {check}"
+        if self.writer.salvage_skipped is not None:
+            line += f"\nno salvage copy: {self.writer.salvage_skipped}"
+        return line
 
 
 def read_back(paths: list[Path], identity: Identity) -> None:
@@ -149,14 +161,17 @@ def read_back(paths: list[Path], identity: Identity) -> None:
 
     Reads the files as they are on disk through the same code as ``unpack`` and
     ``verify -i`` (the volume set, then the archive reader's full walk: header
-    MAC, every chunk, index, signature, every member's digest).
+    MAC, every chunk, index, signature, every member's digest), and the salvage
+    copies byte for byte against it.
     :class:`OperationalError` if anything fails: the set is not worth keeping.
     """
     from ..archive.reader import ArchiveReader  # only a pack --media pays for it
+    from .salvage_view import check_copies
 
     try:
         with open_volume_set(paths) as stream:
             ArchiveReader(stream, [identity]).verify()
+            check_copies(paths, stream)  # the salvage copies repeat those very bytes
     except (FormatError, OSError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else str(exc)
         # Name the files as the operator will see them, not by the staging path.

@@ -21,6 +21,7 @@ from . import recovery
 from .header import HEADER_SIZE, MAX_CODED_VOLUMES, MAX_SPARES, MAX_VOLUMES
 from .iso import image_size_bound
 from .readme import NOTICE_ALLOWANCE, render_readme
+from .salvage_copy import reserve_fits
 from .sizes import SECTOR, Medium, parse_redundancy
 
 SAMPLE_BLOCKS = 64
@@ -113,14 +114,22 @@ def plan_discs(
     redundancy: float | None,
     base_name: str,
     spares: int = 0,
+    salvage_reserve: int = 0,
 ) -> list[DiscPlan]:
     """The discs an archive of ``archive_size`` bytes is split into, spares last.
 
     A spare's payload is as long as the longest data payload, so a spare disc is
     as large as a full data disc: the capacity per volume does not change.
+    ``salvage_reserve`` (:func:`.salvage_copy.salvage_reserve`) is kept free in
+    every volume for the salvage copy, as ``pack`` does, unless it is too large
+    to be worth it (then ``pack`` writes no copy either).
     """
     capacity = volume_capacity(medium, iso=iso, redundancy=redundancy, base_name=base_name)
     per_volume = capacity - HEADER_SIZE
+    reserve = -(-salvage_reserve // SECTOR) * SECTOR
+    if not reserve_fits(reserve, per_volume):
+        reserve = 0
+    per_volume -= reserve
     count = max(1, -(-archive_size // per_volume))
     check_spare_count(count, spares)
     readme_len = readme_bound(base_name)
@@ -129,7 +138,11 @@ def plan_discs(
     for number in range(1, count + spares + 1):
         spare = number > count
         payload = stripe if spare else min(per_volume, archive_size - (number - 1) * per_volume)
-        volume = HEADER_SIZE + payload
+        volume = (
+            HEADER_SIZE + -(-payload // SECTOR) * SECTOR + reserve
+            if reserve
+            else HEADER_SIZE + payload
+        )
         disc = disc_bytes(
             volume, iso=iso, redundancy=redundancy, readme_len=readme_len, margin=False
         )

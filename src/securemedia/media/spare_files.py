@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..atomic import StagingDirectory
 from ..errors import OperationalError
-from .header import HEADER_SIZE, VolumeHeader
+from .header import HEADER_SIZE, VolumeHeader, parse_header
 from .sources import PlainSource
 from .spares import encode_stripe, stripe_width
 from .volume_set import read_volume_info
@@ -42,14 +42,21 @@ def write_spare_files(
         try:
             inputs = [stack.enter_context((staging.path / part).open("rb")) for part in data_parts]
             outputs = [stack.enter_context(staging.create(part)) for part in spare_parts]
-            for fp in inputs:
-                fp.seek(HEADER_SIZE)
+            # Read each data payload only: a salvage copy may follow it in the file.
+            left = [
+                parse_header(fp.read(HEADER_SIZE), part).payload_length
+                for fp, part in zip(inputs, data_parts, strict=True)
+            ]
             for out, header in zip(outputs, headers, strict=True):
                 out.write(header.pack())
             for start in range(0, stripe, width):
                 size = min(width, stripe - start)
                 # A short data payload (the last volume) reads as zero-padded.
-                columns = [fp.read(size).ljust(size, b"\0") for fp in inputs]
+                columns = []
+                for i, fp in enumerate(inputs):
+                    piece = fp.read(min(size, left[i]))
+                    left[i] -= len(piece)
+                    columns.append(piece.ljust(size, b"\0"))
                 for out, digest, parity in zip(
                     outputs, digests, encode_stripe(columns, len(spare_parts)), strict=True
                 ):

@@ -28,14 +28,17 @@ from ..errors import DestinationExistsError, MediaError, OperationalError, Usage
 from ..finishing import Finishing
 from . import iso as iso_mod
 from . import recovery
+from . import salvage_copy as salvage
 from .header import (
     FLAG_IMAGE_PROTECTED,
+    FLAG_SALVAGE_COPY,
     FLAG_SPARE,
     FLAG_VOLUME_PROTECTED,
     HEADER_SIZE,
     MAX_CODED_VOLUMES,
     MAX_SPARES,
     MAX_VOLUMES,
+    SECTOR,
     SET_ID_SIZE,
     VolumeHeader,
 )
@@ -56,6 +59,8 @@ def output_paths(base: Path, count: int, *, iso: bool) -> list[Path]:
     suffix = ".iso" if iso else ""
     return [base.with_name(volume_name(base, n) + suffix) for n in range(1, count + 1)]
 
+
+_COPY_NAME = "salvage-copy"  # staged only, never published
 
 ReadBack = Callable[[list[Path]], None]
 """Checks a finished set before it is published: given the staged disc files of
@@ -96,6 +101,7 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
         overwrite: bool = False,
         read_back: ReadBack | None = None,
         spares: int = 0,
+        salvage_reserve: int = 0,
     ) -> None:
         super().__init__()
         self._state = "aborted"  # until the checks below pass: nothing to remove
@@ -118,6 +124,7 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
         self._parts: list[str] = []  # staged volume file names
         self._lengths: list[int] = []
         self._written = 0
+        self._salvage_init(salvage_reserve)
         self.paths: list[Path] = []
         """The finished disc files, in volume order (spares last), once ``close`` has returned."""
         self.count = 0
@@ -261,11 +268,13 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
         stripe = max(self._lengths) if self.spares else 0
         if self.spares and not stripe:
             raise UsageError("an empty archive has nothing for spare volumes to protect")
+        copy = self._salvage_copy()
         offset = 0
         for number, (part, length) in enumerate(zip(self._parts, self._lengths, strict=True), 1):
-            header = self._header(number, count, offset, length, stripe)
+            header = self._header(number, count, offset, length, stripe, copy)
             with (staging.path / part).open("r+b") as fp:
                 fp.write(header.pack())
+                self._append_copy(fp, header)
                 fp.flush()
                 os.fsync(fp.fileno())
             offset += length
@@ -273,17 +282,25 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
         # images (which removes them); peak disk use: the set's volume files
         # (data and spares) plus the one image being built.
         spare_parts = [volume_name(self.base, count + j) for j in range(1, self.spares + 1)]
+        spare_headers = [
+            self._header(count + j, count, 0, stripe, stripe, copy)
+            for j in range(1, self.spares + 1)
+        ]
         digests = write_spare_files(
             staging,
             self._parts,
             spare_parts,
-            [self._header(count + j, count, 0, stripe, stripe) for j in range(1, self.spares + 1)],
+            spare_headers,
         )
+        for part, header in zip(spare_parts, spare_headers, strict=True):
+            with (staging.path / part).open("r+b") as fp:
+                self._append_copy(fp, header)
         self.count = count
         staged = [
             self._finish_volume(number, count, part)
             for number, part in enumerate(self._parts + spare_parts, 1)
         ]
+        self._drop_copy()  # (spare volumes, built from the data volumes, take it too)
         if self.read_back is not None:
             self.read_back([staging.path / name for name in staged[:count]])
             check_spare_files([staging.path / name for name in staged[count:]], digests)
@@ -293,10 +310,17 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
         )
 
     def _header(
-        self, number: int, count: int, offset: int, length: int, stripe: int
+        self,
+        number: int,
+        count: int,
+        offset: int,
+        length: int,
+        stripe: int,
+        copy: salvage.CopyInfo | None,
     ) -> VolumeHeader:
         """The final header of data or spare volume ``number`` (of ``count`` data volumes)."""
         flags = self._flags() | (FLAG_SPARE if number > count else 0)
+        flags |= FLAG_SALVAGE_COPY if copy else 0
         return VolumeHeader(
             self.set_id,
             number,
@@ -307,7 +331,82 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
             flags,
             spares=self.spares,
             stripe_length=stripe,
+            copy_length=copy.block_length if copy else 0,
         )
+
+    # -- salvage copies (the block itself: salvage_copy.py) ---------------------
+
+    def _salvage_init(self, reserve: int) -> None:
+        self._reserve = 0
+        self._tail: tuple[int, int] | None = None
+        self._copy: salvage.CopyInfo | None = None
+        self.salvage_skipped: str | None = "no bound on the index was given"
+        """Why the set carries no salvage copy; None when it does (or will)."""
+        if reserve:
+            self.reserve_salvage(reserve)
+
+    def reserve_salvage(self, reserve: int) -> bool:
+        """Keep ``reserve`` bytes (:func:`.salvage_copy.salvage_reserve`) free in
+        every volume for the salvage copy of the archive's header and tail.
+
+        Call it before the first volume is full (``pack`` does right after the
+        archive header went out). Returns False, and no copy will be written,
+        when the reserve is more than 1/8 of a volume's room: the disc space is
+        worth more than the copy then.
+        """
+        reserve = -(-reserve // SECTOR) * SECTOR
+        room = self._payload_capacity + self._reserve
+        used = self._lengths[0] if self._lengths else 0
+        if (
+            self._state != "open"
+            or len(self._parts) > 1
+            or not salvage.reserve_fits(reserve, room)
+            or used > room - reserve
+        ):
+            self.salvage_skipped = "the index is too large for the medium"
+            return False
+        self._payload_capacity = room - reserve
+        self._reserve = reserve
+        self.salvage_skipped = None
+        return True
+
+    def salvage_layout(self, header_length: int, tail_offset: int) -> None:
+        """Called by the archive writer before it writes the index: the archive
+        header is bytes [0, header_length), the tail starts at ``tail_offset``."""
+        self._tail = (header_length, tail_offset)
+
+    @property
+    def has_salvage_copy(self) -> bool:
+        """True once ``close`` wrote a salvage copy into every volume."""
+        return self._copy is not None
+
+    def _salvage_copy(self) -> salvage.CopyInfo | None:
+        """Stage the copy block for this set, or None (and say why) if there is none."""
+        if not self._reserve:
+            return None
+        if self._tail is None:
+            self.salvage_skipped = "the archive's writer did not say where its tail starts"
+            return None
+        header_length, tail = self._tail
+        info = salvage.CopyInfo(header_length, tail, self._written, self.set_id)
+        if tail > self._written or info.block_length > self._reserve:
+            self.salvage_skipped = "the index is too large for the medium"
+            return None
+        path = self._staged().path
+        volumes = [(path / p, n) for p, n in zip(self._parts, self._lengths, strict=True)]
+        with self._open_staged(_COPY_NAME) as out:
+            salvage.write_block(info, salvage.staged_pieces(info, volumes), out)
+        self._copy = info
+        return info
+
+    def _append_copy(self, fp: BinaryIO, header: VolumeHeader) -> None:
+        """Append the staged copy block to volume file ``fp`` (helper A: spares too)."""
+        if self._copy is not None:
+            salvage.append_block(fp, header, self._staged().path / _COPY_NAME)
+
+    def _drop_copy(self) -> None:
+        if self._copy is not None:
+            self._staged().remove(_COPY_NAME)
 
     def _flags(self) -> int:
         if self.redundancy is None:

@@ -1,0 +1,104 @@
+"""Salvage: restore every member that survives a damaged or incomplete archive.
+
+The archive is opened as usual (header MAC, then the index with its signature
+checked before it is parsed, and any required signer), so what is restored is
+exactly what the sender signed. Then each file member is read on its own,
+through the same staging as a normal extraction (:mod:`.staging`): a member
+whose every chunk is present and authenticates, and whose size and BLAKE3
+digest match the index, gets its name; any other one is dropped without a trace
+under its real name and listed as lost. Directories carry nothing but the
+metadata in the authenticated index, so they are always restored.
+
+Bytes that no volume or salvage copy can supply raise
+:class:`~securemedia.errors.LostDataError` from the source
+(:mod:`securemedia.media.salvage_view`); bytes that are there but wrong fail
+authentication (:class:`~securemedia.errors.IntegrityError`). Both cost only the
+members whose chunks they touch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import IntegrityError, LostDataError, os_error, writing_to
+from .index import FILE, Member
+from .reader import READ_SIZE, ArchiveReader
+from .staging import Notice, Staging
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class SalvageResult:
+    """What :func:`salvage` restored, and every member it could not."""
+
+    files: int = 0
+    directories: int = 0
+    bytes: int = 0
+    restored: list[Member] = field(default_factory=list)
+    """Filled only when asked for (``list_members``): it costs memory per member."""
+    lost: list[Member] = field(default_factory=list)
+
+
+def salvage(
+    reader: ArchiveReader,
+    dest: Path,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    notice: Notice | None = None,
+    list_members: bool = False,
+) -> SalvageResult:
+    """Restore into ``dest`` every member of ``reader`` that is intact; return
+    what was restored and what was lost.
+
+    The destination is checked for every member before anything is written, as
+    :func:`~.extract.extract` does; members are moved to their final names
+    together at the end (a failure or a signal before then leaves ``dest`` as it
+    was). A member is lost when reading it raises LostDataError or
+    IntegrityError; any other error stops the salvage.
+    """
+    result = SalvageResult()
+    with writing_to(dest), Staging(dest, force=force, notice=notice, list_paths=False) as staging:
+        total = 0
+        for m in reader.iter_members():
+            total += m.size
+            staging.check_member(m.path, is_dir=m.type != FILE)
+        staging.check_free_space(total)
+        for m in reader.iter_members():
+            try:
+                if m.type == FILE:
+                    _restore_file(reader, staging, m, progress)
+                    result.files += 1
+                    result.bytes += m.size
+                else:
+                    staging.add_dir(m.path)
+                    staging.set_metadata(m.path, mtime_ns=m.mtime_ns, mode=m.mode)
+                    result.directories += 1
+            except (LostDataError, IntegrityError):
+                result.lost.append(m)
+                continue
+            except OSError as exc:
+                raise os_error(exc, "write to", dest) from None
+            if list_members:
+                result.restored.append(m)
+        staging.commit()
+    return result
+
+
+def _restore_file(
+    reader: ArchiveReader, staging: Staging, member: Member, progress: Progress | None
+) -> None:
+    """Stage one file member; its staged file is dropped if anything raises."""
+    data = reader.open_member(member)
+    with staging.open_file(
+        member.path, member.size, mode=member.mode, mtime_ns=member.mtime_ns
+    ) as out:
+        # The file gets its name only once the reader returned its end: every
+        # chunk authenticated, size and digest checked against the index.
+        while chunk := data.read(READ_SIZE):
+            out.write(chunk)
+            if progress is not None:
+                progress(len(chunk))
