@@ -69,6 +69,7 @@ def plan(
         redundancy=fraction,
         base_name=base_name,
         spares=spare_discs,
+        salvage_reserve=estimate.salvage_reserve,
     )
     data_discs = len(discs) - spare_discs
     if as_json:

@@ -21,7 +21,7 @@ from . import recovery
 from .header import HEADER_SIZE, MAX_CODED_VOLUMES, MAX_SPARES, MAX_VOLUMES
 from .iso import image_size_bound
 from .readme import NOTICE_ALLOWANCE, render_readme
-from .salvage_copy import reserve_fits
+from .salvage_copy import reserve_fits, salvage_reserve
 from .sizes import SECTOR, Medium, parse_redundancy
 
 SAMPLE_BLOCKS = 64
@@ -175,6 +175,8 @@ class Estimate:
     sampled_bytes: int
     ratio: float
     archive_bytes: int
+    salvage_reserve: int = 0
+    """Room ``pack`` keeps in every volume for the salvage copy (header at its largest)."""
 
     def to_json(self) -> dict[str, Any]:
         """The estimate as a JSON-ready dict."""
@@ -213,8 +215,11 @@ def estimate_archive(inputs: list[Path], *, compress: bool = True) -> Estimate:
     """
     files: list[tuple[Path, int]] = []
     entries = 0
+    names: list[str] = []
     for path, size in _walk(inputs):
         entries += 1
+        # The path as given bounds the member name (which drops leading folders).
+        names.append(path.as_posix())
         if size >= 0:
             files.append((path, size))
     content = sum(size for _, size in files)
@@ -224,7 +229,8 @@ def estimate_archive(inputs: list[Path], *, compress: bool = True) -> Estimate:
     chunks = -(-content // (64 * 1024))
     archive = int(content * ratio) + ARCHIVE_FIXED + entries * ARCHIVE_PER_ENTRY
     archive += chunks * ARCHIVE_PER_CHUNK
-    return Estimate(len(files), entries, content, sampled, ratio, archive)
+    reserve = salvage_reserve(names)
+    return Estimate(len(files), entries, content, sampled, ratio, archive, reserve)
 
 
 def _sample_ratio(files: list[tuple[Path, int]], content: int) -> tuple[float, int]:
