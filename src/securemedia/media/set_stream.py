@@ -241,7 +241,17 @@ class _Payloads(SizedView):
         want = min(len(view), length_or_end - within)
         if want <= 0:
             return 0
-        data = source.read_payload(within, want)
+        try:
+            data = source.read_payload(within, want)
+        except LostDataError as exc:
+            # Give what precedes the first lost byte (a short read); raise only
+            # for a read that starts on lost bytes, so that a reader (salvage)
+            # gets every readable byte up to the damage.
+            first = min((a for a, _ in exc.ranges), default=self._pos)
+            if first <= self._pos:
+                raise
+            want = first - self._pos
+            data = source.read_payload(within, want)
         view[:want] = data
         self._pos += want
         return want
