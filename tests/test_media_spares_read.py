@@ -116,9 +116,9 @@ def test_damage_beyond_a_disc_is_rebuilt_from_the_spare(tmp_path: Path, data: by
         for line in lines
     )
     # With volume 3 missing as well, those bytes have two volumes unavailable: lost.
-    with open_volume_set([paths[0], paths[1], paths[3], paths[4]]) as stream:
-        with pytest.raises(LostDataError) as err:
-            stream.read()
+    rest = [paths[0], paths[1], paths[3], paths[4]]
+    with open_volume_set(rest) as stream, pytest.raises(LostDataError) as err:
+        stream.read()
     message = str(err.value)
     assert "volume 2 of 4: payload bytes " in message
     assert "volume 3 of 4 is missing" in message
@@ -142,7 +142,7 @@ def test_salvage_serves_what_is_there(tmp_path: Path, data: bytes) -> None:
     with VolumeSetWriter(tmp_path / "ship.sm", CAP, redundancy=None) as writer:
         writer.write(data)
     paths = writer.paths
-    with pytest.raises(MediaError, match="^volume 2 of 4 is missing$"):
+    with pytest.raises(MediaError, match=r"^volume 2 of 4 is missing$"):
         open_volume_set([paths[0], *paths[2:]])
     second = read_volume_info(paths[1]).header
     with open_volume_set([paths[0], *paths[2:]], salvage=True) as stream:
