@@ -20,14 +20,13 @@ from ..keyring import load_signers
 from ..media import recovery
 from ..media.header import FLAG_IMAGE_PROTECTED, FLAG_VOLUME_PROTECTED
 from ..media.iso import iso_size
-from ..media.repaired import open_repaired
 from ..media.set_stream import SetReport
 from ..media.volume_set import (
     VolumeInfo,
     diagnose_set,
     open_volume_set,
     read_volume_info,
-    read_volume_info_from,
+    read_volume_info_healed,
 )
 from .inputs import signer_label
 
@@ -149,12 +148,10 @@ def _info_from_repaired(path: Path) -> VolumeInfo | None:
     """The volume header read through the recovery data, repaired in memory.
 
     ``verify`` writes nothing anywhere: no repaired copy, no temporary file.
+    Only the sectors read are rebuilt (the file system's and the header's).
     """
     try:
-        # Enough for the volume descriptors, the root directory and the header
-        # when all were hit; a disc that needs more is still reported, unnamed.
-        with open_repaired(path, max_rebuilt=256) as view:
-            return read_volume_info_from(view, path)
+        return read_volume_info_healed(path)
     except MediaError:
         return None
 

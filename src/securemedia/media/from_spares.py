@@ -98,7 +98,9 @@ class StripedSource:
             v: (data_header(header, v).payload_length if v <= self._n else header.stripe_length)
             for v in range(1, self._n + self._m + 1)
         }
-        self._seen: set[int] = set()
+        # One bit per payload sector: bounded for any disc (1.5 MiB for a BD-R DL).
+        self._seen = bytearray(-(-header.payload_length // SECTOR) // 8 + 1)
+        self._rebuilt = 0
 
     @property
     def own(self) -> PayloadSource | None:
@@ -107,7 +109,7 @@ class StripedSource:
     @property
     def rebuilt(self) -> int:
         """Sectors of this volume's payload rebuilt from the other volumes so far."""
-        return len(self._seen)
+        return self._rebuilt
 
     def read_payload(self, offset: int, size: int) -> bytes:
         if offset < 0 or size < 0 or offset + size > self.header.payload_length:
@@ -192,9 +194,15 @@ class StripedSource:
             else:
                 present = {v - 1: columns[v][lo - a : hi - a] for v in avail[: self._n]}
                 out[lo - a : hi - a] = self._decode(self._n, self._m, present)[me - 1]
-                self._seen.update(range(lo // SECTOR, -(-hi // SECTOR)))
+                self._count(lo // SECTOR, -(-hi // SECTOR))
             i = j
         return bytes(out), lost
+
+    def _count(self, first: int, end: int) -> None:
+        for t in range(first, end):
+            if not self._seen[t // 8] & (1 << (t % 8)):
+                self._seen[t // 8] |= 1 << (t % 8)
+                self._rebuilt += 1
 
     def _lost_error(self, lost: Ranges) -> LostDataError:
         from .healing import describe_ranges
