@@ -198,3 +198,41 @@ def test_unpack_and_verify_without_a_disc(tmp_path: Path) -> None:
     check = cli("verify", "-i", key, *given)
     assert check.returncode == 0, check.stderr
     shutil.rmtree(tmp_path / "x")
+
+
+@pytest.mark.skipif(real_decoder() is None, reason="needs pack --spare-discs (merge)")
+def test_lost_image_and_scratched_image(tmp_path: Path) -> None:
+    """A real 4+1 ISO set from pack: one image lost, another scratched (healed per
+    disc); unpack and verify -i restore, the keyless verify says restorable."""
+    from test_media_heal import scratch
+
+    dataset = tmp_path / "dataset"
+    dataset.mkdir()
+    (dataset / "a.bin").write_bytes(os.urandom(5_000_000))
+    key = tmp_path / "key"
+    assert cli("keygen", "--no-passphrase", "--classic", "-o", key).returncode == 0
+    out = tmp_path / "discs"
+    out.mkdir()
+    packed = cli(
+        "pack", dataset, "-r", f"{key}.pub", "-o", out / "s.sm", "--media", "2MB", "--iso",
+        "--spare-discs", "1", "-q",
+    )  # fmt: skip
+    assert packed.returncode == 0, packed.stderr
+    images = sorted(out.glob("s.sm.*.iso"))
+    assert len(images) == 5
+    scratch(images[2], seed=3)
+    given = [images[0], *images[2:]]
+    result = cli("unpack", "-i", key, *given, "-o", tmp_path / "x")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "x" / "dataset" / "a.bin").read_bytes() == (dataset / "a.bin").read_bytes()
+    assert "volume 2 of 4 is missing: " in result.stderr
+    assert "volume 3 of 4: " in result.stderr and "from its recovery data" in result.stderr
+    keyless = cli("verify", *given)
+    assert keyless.returncode == 4
+    assert "volume 2 of 4 is missing: restorable from the spare volumes" in keyless.stdout
+    assert cli("verify", "-i", key, *given).returncode == 0
+    # Lose the spare as well: two volumes missing for one spare.
+    result = cli("unpack", "-i", key, images[0], *images[2:4], "-o", tmp_path / "y")
+    assert result.returncode == 4
+    assert "the set has only 1 spare volume(s)" in result.stderr
+    assert not (tmp_path / "y").exists()
