@@ -130,8 +130,10 @@ def unpack(
         if to_stdout:
             member = copy_member(reader, members[0] if members else None, sys.stdout.buffer)
             sys.stdout.buffer.flush()
+            _media_lines(source, quiet=quiet or as_json)
             if as_json and member is not None:
-                emit_json(_report(reader, [member.to_json()], None, started), to_stderr=True)
+                doc = _report(reader, [member.to_json()], None, started)
+                emit_json(doc | _media_json(source), to_stderr=True)
             return
         target = Path(dest or ".")
         total = reader.total_size
@@ -146,8 +148,10 @@ def unpack(
                 notice=lambda line: click.echo(f"securemedia: {line}", err=True),
                 list_members=as_json,
             )
+    _media_lines(source, quiet=quiet)
     if as_json:
-        emit_json(_report(reader, [m.to_json() for m in result.members], str(target), started))
+        doc = _report(reader, [m.to_json() for m in result.members], str(target), started)
+        emit_json(doc | _media_json(source))
     else:
         files = result.files
         signed = f", signed by {signer_label(reader.signer)}" if reader.signer else ""
@@ -155,6 +159,19 @@ def unpack(
             f"restored {files} file(s), {human_bytes(result.bytes)}, into {target}{signed}",
             quiet=quiet,
         )
+
+
+def _media_lines(source: object, *, quiet: bool) -> None:
+    """One line per disc that was missing or needed repair while reading (a disc set)."""
+    report = getattr(source, "report", None)
+    if report is not None:
+        for line in report.lines():
+            info(line, quiet=quiet)
+
+
+def _media_json(source: object) -> dict[str, object]:
+    report = getattr(source, "report", None)
+    return {"media": report.to_json()} if report is not None else {}
 
 
 def _report(

@@ -20,13 +20,13 @@ from ..keyring import load_signers
 from ..media import recovery
 from ..media.header import FLAG_IMAGE_PROTECTED, FLAG_VOLUME_PROTECTED
 from ..media.iso import iso_size
-from ..media.repaired import open_repaired
+from ..media.set_stream import SetReport
 from ..media.volume_set import (
     VolumeInfo,
     diagnose_set,
     open_volume_set,
     read_volume_info,
-    read_volume_info_from,
+    read_volume_info_healed,
 )
 from .inputs import signer_label
 
@@ -148,12 +148,10 @@ def _info_from_repaired(path: Path) -> VolumeInfo | None:
     """The volume header read through the recovery data, repaired in memory.
 
     ``verify`` writes nothing anywhere: no repaired copy, no temporary file.
+    Only the sectors read are rebuilt (the file system's and the header's).
     """
     try:
-        # Enough for the volume descriptors, the root directory and the header
-        # when all were hit; a disc that needs more is still reported, unnamed.
-        with open_repaired(path, max_rebuilt=256) as view:
-            return read_volume_info_from(view, path)
+        return read_volume_info_healed(path)
     except MediaError:
         return None
 
@@ -216,33 +214,50 @@ def verify(
     checked = [_check_file(path) for path in paths]
     infos = [c.info for c in checked if c.info is not None]
     set_problems: list[str] = []
-    set_id = count = None
+    set_facts: dict[str, Any] = {"set_id": None, "count": None}
+    diagnosis = None
     if infos:
         diagnosis = diagnose_set(infos)
         if partial:
             diagnosis.missing = []
         set_problems = diagnosis.messages()
-        set_id, count = diagnosis.set_id.hex(), diagnosis.count
+        set_facts = {
+            "set_id": diagnosis.set_id.hex(),
+            "count": diagnosis.count,
+            "spares": diagnosis.spares,
+            "missing": diagnosis.missing,
+            "restorable": diagnosis.restorable,
+        }
     problems = [f"{c.name()}: {p}" for c in checked for p in c.short] + set_problems
     authenticated: bool | None = None
     signer: bytes | None = None
+    media: SetReport | None = None
     if identity is not None:
-        if problems:
+        if diagnosis is None or not diagnosis.restorable:
             set_problems.append("not authenticated: repair or complete the set first")
         else:
-            with open_volume_set(list(paths)) as stream:
-                signer = _authenticate(stream, identity, key_passphrase_file, required)
-            authenticated = True
+            # Damaged discs are healed through their recovery data and missing
+            # ones rebuilt from spare volumes, as unpack would; what cannot be
+            # read is named (volume, bytes) and nothing is authenticated.
+            try:
+                with open_volume_set(list(paths)) as stream:
+                    signer = _authenticate(stream, identity, key_passphrase_file, required)
+                    media = stream.report
+                authenticated = True
+            except MediaError as exc:
+                set_problems.append(f"not authenticated: {exc}")
+                problems.append(str(exc))
     if as_json:
         document = {
             "ok": not problems,
-            "set_id": set_id,
-            "count": count,
+            **set_facts,
             "volumes": [c.to_json() for c in checked],
             "set_problems": set_problems,
             "authenticated": authenticated,
             "signer": signer_label(signer) if signer else None,
         }
+        if media is not None:
+            document["media"] = media.to_json()
         click.echo(json.dumps(document, indent=2))
     else:
         for c in checked:
@@ -252,9 +267,12 @@ def verify(
                 click.echo(f"{c.name()}: warning: {warning}")
         for message in set_problems:
             click.echo(message)
+        if media is not None:
+            for line in media.lines():
+                click.echo(line)
         if authenticated:
             click.echo(_authenticated_line(signer))
-    if problems:
+    if problems and not authenticated:
         shown = "; ".join(problems[:_SHOWN_PROBLEMS])
         more = len(problems) - _SHOWN_PROBLEMS
         raise MediaError(shown + (f"; and {more} more problem(s)" if more > 0 else ""))

@@ -7,7 +7,6 @@ volume, one given twice, one from another shipment, headers that disagree.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import io
 from collections import Counter
@@ -17,12 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import MediaError, UsageError, os_error
-from .header import HEADER_SIZE, VolumeHeader, looks_like_header, parse_header
+from .header import HEADER_SIZE, SECTOR, VolumeHeader, looks_like_header, parse_header
 from .iso import ISO_MAGIC_OFFSET, is_iso_image, locate_volume
-from .view import SizedView
 
 if TYPE_CHECKING:
-    from typing_extensions import Buffer
+    from .set_stream import SetStream
 
 _PROBE = ISO_MAGIC_OFFSET + 8
 
@@ -119,7 +117,15 @@ class SetProblems:
     foreign: list[VolumeInfo]
     duplicates: dict[int, list[Path]]
     missing: list[int]
+    """Volume numbers not given: data volumes 1..count, spare volumes after them."""
     inconsistent: list[str]
+    spares: int = 0
+
+    def label(self, number: int) -> str:
+        """How messages name volume ``number`` of this set."""
+        if number > self.count:
+            return f"spare volume {number - self.count} of {self.spares}"
+        return f"volume {number} of {self.count}"
 
     def messages(self) -> list[str]:
         """One clear sentence per problem, naming volumes by number."""
@@ -129,22 +135,54 @@ class SetProblems:
             for info in self.foreign
         ]
         out += [
-            f"volume {n} of {self.count} was given more than once ("
-            + ", ".join(str(p) for p in paths)
-            + ")"
+            f"{self.label(n)} was given more than once (" + ", ".join(str(p) for p in paths) + ")"
             for n, paths in sorted(self.duplicates.items())
         ]
-        out += [f"volume {n} of {self.count} is missing" for n in self.missing]
-        return out + self.inconsistent
+        return out + self.missing_messages() + self.inconsistent
+
+    def missing_messages(self) -> list[str]:
+        """What is missing, and whether the spare volumes make up for it."""
+        if not self.missing:
+            return []
+        if len(self.missing) <= self.spares:
+            return [
+                f"{self.label(n)} is missing: "
+                + (
+                    "restorable from the spare volumes"
+                    if n <= self.count
+                    else "no data is lost (a spare volume)"
+                )
+                + " (securemedia repair -o DIR rebuilds it)"
+                for n in self.missing
+            ]
+        out = [f"{self.label(n)} is missing" for n in self.missing]
+        if self.spares:
+            out.append(
+                f"{len(self.missing)} volumes are missing but the set has only {self.spares} "
+                f"spare volume(s): give at least {len(self.missing) - self.spares} of them"
+            )
+        return out
 
     @property
     def ok(self) -> bool:
         """True when the set is complete and consistent."""
         return not self.messages()
 
+    @property
+    def restorable(self) -> bool:
+        """True when every archive byte can be read: consistent, and no more
+        volumes missing than the set has spares."""
+        return (
+            not self.foreign
+            and not self.duplicates
+            and not self.inconsistent
+            and len(self.missing) <= self.spares
+        )
+
 
 def diagnose_set(infos: list[VolumeInfo]) -> SetProblems:
-    """Check that ``infos`` are volumes 1..n of one archive, each exactly once."""
+    """Check that ``infos`` are volumes of one archive, each at most once, and
+    say which of its data and spare volumes are missing."""
     if not infos:
         raise MediaError("no volumes given")
     # The archive is the one most of the given discs belong to; on a tie, the
@@ -154,85 +192,94 @@ def diagnose_set(infos: list[VolumeInfo]) -> SetProblems:
     set_id = next(i.header.set_id for i in infos if votes[i.header.set_id] == top)
     members = [i for i in infos if i.header.set_id == set_id]
     foreign = [i for i in infos if i.header.set_id != set_id]
-    count = Counter(i.header.count for i in members).most_common(1)[0][0]
+    shape = Counter((i.header.count, i.header.spares) for i in members).most_common(1)[0][0]
+    count, spares = shape
     inconsistent: list[str] = []
     by_number: dict[int, list[VolumeInfo]] = {}
     for info in members:
         by_number.setdefault(info.header.number, []).append(info)
-        if info.header.count != count:
+        if (info.header.count, info.header.spares) != shape:
             inconsistent.append(
                 f"{info.path}: says {info.header.label()} but the other volumes say "
-                f"{count} volumes (damaged or altered header)"
+                f"{count} volumes{f' and {spares} spare(s)' if spares else ''} "
+                "(damaged or altered header)"
             )
     duplicates = {n: [i.path for i in v] for n, v in by_number.items() if len(v) > 1}
-    missing = [n for n in range(1, count + 1) if n not in by_number]
-    if not inconsistent and not missing:
-        inconsistent += _check_offsets([by_number[n][0].header for n in range(1, count + 1)])
-    return SetProblems(set_id, count, foreign, duplicates, missing, inconsistent)
+    missing = [n for n in range(1, count + spares + 1) if n not in by_number]
+    if not inconsistent:
+        present = [by_number[n][0].header for n in sorted(by_number)]
+        inconsistent += _check_offsets(present, count, spares)
+    return SetProblems(set_id, count, foreign, duplicates, missing, inconsistent, spares)
 
 
-def _check_offsets(headers: list[VolumeHeader]) -> list[str]:
+def _check_offsets(headers: list[VolumeHeader], count: int, spares: int) -> list[str]:
+    """The present volumes' headers, in number order, agree on where each payload lies."""
     total = headers[0].archive_length
+    if any(h.archive_length != total for h in headers):
+        return ["the volumes' headers disagree on the archive's length"]
+    if spares:
+        from .from_spares import data_header
+
+        stripe = headers[0].stripe_length
+        for header in headers:
+            expected = data_header(header, header.number) if not header.is_spare else None
+            if header.stripe_length != stripe or (
+                expected is not None
+                and (header.payload_offset, header.payload_length)
+                != (expected.payload_offset, expected.payload_length)
+            ):
+                return [f"{header.label()}: its header disagrees with the other volumes"]
+        if stripe * count < total:
+            return [f"the volumes hold {stripe * count} bytes but their headers say {total}"]
+        return []
     offset = 0
+    previous = 0
     for header in headers:
-        if header.payload_offset != offset or header.archive_length != total:
+        if header.number == previous + 1 and header.payload_offset != offset:
             return [f"{header.label()}: its header disagrees with the other volumes"]
-        offset += header.payload_length
-    if offset != total:
+        if header.payload_offset < offset:
+            return [f"{header.label()}: its header disagrees with the other volumes"]
+        offset = header.payload_offset + header.payload_length
+        previous = header.number
+    if previous == count and offset != total:
         return [f"the volumes hold {offset} archive bytes but their headers say {total}"]
     return []
 
 
-def open_volume_set(paths: list[Path]) -> BinaryIO:
+def open_volume_set(paths: list[Path], *, salvage: bool = False) -> SetStream:
     """Check a set of volume files or images and return the archive they hold.
 
     The result is a readable, seekable binary file presenting the concatenated
-    payloads. Any mix-up raises :class:`MediaError` before anything is read.
+    payloads, read through each disc's recovery data (damaged sectors rebuilt
+    in memory) and, for a set with spare volumes, rebuilt from the other
+    volumes where a volume is missing or beyond its own repair; its
+    ``report`` says what was rebuilt. A mix-up, or more volumes missing than
+    the set has spares, raises :class:`MediaError` before anything is read.
+    With ``salvage`` missing volumes are accepted: reading bytes that nothing
+    can provide raises :class:`~securemedia.errors.LostDataError`.
     """
-    infos = [read_volume_info(path) for path in paths]
-    problems = diagnose_set(infos)
-    if not problems.ok:
-        raise MediaError("; ".join(problems.messages()))
-    ordered = sorted(infos, key=lambda i: i.header.number)
-    return io.BufferedReader(_ConcatenatedPayloads(ordered), buffer_size=1024 * 1024)
+    from .set_stream import open_set
+
+    return open_set(paths, salvage=salvage)
 
 
-class _ConcatenatedPayloads(SizedView):
-    """The payload slices of ordered volumes, read as one file."""
+def read_volume_info_healed(path: Path) -> VolumeInfo:
+    """``read_volume_info``, reading through the file's recovery data when its volume
+    header or file system is damaged. Raises the plain read's MediaError if that fails."""
+    try:
+        return read_volume_info(path)
+    except MediaError as exc:
+        first = exc
+    from .healing import HealedFile, HealedView
 
-    def __init__(self, volumes: list[VolumeInfo]) -> None:
-        super().__init__(volumes[-1].header.archive_length)
-        self._volumes = volumes
-        self._starts = [v.header.payload_offset for v in volumes]
-        self._open_index = -1
-        self._fp: io.BufferedReader | None = None
-
-    def readinto(self, buffer: Buffer) -> int:
-        view = memoryview(buffer).cast("B")
-        if self._pos >= self._size or not len(view):
-            return 0
-        index = bisect.bisect_right(self._starts, self._pos) - 1
-        volume = self._volumes[index]
-        within = self._pos - volume.header.payload_offset
-        want = min(len(view), volume.header.payload_length - within)
-        fp = self._file(index)
-        fp.seek(volume.offset + HEADER_SIZE + within)
-        got = fp.readinto(view[:want])
-        if not got:
-            raise MediaError(f"{volume.path}: {volume.header.label()} is truncated")
-        self._pos += got
-        return got
-
-    def _file(self, index: int) -> io.BufferedReader:
-        if index != self._open_index or self._fp is None:
-            if self._fp is not None:
-                self._fp.close()
-            self._fp = self._volumes[index].path.open("rb")
-            self._open_index = index
-        return self._fp
-
-    def close(self) -> None:
-        if self._fp is not None:
-            self._fp.close()
-            self._fp = None
-        super().close()
+    try:
+        healed = HealedFile(path)
+    except MediaError:
+        raise first from None
+    try:
+        with io.BufferedReader(HealedView(healed), buffer_size=64 * SECTOR) as view:
+            return read_volume_info_from(view, path)
+    except MediaError:
+        raise first from None
+    finally:
+        healed.close()
