@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import LostDataError, MediaError, UsageError, os_error
 from .salvage_copy import COPY_HEADER_SIZE, CopyInfo, parse_copy_header
-from .sources import PayloadSource, PlainSource
+from .set_stream import payload_sources
+from .sources import PayloadSource, open_sources
 from .view import SizedView
 from .volume_set import VolumeInfo, diagnose_set, read_volume_info
 
@@ -176,11 +177,16 @@ def salvage_sources(
         refused = dataclasses.replace(problems, missing=[])  # missing ones are expected here
         raise MediaError("; ".join(refused.messages()))
     members = [i for i in infos if i.header.set_id == problems.set_id]
-    report = SalvageReport(problems.count, missing=list(problems.missing))
-    sources: dict[int, PayloadSource] = {}
+    report = SalvageReport(
+        problems.count, missing=[n for n in problems.missing if n <= problems.count]
+    )
+    # Each given disc heals with its own recovery data; with spare discs, a data
+    # volume that is missing or unreadable in places is rebuilt where the
+    # others allow it. Only what is left after that is a hole.
+    given = open_sources(members)
+    sources = payload_sources(problems, {i.header.number: i for i in members}, given)
     copy: CopySource | None = None
     for info in sorted(members, key=lambda i: i.header.number):
-        sources[info.header.number] = PlainSource(info)
         if not info.header.is_spare:
             report.present.append(info.header.number)
         if copy is None and info.header.has_copy:

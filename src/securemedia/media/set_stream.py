@@ -11,15 +11,15 @@ disc cannot give - and keeps a :class:`SetReport` of what was rebuilt.
 from __future__ import annotations
 
 import bisect
-import importlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from ..errors import LostDataError, MediaError
 from .from_spares import Decode, StripedSource, data_header
 from .sources import PayloadSource, open_sources
+from .spares import decode_stripe
 from .view import SizedView
 from .volume_set import SetProblems, VolumeInfo, diagnose_set, read_volume_info_healed
 
@@ -164,7 +164,7 @@ def open_set(paths: list[Path], *, salvage: bool = False) -> SetStream:
     members = {i.header.number: i for i in infos if i.header.set_id == problems.set_id}
     sources = open_sources(list(members.values()))
     try:
-        payloads = _payloads(problems, members, sources)
+        payloads = payload_sources(problems, members, sources)
     except BaseException:
         for source in sources.values():
             source.close()
@@ -174,10 +174,14 @@ def open_set(paths: list[Path], *, salvage: bool = False) -> SetStream:
     return SetStream(_Payloads(total, payloads, problems), report, sources, members)
 
 
-def _payloads(
+def payload_sources(
     problems: SetProblems, members: dict[int, VolumeInfo], sources: dict[int, PayloadSource]
 ) -> dict[int, PayloadSource]:
-    """The source of every data volume's payload that can be served, by number."""
+    """The source of every data volume's payload that can be served, by number.
+
+    With spares, every data volume gets one: a missing volume's bytes are rebuilt
+    from the others' stripes where enough of them survive (else LostDataError).
+    """
     if not problems.spares:
         return {n: s for n, s in sources.items() if n <= problems.count}
     known = next(iter(members.values())).header
@@ -191,13 +195,7 @@ def _payloads(
 
 
 def _decode_stripe() -> Decode:
-    # spares.py (cross-volume parity) is written beside this module in the same
-    # release; looked up by name so this reader stands on its own until then.
-    try:
-        module = importlib.import_module(f"{__package__}.spares")
-    except ImportError:
-        raise MediaError("this securemedia cannot read sets with spare volumes") from None
-    return cast(Decode, module.decode_stripe)
+    return decode_stripe
 
 
 class _Payloads(SizedView):
