@@ -20,7 +20,6 @@ used when it loads and passes a self-check against zfec, else zfec.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import importlib.util
 import os
@@ -61,8 +60,9 @@ def _isal_paths() -> list[str]:
     if spec is not None and spec.submodule_search_locations:
         libs = Path(next(iter(spec.submodule_search_locations))).parent / "pyeclib.libs"
         found += sorted(str(p) for p in libs.glob("libisal*.so*"))
-    system = ctypes.util.find_library("isal")
-    found += [system] if system else []
+    # The dynamic loader's own search, by soname: ctypes.util.find_library would
+    # run ldconfig or a compiler through temporary files, which a read-only
+    # ``verify`` must not create.
     found.append("libisal.so.2")
     return found
 
