@@ -151,14 +151,14 @@ class _Pointers:
 _pool: ThreadPoolExecutor | None = None
 
 
-def _two_ways(length: int, work: Callable[[int, int], None]) -> None:
-    """``work(start, end)`` over [0, length) in SLICE steps: half on a helper thread if large.
+def _two_ways(length: int, rows: int, work: Callable[[int, int], None]) -> None:
+    """``work(start, end)`` over [0, length) of ``rows`` rows: half on a helper thread if large.
 
     The helper waits on a queue when idle (never spins), and the main thread
     does its own half meanwhile, so a busy second core slows nothing down.
     """
     global _pool
-    if length < _PARALLEL_MIN or (os.cpu_count() or 1) < 2:
+    if length * rows < _PARALLEL_MIN or length < 2 * SLICE or (os.cpu_count() or 1) < 2:
         work(0, length)
         return
     if _pool is None:
@@ -305,7 +305,7 @@ class Codec:
                 dst_at[:] = [a + off for a in dst.addrs]
                 lib.ec_encode_data(n, k, rows, tables, src_at, dst_at)
 
-        _two_ways(length, work)
+        _two_ways(length, k, work)
 
 
 @functools.lru_cache(maxsize=8)
