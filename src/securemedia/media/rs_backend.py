@@ -126,6 +126,20 @@ def _zfec_matrix(k: int, total: int) -> bytes:
     return b"".join(bytes(r) for r in rows)
 
 
+def _without(row: bytes, drop: Sequence[int]) -> bytes:
+    """``row`` with the bytes at the sorted positions ``drop`` taken out."""
+    parts, prev = [], 0
+    for i in drop:
+        parts.append(row[prev:i])
+        prev = i + 1
+    parts.append(row[prev:])
+    return b"".join(parts)
+
+
+def _length(buf: Buffer) -> int:
+    return memoryview(buf).nbytes
+
+
 class _Pointers:
     """Addresses of the bytes of a list of buffers, kept alive as long as this object."""
 
@@ -232,7 +246,8 @@ class Codec:
             return
         coeffs = b"".join(self._row(r) for r in rows)
         tables = self._init_tables(coeffs, len(rows))
-        self._run(tables, _Pointers(blocks, False), _Pointers(outs, True), outs)
+        src, dst = _Pointers(blocks, False), _Pointers(outs, True)
+        self._run(tables, src.addrs, dst.addrs, _length(outs[0]))
 
     # ------------------------------------------------------------------ decode
 
@@ -262,9 +277,56 @@ class Codec:
                 memoryview(outs[i]).cast("B")[:] = got[i]
             return
         tables = self._decode_tables(tuple(use), tuple(missing))
-        sources = _Pointers([blocks_by_index[i] for i in use], False)
-        targets = [outs[i] for i in missing]
-        self._run(tables, sources, _Pointers(targets, True), targets)
+        src = _Pointers([blocks_by_index[i] for i in use], False)
+        dst = _Pointers([outs[i] for i in missing], True)
+        self._run(tables, src.addrs, dst.addrs, _length(outs[0]))
+
+    def rebuild_in_place(
+        self, rows: bytearray, stride: int, offset: int, size: int, lost: Sequence[int]
+    ) -> None:
+        """Recompute the ``lost`` blocks (message or parity) of a group, in place.
+
+        Block ``r`` is ``rows[r * stride + offset :][:size]`` for every r in
+        0 .. total-1 (how ``rsgroups`` holds a batch of groups): no block is
+        copied, so decoding a run of neighbouring groups costs one call.
+        """
+        lost_set = set(lost)
+        held = [r for r in range(self.total) if r not in lost_set]
+        if len(held) < self.k:
+            raise ValueError(f"need {self.k} intact blocks, {len(held)} left")
+        if offset < 0 or size < 0 or (self.total - 1) * stride + offset + size > len(rows):
+            raise ValueError("blocks out of the buffer")
+        use = held[: self.k]
+        missing = [r for r in range(self.k) if r in lost_set]
+        parity = sorted(r for r in lost_set if r >= self.k)
+        view = memoryview(rows)
+        if self.backend == "zfec":
+
+            def block(r: int) -> memoryview:
+                return view[r * stride + offset : r * stride + offset + size]
+
+            if missing:
+                got = self._zdec.decode([block(r) for r in use], use)
+                for r in missing:
+                    block(r)[:] = got[r]
+            if parity:
+                got = self._zenc.encode([block(r) for r in range(self.k)], tuple(parity))
+                for r, par in zip(parity, got, strict=True):
+                    block(r)[:] = par
+            return
+        arr = (ctypes.c_char * len(rows)).from_buffer(rows)
+        base = ctypes.addressof(arr) + offset
+        try:
+            if missing:
+                tables = self._decode_tables(tuple(use), tuple(missing))
+                dst = [base + r * stride for r in missing]
+                self._run(tables, [base + r * stride for r in use], dst, size)
+            if parity:
+                tables = self._init_tables(b"".join(self._row(r) for r in parity), len(parity))
+                src = [base + r * stride for r in range(self.k)]
+                self._run(tables, src, [base + r * stride for r in parity], size)
+        finally:
+            del arr
 
     def _decode_tables(self, use: tuple[int, ...], missing: tuple[int, ...]) -> _Tables:
         """ISA-L tables that compute the ``missing`` message blocks from the blocks ``use``.
@@ -284,7 +346,8 @@ class Codec:
         parity = [r for r in use if r >= self.k]
         rest = [r for r in use if r < self.k]
         e = len(missing)
-        square = bytes(self._row(j)[i] for j in parity for i in missing)
+        coef = [self._row(j) for j in parity]
+        square = bytes(row[i] for row in coef for i in missing)
         a = (ctypes.c_ubyte * (e * e)).from_buffer_copy(square)
         inv = (ctypes.c_ubyte * (e * e))()
         if lib.gf_invert_matrix(a, inv, e) != 0:  # cannot happen for an MDS code
@@ -292,7 +355,7 @@ class Codec:
         inverse = bytes(inv)
         prod = [bytearray(len(rest)) for _ in range(e)]
         if rest:
-            sources = [bytes(self._row(j)[r] for r in rest) for j in parity]
+            sources = [_without(row, missing) for row in coef]  # the columns of ``rest``
             src, dst = _Pointers(sources, False), _Pointers(prod, True)
             lib.ec_encode_data(
                 len(rest),
@@ -314,24 +377,22 @@ class Codec:
     def _init_tables(self, coeffs: bytes, rows: int) -> _Tables:
         return _tables(coeffs, self.k, rows)
 
-    def _run(
-        self,
-        tables: _Tables,
-        src: _Pointers,
-        dst: _Pointers,
-        outs: Sequence[Buffer],
-    ) -> None:
+    def _run(self, tables: _Tables, src: list[int], dst: list[int], length: int) -> None:
+        """ec_encode_data over ``length`` bytes at those addresses, a SLICE at a time."""
         lib = _lib()
-        length = len(memoryview(outs[0]).cast("B"))
-        k, rows = len(src.addrs), len(dst.addrs)
+        k, rows = len(src), len(dst)
 
         def work(start: int, end: int) -> None:
+            if end - start <= SLICE:  # one call: no address arithmetic
+                at = (ctypes.c_void_p * k)(*src), (ctypes.c_void_p * rows)(*dst)
+                lib.ec_encode_data(end - start, k, rows, tables, *at)
+                return
             src_at = (ctypes.c_void_p * k)()
             dst_at = (ctypes.c_void_p * rows)()
             for off in range(start, end, SLICE):
                 n = min(SLICE, end - off)
-                src_at[:] = [a + off for a in src.addrs]
-                dst_at[:] = [a + off for a in dst.addrs]
+                src_at[:] = [a + off for a in src]
+                dst_at[:] = [a + off for a in dst]
                 lib.ec_encode_data(n, k, rows, tables, src_at, dst_at)
 
         _two_ways(length, k, work)

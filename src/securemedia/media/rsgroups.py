@@ -389,11 +389,15 @@ def rebuild(
         for r in range(lay.m):
             _read_row_into(src, lay, r, c0, c1, view[r * width : r * width + (c1 - c0) * SECTOR])
         for col, n, rows in _runs(erased):
+            if len(rows) > lay.p:
+                raise MediaError(f"group {col} lost {len(rows)} blocks of {lay.m}: unrepairable")
             off = (col - c0) * SECTOR
-            got = _rebuild_run(codec, lay, view, width, off, n * SECTOR, rows, col)
-            for r, content in got:
+            # Neighbouring groups that lost the same rows: one decode, in place.
+            codec.rebuild_in_place(buf, width, off, n * SECTOR, rows)
+            for r in rows:
+                content = view[r * width + off : r * width + off + n * SECTOR]
                 for i in range(n):
-                    one = content[i * SECTOR : (i + 1) * SECTOR]
+                    one = bytes(content[i * SECTOR : (i + 1) * SECTOR])
                     _check_rebuilt(lay, ctab, ptab, r, col + i, one)
                     if r >= lay.k:
                         parity_crcs[(r - lay.k) * lay.columns + col + i] = crc32c(one)
@@ -416,29 +420,6 @@ def _runs(erased: dict[int, list[int]]) -> list[tuple[int, int, tuple[int, ...]]
         else:
             out.append((col, 1, key))
     return out
-
-
-def _rebuild_run(
-    codec: rs_backend.Codec,
-    lay: Layout,
-    batch: memoryview,
-    width: int,
-    off: int,
-    size: int,
-    rows: tuple[int, ...],
-    col: int,
-) -> list[tuple[int, bytes]]:
-    """The lost blocks ``rows`` of ``size // SECTOR`` neighbouring groups, decoded together."""
-    if len(rows) > lay.p:
-        raise MediaError(f"group {col} lost {len(rows)} blocks of {lay.m}: unrepairable")
-    blocks = {r: batch[r * width + off : r * width + off + size] for r in range(lay.m)}
-    use = {r: b for r, b in blocks.items() if r not in rows}
-    msg = codec.decode(use)
-    parity_rows = tuple(r for r in rows if r >= lay.k)
-    fixed = [(r, msg[r]) for r in rows if r < lay.k]
-    if parity_rows:
-        fixed += zip(parity_rows, codec.encode(msg, parity_rows), strict=True)
-    return fixed
 
 
 def _check_rebuilt(lay: Layout, ctab: Table, ptab: Table, r: int, col: int, content: bytes) -> None:
