@@ -75,11 +75,16 @@ def test_backends_agree_with_zfec(group: tuple[int, int, list[bytes], list[int]]
         assert codec.decode({i: everything[i] for i in held}) == blocks, backend
 
 
+SL = rs_backend.SLICE
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_large_group_on_two_threads(backend: str) -> None:
-    """Input past the two-thread threshold, not a multiple of the slice: same bytes."""
+@pytest.mark.parametrize("length", [2 * SL, 2 * SL + 1, 3 * SL - 1, 3 * SL + SL // 2, 6 * SL + 333])
+def test_large_group_on_two_threads(backend: str, length: int) -> None:
+    """Input past the two-thread threshold, the helper's half one slice or less, or
+    several, and not a multiple of the slice: same bytes."""
+    assert length * 222 >= rs_backend._PARALLEL_MIN
     rng = random.Random(5)
-    length = 3 * rs_backend.SLICE * 2 + 333
     blocks = [rng.randbytes(length) for _ in range(222)]
     codec = Codec(222, 256, backend)
     par = codec.encode(blocks)

@@ -383,9 +383,9 @@ class Codec:
         k, rows = len(src), len(dst)
 
         def work(start: int, end: int) -> None:
-            if end - start <= SLICE:  # one call: no address arithmetic
+            if start == 0 and end <= SLICE:  # one call: no address arithmetic
                 at = (ctypes.c_void_p * k)(*src), (ctypes.c_void_p * rows)(*dst)
-                lib.ec_encode_data(end - start, k, rows, tables, *at)
+                lib.ec_encode_data(end, k, rows, tables, *at)
                 return
             src_at = (ctypes.c_void_p * k)()
             dst_at = (ctypes.c_void_p * rows)()
