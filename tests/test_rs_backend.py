@@ -105,6 +105,20 @@ def test_decode_tables_are_reused_and_bounded() -> None:
     assert len(codec._tables) <= rs_backend._DECODE_CACHE
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_blocks_of_unequal_length_are_refused(backend: str) -> None:
+    """ISA-L works on raw addresses: a short block must be refused, never read past."""
+    codec = Codec(3, 5, backend)
+    with pytest.raises(ValueError, match="same length"):
+        codec.encode_into([b"abcd", b"abcd", b"ab"], [bytearray(4), bytearray(4)])
+    with pytest.raises(ValueError, match="same length"):
+        codec.encode_into([b"abcd"] * 3, [bytearray(4), bytearray(9)])
+    with pytest.raises(ValueError, match="same length"):
+        codec.decode({0: b"abcd", 3: b"abcd", 4: b"abcdef"})
+    with pytest.raises(ValueError, match="out of the buffer"):
+        codec.rebuild_in_place(bytearray(19), 4, 0, 4, [0])
+
+
 def test_too_few_blocks_is_refused() -> None:
     codec = Codec(3, 5, "zfec")
     with pytest.raises(ValueError, match="need 3"):

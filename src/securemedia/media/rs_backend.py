@@ -140,14 +140,25 @@ def _length(buf: Buffer) -> int:
     return memoryview(buf).nbytes
 
 
-class _Pointers:
-    """Addresses of the bytes of a list of buffers, kept alive as long as this object."""
+def _same_length(buffers: Sequence[Buffer]) -> None:
+    if len({_length(b) for b in buffers}) > 1:
+        raise ValueError("blocks of a group must all have the same length")
 
-    def __init__(self, buffers: Sequence[Buffer], writable: bool) -> None:
+
+class _Pointers:
+    """Addresses of the bytes of a list of buffers, kept alive as long as this object.
+
+    Every buffer must hold exactly ``length`` bytes: ISA-L reads and writes that
+    many at each address, whatever a buffer really holds.
+    """
+
+    def __init__(self, buffers: Sequence[Buffer], writable: bool, length: int) -> None:
         self._keep: list[object] = []
         self.addrs: list[int] = []
         for buf in buffers:
             view = memoryview(buf).cast("B")
+            if len(view) != length:
+                raise ValueError("blocks of a group must all have the same length")
             if view.readonly:
                 if writable:
                     raise ValueError("output buffers must be writable")
@@ -237,6 +248,7 @@ class Codec:
             raise ValueError("need k message blocks and one output per parity row")
         if any(not self.k <= r < self.total for r in rows):
             raise ValueError("parity rows are numbered k .. total-1")
+        _same_length([*blocks, *outs])
         if not rows:
             return
         if self.backend == "zfec":
@@ -246,8 +258,9 @@ class Codec:
             return
         coeffs = b"".join(self._row(r) for r in rows)
         tables = self._init_tables(coeffs, len(rows))
-        src, dst = _Pointers(blocks, False), _Pointers(outs, True)
-        self._run(tables, src.addrs, dst.addrs, _length(outs[0]))
+        size = _length(outs[0])
+        src, dst = _Pointers(blocks, False, size), _Pointers(outs, True, size)
+        self._run(tables, src.addrs, dst.addrs, size)
 
     # ------------------------------------------------------------------ decode
 
@@ -265,6 +278,7 @@ class Codec:
             raise ValueError(f"need {self.k} distinct block indexes in 0 .. {self.total - 1}")
         if len(outs) != self.k:
             raise ValueError("need one output per message block")
+        _same_length([*blocks_by_index.values(), *outs])
         missing = [i for i in range(self.k) if i not in blocks_by_index]
         for i in range(self.k):
             if i in blocks_by_index:
@@ -277,9 +291,10 @@ class Codec:
                 memoryview(outs[i]).cast("B")[:] = got[i]
             return
         tables = self._decode_tables(tuple(use), tuple(missing))
-        src = _Pointers([blocks_by_index[i] for i in use], False)
-        dst = _Pointers([outs[i] for i in missing], True)
-        self._run(tables, src.addrs, dst.addrs, _length(outs[0]))
+        size = _length(outs[0])
+        src = _Pointers([blocks_by_index[i] for i in use], False, size)
+        dst = _Pointers([outs[i] for i in missing], True, size)
+        self._run(tables, src.addrs, dst.addrs, size)
 
     def rebuild_in_place(
         self, rows: bytearray, stride: int, offset: int, size: int, lost: Sequence[int]
@@ -356,7 +371,7 @@ class Codec:
         prod = [bytearray(len(rest)) for _ in range(e)]
         if rest:
             sources = [_without(row, missing) for row in coef]  # the columns of ``rest``
-            src, dst = _Pointers(sources, False), _Pointers(prod, True)
+            src, dst = _Pointers(sources, False, len(rest)), _Pointers(prod, True, len(rest))
             lib.ec_encode_data(
                 len(rest),
                 e,
