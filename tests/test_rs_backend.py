@@ -7,8 +7,11 @@ and whole protected files must come out identical whichever backend wrote them.
 
 from __future__ import annotations
 
+import os
 import platform
 import random
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -185,3 +188,24 @@ def test_rebuild_in_place(group: tuple[int, int, list[bytes], list[int]]) -> Non
             damaged[r * stride + offset : r * stride + offset + size] = bytes(size)
         Codec(k, total, backend).rebuild_in_place(damaged, stride, offset, size, lost)
         assert damaged == whole, backend
+
+
+def test_two_threads_after_fork() -> None:
+    """A child forked after the helper thread started still encodes on two threads."""
+    rng = random.Random(10)
+    blocks = [rng.randbytes(4 * SL) for _ in range(222)]
+    codec = rs_backend.codec(222, 256)
+    want = codec.encode(blocks)  # starts the helper thread here
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if it got the same parity back
+        os._exit(0 if codec.encode(blocks) == want else 1)
+    for _ in range(600):  # a child waiting on a helper thread it does not have would hang
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung")
+    assert os.waitstatus_to_exitcode(status) == 0

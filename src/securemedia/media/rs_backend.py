@@ -173,7 +173,7 @@ class _Pointers:
                 self.addrs.append(ctypes.addressof(arr))
 
 
-_pool: ThreadPoolExecutor | None = None
+_pool: tuple[int, ThreadPoolExecutor] | None = None  # (pid that made it, the pool)
 
 
 def _two_ways(length: int, rows: int, work: Callable[[int, int], None]) -> None:
@@ -186,10 +186,10 @@ def _two_ways(length: int, rows: int, work: Callable[[int, int], None]) -> None:
     if length * rows < _PARALLEL_MIN or length < 2 * SLICE or (os.cpu_count() or 1) < 2:
         work(0, length)
         return
-    if _pool is None:
-        _pool = ThreadPoolExecutor(1, thread_name_prefix="securemedia-rs")
+    if _pool is None or _pool[0] != os.getpid():  # a forked child has no helper thread
+        _pool = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="securemedia-rs"))
     half = (length // 2 + SLICE - 1) // SLICE * SLICE
-    later = _pool.submit(work, half, length)
+    later = _pool[1].submit(work, half, length)
     try:
         work(0, half)
     finally:
