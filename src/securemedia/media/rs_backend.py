@@ -43,8 +43,10 @@ BACKEND_ENV = "SECUREMEDIA_RS_BACKEND"
 
 SLICE = 4096
 """Bytes of every row ISA-L works on per call: k rows of 4 KiB stay in the L2
-cache while all parity rows are computed from them (unsliced, each batch of
-parity rows streams the whole input from memory again: 6x instead of 15x zfec)."""
+cache while all parity rows are computed from them, however long the rows
+(unsliced, ISA-L streams the whole input again for every few parity rows).
+``rsgroups`` batches are 32 KiB rows, short enough either way; the slices are
+also what the two threads share out (``benchmarks/rs_backend.py``)."""
 
 _PARALLEL_MIN = 1 << 20  # below this much input a second thread costs more than it saves
 _DECODE_CACHE = 16  # decode tables kept per codec (a scratch repeats one erasure pattern)
@@ -96,8 +98,8 @@ def _isal() -> ctypes.CDLL | None:
 
 def _lib() -> ctypes.CDLL:
     lib = _isal()
-    if lib is None:  # a codec is "isal" only once the library loaded
-        raise OperationalError("ISA-L is not loaded")
+    if lib is None:
+        raise OperationalError("ISA-L cannot be loaded (pip install pyeclib, or libisal2)")
     return lib
 
 
@@ -216,6 +218,10 @@ class Codec:
             raise ValueError(f"need 1 <= k <= total <= 256, not k={k}, total={total}")
         self.k, self.total = k, total
         self.backend = backend or backend_name()
+        if self.backend not in ("isal", "zfec"):
+            raise ValueError(f"no Reed-Solomon backend {self.backend!r}")
+        if self.backend == "isal":
+            _lib()  # refuse at once, not at the first block
         self._matrix = _zfec_matrix(k, total)
         self._zenc = zfec.Encoder(k, total)
         self._zdec = zfec.Decoder(k, total)
