@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import google_crc32c
-import zfec
 
 from ..errors import LostDataError, MediaError, os_error
-from . import rsgroups
+from . import rs_backend, rsgroups
 from .header import HEADER_SIZE, VolumeHeader
 from .recovery import _find_layout
 from .sectors import SECTOR, Layout, crc32c
@@ -90,7 +89,7 @@ class HealedFile:
         self._ptab = rsgroups.parity_table(self._f, self._lay)
         self._ctab = rsgroups.data_table(self._f, self._lay)
         self._crc_recovered = False
-        self._dec = zfec.Decoder(self._lay.k, self._lay.m)
+        self._dec = rs_backend.codec(self._lay.k, self._lay.m)
         self._cache: OrderedDict[int, bytes] = OrderedDict()
         self._seen = bytearray(self._lay.n_data // 8 + 1)
 

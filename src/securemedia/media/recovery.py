@@ -6,7 +6,8 @@ image: ISO readers ignore what lies past the file system. The region holds
 
 * a CRC32C for every 2,048-byte sector, so damage is found without any key
   (an unreadable sector comes back zeroed from ddrescue and fails its check);
-* Reed-Solomon parity (zfec) over groups of up to 256 sectors whose blocks are
+* Reed-Solomon parity (zfec's code; ISA-L computes it when present, see
+  ``rs_backend.py``) over groups of up to 256 sectors whose blocks are
   spread across the whole file, so one long scratch costs each group about
   one block per 1/k of the file it covers;
 * descriptors and parity checksums in several copies, far apart, each one

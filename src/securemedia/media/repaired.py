@@ -13,10 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-import zfec
-
 from ..errors import MediaError
-from . import rsgroups
+from . import rs_backend, rsgroups
 from .recovery import analyse
 from .sectors import SECTOR, ZERO_SECTOR, Layout, crc32c
 from .view import SizedView
@@ -55,7 +53,7 @@ class _RepairedView(SizedView):
     ) -> None:
         super().__init__(lay.data_size)
         self._f, self._lay, self._ctab, self._scan = f, lay, ctab, scan
-        self._dec = zfec.Decoder(lay.k, lay.m)
+        self._dec = rs_backend.codec(lay.k, lay.m)
         self._budget = budget
 
     def readinto(self, buffer: Buffer) -> int:

@@ -8,16 +8,15 @@ damaged sector ranges grows, with the damage.
 from __future__ import annotations
 
 import bisect
+import io
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import BinaryIO
-
-import zfec
+from typing import BinaryIO, cast
 
 from ..errors import MediaError
+from . import rs_backend
 from .sectors import (
     ENTRIES,
     KIND_DATA,
@@ -35,7 +34,9 @@ ParityCrcs = Callable[[int, int], list[int]]
 """``known(first, count)``: checksums of that run of parity sectors (flat index)."""
 
 STRIDE = 1024  # sectors per sequential read (2 MiB)
-BATCH_BYTES = 32 * 2**20  # column batch: all m rows of B columns held at once
+BATCH_BYTES = 8 * 2**20  # column batch: all m rows of B columns held at once
+# 8 MiB, not 32: ISA-L works on 4 KiB slices of the rows whatever the batch,
+# so a larger batch only buys fewer seeks, and costs peak memory.
 _CACHE = 1024  # checksum sectors kept (2 MiB)
 
 
@@ -48,7 +49,7 @@ def read_sectors(f: BinaryIO, sector: int, count: int) -> bytes:
     return raw
 
 
-def write_at(f: BinaryIO, sector: int, raw: bytes) -> None:
+def write_at(f: BinaryIO, sector: int, raw: bytes | memoryview) -> None:
     f.seek(sector * SECTOR)
     f.write(raw)
 
@@ -114,9 +115,24 @@ def _blocks_of(chunk: bytes, n: int) -> list[bytes]:
 
 def _row_chunk(f: BinaryIO, lay: Layout, row: int, c0: int, c1: int) -> bytes:
     """Columns [c0, c1) of a row; virtual message slots are zeros."""
+    buf = bytearray((c1 - c0) * SECTOR)
+    _read_row_into(f, lay, row, c0, c1, memoryview(buf))
+    return bytes(buf)
+
+
+def _read_row_into(f: BinaryIO, lay: Layout, row: int, c0: int, c1: int, out: memoryview) -> None:
+    """Columns [c0, c1) of a row into ``out``, with no copy; zeros past the row or the file."""
     start, end = lay.row_span(row, c0, c1)
-    raw = read_sectors(f, start, end - start) if end > start else b""
-    return raw + bytes((c1 - c0) * SECTOR - len(raw))
+    got = 0
+    if end > start:
+        f.seek(start * SECTOR)
+        want = (end - start) * SECTOR
+        while got < want:
+            n = cast(io.BufferedIOBase, f).readinto(out[got:want])  # BinaryIO lacks it
+            if not n:
+                break
+            got += n
+    out[got:] = bytes(len(out) - got)
 
 
 def _batch_columns(lay: Layout) -> int:
@@ -144,33 +160,23 @@ def write_data_crcs(f: BinaryIO, lay: Layout) -> None:
         t += 1
 
 
-def _encode_split(enc: zfec.Encoder, blocks: list[bytes], nums: tuple[int, ...]) -> list[bytes]:
-    """Encode in two halves on two threads: zfec releases the GIL while it works."""
-    size = len(blocks[0])
-    half = size // 2 // SECTOR * SECTOR
-    if half == 0:
-        return [bytes(b) for b in enc.encode(tuple(blocks), nums)]
-    views = [memoryview(b) for b in blocks]
-    with ThreadPoolExecutor(2) as pool:
-        parts = list(
-            pool.map(
-                lambda sl: enc.encode(tuple(v[sl] for v in views), nums),
-                (slice(0, half), slice(half, size)),
-            )
-        )
-    return [bytes(a) + bytes(b) for a, b in zip(parts[0], parts[1], strict=True)]
-
-
 def encode_parity(f: BinaryIO, lay: Layout) -> None:
-    """Compute every parity row, one batch of columns at a time."""
-    enc = zfec.Encoder(lay.k, lay.m)
-    nums = tuple(range(lay.k, lay.m))
+    """Compute every parity row, one batch of columns at a time, in two reused buffers."""
+    codec = rs_backend.codec(lay.k, lay.m)
     step = _batch_columns(lay)
+    width = step * SECTOR
+    src, par = bytearray(lay.k * width), bytearray(lay.p * width)
+    sv, pv = memoryview(src), memoryview(par)
     for c0 in range(0, lay.columns, step):
         c1 = min(lay.columns, c0 + step)
-        rows = [_row_chunk(f, lay, r, c0, c1) for r in range(lay.k)]
-        for j, par in enumerate(_encode_split(enc, rows, nums)):
-            write_at(f, lay.parity_rows[j] + c0, par)
+        n = (c1 - c0) * SECTOR
+        rows = [sv[r * width : r * width + n] for r in range(lay.k)]
+        for r, view in enumerate(rows):
+            _read_row_into(f, lay, r, c0, c1, view)
+        outs = [pv[j * width : j * width + n] for j in range(lay.p)]
+        codec.encode_into(rows, outs)
+        for j, out in enumerate(outs):
+            write_at(f, lay.parity_rows[j] + c0, out)
 
 
 def write_tables(f: BinaryIO, lay: Layout, known: ParityCrcs | None = None) -> None:
@@ -231,7 +237,7 @@ def _status(lay: Layout, ctab: Table, ptab: Table, row: int, col: int, raw: byte
 
 
 def decode_group(
-    dec: zfec.Decoder, lay: Layout, blocks: list[bytes | None], rows: list[int] | None = None
+    codec: rs_backend.Codec, lay: Layout, blocks: list[bytes | None], rows: list[int] | None = None
 ) -> list[bytes] | None:
     """The k message blocks of a group from k intact blocks, or None if too few survive.
 
@@ -242,11 +248,9 @@ def decode_group(
     avail = [r for r in order if blocks[r] is not None][: lay.k]
     if len(avail) < lay.k:
         return None
-    avail.sort()
-    if avail[-1] < lay.k:
+    if max(avail) < lay.k:
         return [b for b in blocks[: lay.k] if b is not None]
-    got = dec.decode(tuple(blocks[r] for r in avail), tuple(avail))
-    return [bytes(b) for b in got]
+    return codec.decode({r: b for r in avail if (b := blocks[r]) is not None})
 
 
 def recover_crc_sectors(
@@ -264,7 +268,7 @@ def recover_crc_sectors(
         bad += [t0 + i for i, b in enumerate(_blocks_of(raw, n))
                 if parse_crc_sector(b, KIND_DATA, t0 + i) is None]  # fmt: skip
     rebuilt: dict[int, bytes] = {}
-    dec = zfec.Decoder(lay.k, lay.m)
+    dec = rs_backend.codec(lay.k, lay.m)
     while bad:
         ctab = data_table(f, lay, rebuilt)
         for col in sorted({(lay.n_data + t) % lay.columns for t in bad}):
@@ -365,8 +369,11 @@ def rebuild(
     Returns how many sectors were written, and the checksum of every rebuilt
     parity sector by flat index (``write_tables`` needs them; ``dst`` is write-only).
     """
-    enc, dec = zfec.Encoder(lay.k, lay.m), zfec.Decoder(lay.k, lay.m)
+    codec = rs_backend.codec(lay.k, lay.m)
     step = _batch_columns(lay)
+    width = step * SECTOR
+    buf = bytearray(lay.m * width)  # every row of one batch, reused batch after batch
+    view = memoryview(buf)
     repaired = 0
     parity_crcs: dict[int, int] = {}
     for c0 in range(0, lay.columns, step):
@@ -379,31 +386,48 @@ def rebuild(
                 erased.setdefault(s - base, []).append(row)
         if not erased:
             continue
-        chunks = [_row_chunk(src, lay, r, c0, c1) for r in range(lay.m)]
-        for col, rows in sorted(erased.items()):
-            off = (col - c0) * SECTOR
-            blocks: list[bytes | None] = [c[off : off + SECTOR] for c in chunks]
-            for r in rows:
-                blocks[r] = None
-            msg = decode_group(dec, lay, blocks)
-            if msg is None:
+        for r in range(lay.m):
+            _read_row_into(src, lay, r, c0, c1, view[r * width : r * width + (c1 - c0) * SECTOR])
+        for col, n, rows in _runs(erased):
+            if len(rows) > lay.p:
                 raise MediaError(f"group {col} lost {len(rows)} blocks of {lay.m}: unrepairable")
-            parity_rows = tuple(r for r in rows if r >= lay.k)
-            fixed = [(r, msg[r]) for r in rows if r < lay.k]
-            if parity_rows:
-                par = [bytes(b) for b in enc.encode(tuple(msg), parity_rows)]
-                fixed += zip(parity_rows, par, strict=True)
-            for r, content in fixed:
-                # A parity sector whose checksum is lost in every copy cannot be
-                # checked, but it is re-encoded from a message that was.
-                checkable = r < lay.k or ptab.entries((r - lay.k) * lay.columns + col, 1)[0]
-                if checkable is not None and not _status(lay, ctab, ptab, r, col, content):
-                    raise MediaError(
-                        f"rebuilt sector {lay.row_start(r) + col} does not match its "
-                        "checksum: unrepairable"
-                    )
+            off = (col - c0) * SECTOR
+            # Neighbouring groups that lost the same rows: one decode, in place.
+            codec.rebuild_in_place(buf, width, off, n * SECTOR, rows)
+            for r in rows:
+                content = view[r * width + off : r * width + off + n * SECTOR]
+                for i in range(n):
+                    one = bytes(content[i * SECTOR : (i + 1) * SECTOR])
+                    _check_rebuilt(lay, ctab, ptab, r, col + i, one)
+                    if r >= lay.k:
+                        parity_crcs[(r - lay.k) * lay.columns + col + i] = crc32c(one)
                 write_at(dst, lay.row_start(r) + col, content)
-                repaired += 1
-                if r >= lay.k:
-                    parity_crcs[(r - lay.k) * lay.columns + col] = crc32c(content)
+                repaired += n
     return repaired, parity_crcs
+
+
+def _runs(erased: dict[int, list[int]]) -> list[tuple[int, int, tuple[int, ...]]]:
+    """(first column, count, erased rows): neighbouring groups that lost the same rows.
+
+    A scratch takes a run of sectors of one row, so neighbouring groups share
+    one erasure pattern: one decode matrix, and one ISA-L call for the run.
+    """
+    out: list[tuple[int, int, tuple[int, ...]]] = []
+    for col, rows in sorted(erased.items()):
+        key = tuple(rows)
+        if out and out[-1][0] + out[-1][1] == col and out[-1][2] == key:
+            out[-1] = (out[-1][0], out[-1][1] + 1, key)
+        else:
+            out.append((col, 1, key))
+    return out
+
+
+def _check_rebuilt(lay: Layout, ctab: Table, ptab: Table, r: int, col: int, content: bytes) -> None:
+    """Refuse a rebuilt sector that does not match its stored checksum."""
+    # A parity sector whose checksum is lost in every copy cannot be
+    # checked, but it is re-encoded from a message that was.
+    checkable = r < lay.k or ptab.entries((r - lay.k) * lay.columns + col, 1)[0]
+    if checkable is not None and not _status(lay, ctab, ptab, r, col, content):
+        raise MediaError(
+            f"rebuilt sector {lay.row_start(r) + col} does not match its checksum: unrepairable"
+        )

@@ -13,9 +13,8 @@ data payload (zfec's code with k = 1 repeats its block): a set of mirrors.
 
 from __future__ import annotations
 
-import zfec
-
 from ..errors import MediaError
+from . import rs_backend
 from .header import MAX_CODED_VOLUMES, MAX_SPARES
 from .sizes import SECTOR
 
@@ -55,9 +54,7 @@ def encode_stripe(columns: list[bytes], spares: int) -> list[bytes]:
     width = len(columns[0])
     if any(len(c) != width for c in columns):
         raise ValueError("stripe columns differ in length")
-    encoder = zfec.Encoder(n, n + spares)
-    wanted = tuple(range(n, n + spares))
-    return [bytes(block) for block in encoder.encode(tuple(columns), wanted)]
+    return rs_backend.codec(n, n + spares).encode(columns)
 
 
 def decode_stripe(n: int, spares: int, present: dict[int, bytes]) -> list[bytes]:
@@ -81,6 +78,4 @@ def decode_stripe(n: int, spares: int, present: dict[int, bytes]) -> list[bytes]
         raise ValueError("stripe columns differ in length")
     if chosen == list(range(n)):
         return [bytes(present[i]) for i in chosen]
-    decoder = zfec.Decoder(n, n + spares)
-    blocks = decoder.decode(tuple(present[i] for i in chosen), tuple(chosen))
-    return [bytes(block) for block in blocks]
+    return rs_backend.codec(n, n + spares).decode({i: present[i] for i in chosen})
