@@ -68,7 +68,7 @@ class MemberReader(io.RawIOBase):
         super().__init__()
         self._frames = frames
         self._data: SequentialSource = (
-            decompressor(frames) if meta["compression"] == "zstd" else frames
+            decompressor(frames, expected.size) if meta["compression"] == "zstd" else frames
         )
         self._expected = expected
         # The second core is idle while this thread decrypts and decompresses.
