@@ -261,6 +261,8 @@ class FrameDecoder:
             parts += (block, body)
         if flags & 4:
             parts.append(self._read(4))  # content checksum: zstd verifies it
+            if stored + 4 > MAX_STORED_FRAME:
+                raise ZstdFrameError("zstd frame is longer than its content allows")
         return b"".join(parts), content
 
     def _read(self, size: int, *, allow_end: bool = False) -> bytes:
