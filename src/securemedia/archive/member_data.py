@@ -71,8 +71,10 @@ class MemberReader(io.RawIOBase):
             decompressor(frames, expected.size) if meta["compression"] == "zstd" else frames
         )
         self._expected = expected
-        # The second core is idle while this thread decrypts and decompresses.
-        self._hash = blake3.blake3(max_threads=blake3.blake3.AUTO)
+        # BLAKE3 may use the second core, unless zstd's workers already do (its
+        # threads would spin waiting for a core; one thread hashes at GB/s).
+        compressed = meta["compression"] == "zstd"
+        self._hash = blake3.blake3(max_threads=1 if compressed else blake3.blake3.AUTO)
         self.size = 0
         self.finished = False
         self.after_end: Callable[[], None] | None = None
