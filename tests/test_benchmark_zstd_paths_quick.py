@@ -36,8 +36,9 @@ def test_zstd_paths_benchmark_runs_and_reports_ratios(tmp_path: Path) -> None:
     assert 0.9 < result["size_ratio"] < 1.2
     assert result["archive_bytes"] < result["input_bytes"] / 2
     assert "median ratio" in done.stdout
-    # The scratch files are gone; only the generated registry stays in --work.
+    # The scratch files are gone; only the registry and the bytecode cache stay.
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "pycache",
         "registry-3000-2015.csv",
         "zstd_paths.json",
     ]
