@@ -10,10 +10,12 @@ bytes or more than the member has left, so a decompression bomb costs nothing.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections import deque
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +89,47 @@ def _decompress(frame: bytes) -> bytes:
     return data
 
 
+class _Ordered:
+    """Jobs for the worker threads, whose results are taken in order.
+
+    While the caller waits for the oldest result it runs queued jobs itself (the
+    oldest not yet started first): on a busy machine a worker may wait long for
+    a core, while the caller already has one, so the pipeline never stalls on a
+    thread handoff and degrades to one thread's speed at worst.
+    """
+
+    def __init__(self, pool: Executor | None, job: Callable[[Any], bytes]) -> None:
+        self._pool = pool
+        self._job = job
+        # [future, argument, result]: a job run here has no future and a result.
+        self._jobs: deque[list[Any]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def put(self, argument: Any) -> None:
+        if self._pool is None:
+            self._jobs.append([None, None, self._job(argument)])
+        else:
+            self._jobs.append([self._pool.submit(self._job, argument), argument, None])
+
+    def head_done(self) -> bool:
+        future = self._jobs[0][0]
+        return future is None or bool(future.done())
+
+    def take(self) -> bytes:
+        head = self._jobs[0]
+        while not self.head_done():
+            queued = next((j for j in self._jobs if j[0] is not None and j[0].cancel()), None)
+            if queued is None:
+                break  # every job left is running: wait for the oldest
+            queued[2] = self._job(queued[1])
+            queued[0] = queued[1] = None
+        self._jobs.popleft()
+        result: bytes = head[2] if head[0] is None else head[0].result()
+        return result
+
+
 # -- writing -----------------------------------------------------------------------
 
 
@@ -126,10 +169,9 @@ class FrameWriter:
     def __init__(self, sink: Any, level: int, pool: Executor | None, depth: int) -> None:
         self._sink = sink
         self._level = level
-        self._pool = pool
         self._limit = depth
         self._buffer = bytearray()
-        self._pending: deque[Future[bytes]] = deque()
+        self._pending = _Ordered(pool, functools.partial(_compress, level))
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         view = memoryview(data).cast("B")
@@ -150,17 +192,17 @@ class FrameWriter:
             block, self._buffer = self._buffer, bytearray()
             self._frame(block)
         while self._pending:
-            self._sink.write(self._pending.popleft().result())
+            self._sink.write(self._pending.take())
 
     def _frame(self, block: bytearray) -> None:
-        if self._pool is None or (not self._pending and len(block) < FRAME_CONTENT):
-            # No workers, or a small member's only frame: a round trip through
-            # a worker would cost more than it saves.
+        if not self._pending and len(block) < FRAME_CONTENT:
+            # A small member's only frame: a round trip through a worker would
+            # cost more than it saves.
             self._sink.write(_compress(self._level, block))
             return
-        self._pending.append(self._pool.submit(_compress, self._level, block))
-        while len(self._pending) > self._limit or (self._pending and self._pending[0].done()):
-            self._sink.write(self._pending.popleft().result())
+        self._pending.put(block)
+        while self._pending and (len(self._pending) > self._limit or self._pending.head_done()):
+            self._sink.write(self._pending.take())
 
 
 # -- reading -----------------------------------------------------------------------
@@ -184,9 +226,8 @@ class FrameDecoder:
     ) -> None:
         self._source = source
         self._unscheduled = size  # content bytes no frame has claimed yet
-        self._pool = pool
         self._depth = depth if pool is not None else 1
-        self._pending: deque[Future[bytes] | bytes] = deque()
+        self._pending = _Ordered(pool, _decompress)
         self._out = b""
         self._pos = 0
         self._ended = False
@@ -204,10 +245,7 @@ class FrameDecoder:
     def _next_output(self) -> bytes:
         while not self._ended and len(self._pending) < self._depth:
             self._schedule()
-        if not self._pending:
-            return b""
-        head = self._pending.popleft()
-        return head if isinstance(head, bytes) else head.result()
+        return self._pending.take() if self._pending else b""
 
     def _schedule(self) -> None:
         frame, content = self._split()
@@ -215,10 +253,7 @@ class FrameDecoder:
             self._ended = True
             return
         self._unscheduled -= content
-        if self._pool is None:
-            self._pending.append(_decompress(frame))
-        else:
-            self._pending.append(self._pool.submit(_decompress, frame))
+        self._pending.put(frame)
 
     def _split(self) -> tuple[bytes | None, int]:
         """The next whole frame and its declared content size; (None, 0) at a
