@@ -23,6 +23,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -53,15 +54,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 ENV = dict(os.environ)
 
 
-def timed(argv: list[str], before: Callable[[], None]) -> float:
-    """Wall time of one whole process (``before`` runs first, untimed)."""
+def timed(argv: list[str], before: Callable[[], None]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system, every thread) of one whole process
+    (``before`` runs first, untimed). CPU time is what a busy machine cannot blur."""
     before()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True, check=False, env=ENV)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.strip()}")
-    return elapsed
+    cpu = after.ru_utime - usage.ru_utime + after.ru_stime - usage.ru_stime
+    return elapsed, cpu
 
 
 def sha256(path: Path) -> str:
@@ -80,23 +85,32 @@ def paired(
 ) -> dict[str, Any]:
     """``runs`` rounds of both commands, in alternating order; per-round ratios."""
     times: dict[str, list[float]] = {"securemedia": [], "zstd": []}
+    cpus: dict[str, list[float]] = {"securemedia": [], "zstd": []}
     ratios: list[float] = []
     sides = {"securemedia": ours, "zstd": theirs}
     for round_no in range(runs):
         order = list(sides) if round_no % 2 == 0 else list(sides)[::-1]
         this = {side: timed(*sides[side]) for side in order}
-        for side, seconds in this.items():
+        for side, (seconds, cpu) in this.items():
             times[side].append(seconds)
-        ratios.append(this["securemedia"] / this["zstd"])
+            cpus[side].append(cpu)
+        ratios.append(this["securemedia"][0] / this["zstd"][0])
         log(
-            f"{name} round {round_no + 1}: securemedia {this['securemedia']:.3f} s, "
-            f"zstd {this['zstd']:.3f} s, ratio {ratios[-1]:.3f}"
+            f"{name} round {round_no + 1}: securemedia {this['securemedia'][0]:.3f} s "
+            f"(cpu {this['securemedia'][1]:.3f}), zstd {this['zstd'][0]:.3f} s "
+            f"(cpu {this['zstd'][1]:.3f}), ratio {ratios[-1]:.3f}"
         )
     return {
         "median_seconds": {side: statistics.median(t) for side, t in times.items()},
+        "median_cpu_seconds": {side: statistics.median(t) for side, t in cpus.items()},
         "median_ratio": statistics.median(ratios),
         "ratios": ratios,
     }
+
+
+def summary(pair: dict[str, Any], side: str = "securemedia") -> str:
+    wall, cpu = pair["median_seconds"][side], pair["median_cpu_seconds"][side]
+    return f"{wall:.3f} s (cpu {cpu:.3f} s)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,12 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     unpacked, packed = result["unpack_vs_zstd_d"], result["pack_vs_zstd_3_T2"]
     print(
         f"{result['input_bytes']:,} bytes in, {args.runs} round(s):\n"
-        f"  unpack {unpacked['median_seconds']['securemedia']:.3f} s, zstd -d "
-        f"{unpacked['median_seconds']['zstd']:.3f} s: median ratio "
-        f"{unpacked['median_ratio']:.3f} (target <= 1.0)\n"
-        f"  pack {packed['median_seconds']['securemedia']:.3f} s, zstd -3 -T2 "
-        f"{packed['median_seconds']['zstd']:.3f} s: median ratio "
-        f"{packed['median_ratio']:.3f} (target <= 1.05)\n"
+        f"  unpack {summary(unpacked)}, zstd -d {summary(unpacked, 'zstd')}: "
+        f"median ratio {unpacked['median_ratio']:.3f} (target <= 1.0)\n"
+        f"  pack {summary(packed)}, zstd -3 -T2 {summary(packed, 'zstd')}: "
+        f"median ratio {packed['median_ratio']:.3f} (target <= 1.05)\n"
         f"  archive {result['archive_bytes']:,} bytes, zstd -3 -T2 "
         f"{result['zstd_3_T2_bytes']:,}: size ratio {result['size_ratio']:.4f} "
         f"(target <= 1.01)"

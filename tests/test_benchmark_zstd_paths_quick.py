@@ -32,6 +32,7 @@ def test_zstd_paths_benchmark_runs_and_reports_ratios(tmp_path: Path) -> None:
     for pair in ("unpack_vs_zstd_d", "pack_vs_zstd_3_T2"):
         assert result[pair]["median_ratio"] > 0
         assert set(result[pair]["median_seconds"]) == {"securemedia", "zstd"}
+        assert all(cpu > 0 for cpu in result[pair]["median_cpu_seconds"].values())
     # The archive is compressed: near zstd's own size, far below the input.
     assert 0.9 < result["size_ratio"] < 1.2
     assert result["archive_bytes"] < result["input_bytes"] / 2
