@@ -16,7 +16,9 @@ from .compression import ZstdError, decompressor
 from .index import Member
 from .records import FrameReader
 
-READ_SIZE = 1 << 20
+# One zstd frame's content (FRAME_CONTENT): a read of a compressed member then
+# takes a decoded frame whole, without copying it into smaller pieces.
+READ_SIZE = 2 << 20
 
 
 class Pieces:
