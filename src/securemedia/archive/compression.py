@@ -24,9 +24,9 @@ import zstandard
 from ..stream import SequentialSource
 
 DEFAULT_LEVEL = 3
-# 2 MiB: at level 3 zstd's window is 2 MiB anyway, so frames of 2 MiB cost
-# 0.7 % in size against one frame (1 MiB: 1.8 %, 4 MiB: 0.4 %) and decode on
-# two cores best (measured on the 1,500,000-row registry; benchmarks/zstd_paths.py).
+# 2 MiB: at level 3 zstd's window is 2 MiB anyway, so frames of 2 MiB come out
+# 0.7 % larger than `zstd -3` of the whole file (1 MiB: 1.7 %, 4 MiB: 0.3 %) and
+# decode on two cores best (the 1,500,000-row registry; docs/FORMAT.md 17).
 FRAME_CONTENT = 2 << 20
 # ZSTD_COMPRESSBOUND(FRAME_CONTENT): no zstd encoder writes a longer frame for
 # that much content, so a reader never holds more than this for one frame.
