@@ -27,6 +27,7 @@ import zstandard
 
 from conftest import KeyFiles, RunCli
 from securemedia import api
+from securemedia.archive.compression import FRAME_CONTENT
 from securemedia.archive.reader import ArchiveReader, MemberReader
 from securemedia.archive.records import INDEX_TAG, MAX_FRAME, U32, encode_meta, encode_trailer
 from securemedia.archive.writer import ArchiveWriter
@@ -77,7 +78,7 @@ def raw_archive(
             "compression": "zstd" if m.compress else "none",
         }
         record = bytearray(encode_meta(meta))
-        stored = zstandard.ZstdCompressor(level=19).compress(m.content) if m.compress else m.content
+        stored = _zstd_frames(m.content) if m.compress else m.content
         for start in range(0, len(stored), MAX_FRAME):
             frame = stored[start : start + MAX_FRAME]
             record += U32.pack(len(frame)) + frame
@@ -106,6 +107,14 @@ def raw_archive(
     stream.write(encode_trailer(offset, len(index), 0))
     stream.close()
     return sink.getvalue()
+
+
+def _zstd_frames(content: bytes) -> bytes:
+    """Stored bytes as FORMAT.md 6.1 has them: one zstd frame per FRAME_CONTENT
+    bytes of content, none for an empty member."""
+    zstd = zstandard.ZstdCompressor(level=19)
+    pieces = range(0, len(content), FRAME_CONTENT)
+    return b"".join(zstd.compress(content[i : i + FRAME_CONTENT]) for i in pieces)
 
 
 BOMB = b"\x00" * (8 << 20)  # 8 MiB of zeros: a few hundred bytes once compressed

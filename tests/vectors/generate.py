@@ -52,6 +52,7 @@ MAGIC = b"securemedia\x00"
 CHUNK = 1 << 20
 TAG = 16
 MAX_FRAME = 1 << 20
+ZSTD_FRAME_CONTENT = 2 << 20  # content bytes in every zstd frame of a member but the last
 MTIME = 1_700_000_000_123_456_789
 PASSPHRASE = "correct horse battery staple"
 SMALL_ARGON2 = Argon2Params(time_cost=1, memory_kib=1024, parallelism=1)
@@ -267,8 +268,13 @@ class Entry:
         }
 
 
-def zstd(data: bytes) -> bytes:
-    return zstandard.ZstdCompressor(level=3).compress(data)
+def zstd(data: bytes, *, frame_content: int = ZSTD_FRAME_CONTENT, **kw: Any) -> bytes:
+    """Stored bytes of a zstd member (FORMAT.md 6.1): one independent frame per
+    ``frame_content`` bytes of content, each declaring its content size; no frame
+    for empty content. ``kw`` goes to the compressor (to break a rule)."""
+    zc = zstandard.ZstdCompressor(level=3, **kw)
+    pieces = range(0, len(data), frame_content)
+    return b"".join(zc.compress(data[i : i + frame_content]) for i in pieces)
 
 
 def record(e: Entry) -> bytes:
@@ -642,9 +648,44 @@ def success(b: Builder) -> None:
         name,
         "success",
         body,
-        "members stored as one zstd frame each",
+        "members of one zstd frame each (content below 2 MiB)",
         identities=[ID_PASS],
         payload=file_hash(entries),
+    )
+
+    name = "success_zstd_frames"
+    entries = [
+        Entry("empty.txt", b"", compression="zstd"),
+        Entry("log.txt", pattern(2 * ZSTD_FRAME_CONTENT + 1000, "frames"), compression="zstd"),
+        Entry("exact.txt", pattern(ZSTD_FRAME_CONTENT, "exact"), compression="zstd"),
+    ]
+    body = writer_archive(
+        [pass_recipient(name)], name, lambda w: put(w, entries), compression=Compression()
+    )
+    # The writer's frames (compressed on worker threads) are the spec builder's.
+    built, _, _ = b.pass_archive(name, entries)
+    assert built == body, "generator and library writer disagree on the zstd frames"
+    b.add(
+        name,
+        "success",
+        body,
+        "zstd members of 0 frames (empty), 3 frames (2 MiB, 2 MiB, 1000 bytes) and 1 full frame",
+        identities=[ID_PASS],
+        payload=file_hash(entries),
+        deterministic=True,
+    )
+
+    name = "success_zstd_frame_checksums"
+    text = pattern(ZSTD_FRAME_CONTENT + 5000, "checksums")
+    entries = [Entry("log.txt", text, compression="zstd", stored=zstd(text, write_checksum=True))]
+    b.add(
+        name,
+        "success",
+        b.pass_archive(name, entries)[0],
+        "zstd frames that carry a content checksum (writers do not write one; readers accept it)",
+        identities=[ID_PASS],
+        payload=file_hash(entries),
+        deterministic=True,
     )
 
     name = "success_small_frames"
@@ -1282,6 +1323,86 @@ def payload_failures(b: Builder) -> None:
         "a second zstd frame after the first; size and digest cover the first frame only:"
         " stored bytes must never be skipped",
     )
+    _zstd_frame_rules(b, add)
+
+
+def _zstd_frame_rules(b: Builder, add: Callable[[str, bytes, str], None]) -> None:
+    """FORMAT.md 6.1: each rule on a compressed member's zstd frames, broken once.
+    Every one is a payload failure; the rest of the archive is valid."""
+    fc = ZSTD_FRAME_CONTENT
+
+    def arch(name: str, content: bytes, stored: bytes) -> bytes:
+        entries = [Entry("log.txt", content, compression="zstd", stored=stored)]
+        return b.pass_archive(name, entries)[0]
+
+    text = pattern(5000, "rules")
+    good = zstd(text)
+    skippable = b"\x50\x2a\x4d\x18" + u32_le(4) + b"skip"
+    big = pattern(fc + 1000, "big")
+    cases = [
+        ("payload_zstd_no_frames", text, b"", "a non-empty compressed file with no stored bytes"),
+        (
+            "payload_zstd_frame_for_empty_file",
+            b"",
+            zstandard.ZstdCompressor(level=3).compress(b""),
+            "an empty compressed file stored as a frame of no content (it must have no frame)",
+        ),
+        ("payload_zstd_ends_inside_frame", text, good[:-3], "the last zstd frame cut short"),
+        (
+            "payload_zstd_ends_inside_frame_header",
+            text,
+            good[:5],
+            "the stored bytes end after the magic and descriptor of a frame",
+        ),
+        ("payload_zstd_skippable_frame_first", text, skippable + good, "a skippable frame first"),
+        ("payload_zstd_skippable_frame_last", text, good + skippable, "a skippable frame last"),
+        (
+            "payload_zstd_no_content_size",
+            text,
+            zstd(text, write_content_size=False),
+            "a zstd frame whose header does not declare its content size",
+        ),
+        (
+            "payload_zstd_frame_over_fixed_size",
+            big,
+            zstd(big, frame_content=fc + 1000),
+            "one zstd frame declaring 2 MiB + 1000 bytes, more than a frame may hold",
+        ),
+        (
+            "payload_zstd_frame_beyond_member",
+            text,
+            zstd(text + b"!"),
+            "a frame declaring one byte more than the member's size (the index is consistent"
+            " with the content, not with the frame)",
+        ),
+        (
+            "payload_zstd_short_frame_not_last",
+            big,
+            zstd(big[:1000]) + zstd(big[1000:]),
+            "a first frame of 1000 bytes, then the rest: every frame but the last holds 2 MiB",
+        ),
+        (
+            "payload_zstd_dictionary",
+            text,
+            with_dictionary_id(good),
+            "a zstd frame whose header names a dictionary",
+        ),
+        ("payload_zstd_trailing_garbage", text, good + b"garbage", "bytes after the last frame"),
+    ]
+    for name, content, stored, comment in cases:
+        add(name, arch(name, content, stored), comment)
+
+
+def u32_le(v: int) -> bytes:
+    return struct.pack("<I", v)
+
+
+def with_dictionary_id(frame: bytes) -> bytes:
+    """The same frame with a one-byte Dictionary_ID (7) in its header (RFC 8878 3.1.1.1)."""
+    descriptor = frame[4]
+    assert descriptor & 3 == 0
+    at = 5 if descriptor & 0x20 else 6  # after the Window_Descriptor, if any
+    return frame[:4] + bytes([descriptor | 1]) + frame[5:at] + b"\x07" + frame[at:]
 
 
 # -- index failures ------------------------------------------------------------------

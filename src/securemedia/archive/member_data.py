@@ -16,7 +16,9 @@ from .compression import ZstdError, decompressor
 from .index import Member
 from .records import FrameReader
 
-READ_SIZE = 1 << 20
+# One zstd frame's content (FRAME_CONTENT): a read of a compressed member then
+# takes a decoded frame whole, without copying it into smaller pieces.
+READ_SIZE = 2 << 20
 
 
 class Pieces:
@@ -68,11 +70,13 @@ class MemberReader(io.RawIOBase):
         super().__init__()
         self._frames = frames
         self._data: SequentialSource = (
-            decompressor(frames) if meta["compression"] == "zstd" else frames
+            decompressor(frames, expected.size) if meta["compression"] == "zstd" else frames
         )
         self._expected = expected
-        # The second core is idle while this thread decrypts and decompresses.
-        self._hash = blake3.blake3(max_threads=blake3.blake3.AUTO)
+        # BLAKE3 may use the second core, unless zstd's workers already do (its
+        # threads would spin waiting for a core; one thread hashes at GB/s).
+        compressed = meta["compression"] == "zstd"
+        self._hash = blake3.blake3(max_threads=1 if compressed else blake3.blake3.AUTO)
         self.size = 0
         self.finished = False
         self.after_end: Callable[[], None] | None = None
