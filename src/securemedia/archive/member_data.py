@@ -71,8 +71,9 @@ class MemberReader(io.RawIOBase):
             decompressor(frames) if meta["compression"] == "zstd" else frames
         )
         self._expected = expected
-        # The second core is idle while this thread decrypts and decompresses.
-        self._hash = blake3.blake3(max_threads=blake3.blake3.AUTO)
+        # Single-threaded, as when packing (see writer.MemberWriter): BLAKE3's
+        # own pool spins in sched_yield whenever the other core is busy.
+        self._hash = blake3.blake3(max_threads=1)
         self.size = 0
         self.finished = False
         self.after_end: Callable[[], None] | None = None

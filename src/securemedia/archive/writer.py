@@ -104,9 +104,11 @@ class MemberWriter(Finishing, io.BufferedIOBase):
             if archive.compression.enabled
             else None
         )
-        # BLAKE3 may use the second core, unless zstd's workers already do.
-        threads = 1 if self._compressor is not None else blake3.blake3.AUTO
-        self._hash = blake3.blake3(max_threads=threads)
+        # Single-threaded, on this thread: BLAKE3's own pool (max_threads=AUTO)
+        # spins in sched_yield while it waits for a core, and a helper thread
+        # costs more in GIL hand-offs than the hash itself (5 GB/s with AVX-512);
+        # see benchmarks/README.md, "Hashing".
+        self._hash = blake3.blake3(max_threads=1)
         self.size = 0
         self._done = False
 
