@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,8 +37,11 @@ from .index import (
     decode_entries,
     encode_entry,
 )
+from .index_stream import iter_index
+from .name_check import NameCheck
 from .paths import NameSet, quoted_name, validate_member_name
 from .records import INDEX_TAG, MAX_FRAME, U32, encode_meta, encode_trailer
+from .spill import Spill
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -184,13 +188,15 @@ class ArchiveSummary:
     recipients: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     # The index entries, as written (set when the archive is finished).
-    _entries: bytes | bytearray = field(default=b"", repr=False, compare=False)
+    _entries: Spill | None = field(default=None, repr=False, compare=False)
 
     @property
     def members(self) -> list[Member]:
         """Every member written, in archive order (empty until the archive is
         finished). Decoded on each call: keep the result if it is used twice."""
-        return decode_entries(self._entries)
+        if self._entries is None:
+            return []
+        return decode_entries(b"".join(self._entries.pieces()))
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -237,10 +243,16 @@ class ArchiveWriter(Finishing):
         self._sink = sink
         sink.write(self.header.raw)
         self._stream = StreamWriter(key, self._sink)
-        # The index entries, canonical and comma-joined as they go into the index:
-        # one buffer, a few hundred bytes per member (see _member_done).
-        self._entries = bytearray()
+        # The index entries, canonical and comma-joined as they go into the index,
+        # spilled (encrypted) to a temporary file as they grow (see _member_done).
+        self._entries = Spill("the archive index")
+        # Names given one by one are checked at once; every name, including
+        # those of a scan (checked against each other already), goes into
+        # _all_names too, checked at close() without a table in memory.
         self._names = NameSet()
+        self._all_names = NameCheck()
+        self._deferred = False
+        self._count = 0
         self._open: MemberWriter | None = None
         self._zstd: Any = None
         self._failed = False
@@ -252,15 +264,18 @@ class ArchiveWriter(Finishing):
     # -- members ---------------------------------------------------------------
 
     def open_member(
-        self, name: str, *, mode: int = 0o644, mtime_ns: int | None = None
+        self, name: str, *, mode: int = 0o644, mtime_ns: int | None = None, _scanned: bool = False
     ) -> MemberWriter:
         """A writable stream for a new file member; close it before the next one."""
-        meta = self._begin(name, FILE, mode, mtime_ns)
+        meta = self._begin(name, FILE, mode, mtime_ns, _scanned)
         self._open = MemberWriter(self, meta, self._stream.plaintext_bytes - len(encode_meta(meta)))
         return self._open
 
-    def add_directory(self, name: str, *, mode: int = 0o755, mtime_ns: int | None = None) -> None:
-        meta = self._begin(name, DIRECTORY, mode, mtime_ns)
+    def add_directory(
+        self, name: str, *, mode: int = 0o755, mtime_ns: int | None = None, _scanned: bool = False
+    ) -> None:
+        """Add a directory member (no content)."""
+        meta = self._begin(name, DIRECTORY, mode, mtime_ns, _scanned)
         record = len(encode_meta(meta))
         self._member_done(
             Member(
@@ -295,6 +310,7 @@ class ArchiveWriter(Finishing):
         if self._failed:
             raise RuntimeError("cannot finish an archive after a member failed")
         index_offset = self._stream.plaintext_bytes
+        self._check_names(index_offset)
         index_length, index_digest = self._write_index()
         block = (
             signature.sign_digest(self._signer, self.header.raw, index_digest)
@@ -314,6 +330,8 @@ class ArchiveWriter(Finishing):
     def abort(self) -> None:
         """Leave the archive unfinished (no trailer): every reader refuses it."""
         self._failed = True
+        self._all_names.close()
+        self._entries.close()
 
     def _read_back_identity(self) -> FileKeyIdentity:
         """An identity that opens exactly this archive, for reading back what was
@@ -322,7 +340,9 @@ class ArchiveWriter(Finishing):
 
     # -- internals ---------------------------------------------------------------
 
-    def _begin(self, name: str, kind: str, mode: int, mtime_ns: int | None) -> dict[str, Any]:
+    def _begin(
+        self, name: str, kind: str, mode: int, mtime_ns: int | None, scanned: bool
+    ) -> dict[str, Any]:
         if self._closed or self._failed:
             raise ValueError("archive is closed")
         if self._open is not None and not self._open.closed:
@@ -338,25 +358,52 @@ class ArchiveWriter(Finishing):
         # can never produce an archive that its reader refuses.
         with packing_input():  # an unsafe or colliding name: the input's fault
             validate_member_name(name)
-            self._names.add(name, kind == DIRECTORY)
+            if scanned:
+                self._deferred = True
+            else:
+                self._names.add(name, kind == DIRECTORY)
         try:
             check_member_meta(meta)
         except FormatError as exc:
             raise InputError(f"cannot pack {quoted_name(name)}: {_reason(exc)}") from None
+        self._all_names.add(self._count, name, kind == DIRECTORY)  # the member's number
         self._stream.write(encode_meta(meta))
         return meta
 
     def _member_done(self, member: Member) -> None:
         # Only the entry's canonical bytes are kept (no Member, no dict): the
         # index is streamed from them at close(), byte for byte encode_index's.
-        if self._entries:
-            self._entries += ENTRY_SEPARATOR
-        self._entries += encode_entry(member)
+        if self._count:
+            self._entries.write(ENTRY_SEPARATOR)
+        self._entries.write(encode_entry(member))
+        self._count += 1
         if member.is_dir:
             self.summary.directories += 1
         else:
             self.summary.files += 1
         self.summary.input_bytes += member.size
+
+    def _check_names(self, members_end: int) -> None:
+        """Names of a scan were checked against each other, not against the
+        rest: check them all now, before the index makes the archive whole."""
+        names, self._all_names = self._all_names, NameCheck()
+        if not self._deferred:
+            names.close()
+            return
+
+        def name_of(number: int) -> str:
+            pieces = itertools.chain([INDEX_PREFIX], self._entries.pieces(), [INDEX_SUFFIX])
+            for at, member in enumerate(iter_index(pieces, members_end)):
+                if at == number:
+                    return member.path
+            raise AssertionError("no such member")  # pragma: no cover
+
+        try:
+            with packing_input():
+                names.finish(name_of)
+        except InputError:
+            self.abort()
+            raise
 
     def _write_index(self) -> tuple[int, bytes]:
         """Stream the index (tag, prefix, entries, suffix) into the payload in
@@ -364,11 +411,7 @@ class ArchiveWriter(Finishing):
         digest = hashlib.sha256()
         self._stream.write(INDEX_TAG)
         length = 0
-        view = memoryview(self._entries)
-        pieces = [memoryview(INDEX_PREFIX)]
-        pieces += (view[i : i + READ_SIZE] for i in range(0, len(view), READ_SIZE))
-        pieces.append(memoryview(INDEX_SUFFIX))
-        for piece in pieces:
+        for piece in itertools.chain([INDEX_PREFIX], self._entries.pieces(), [INDEX_SUFFIX]):
             digest.update(piece)
             self._stream.write(piece)
             length += len(piece)
