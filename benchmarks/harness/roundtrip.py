@@ -42,6 +42,8 @@ def digest(path: Path) -> str:
 
 def run_op(op: Op) -> Measurement:
     remove(op.output)
+    if op.workdir is not None:
+        op.workdir.mkdir(parents=True)
     return run_checked(op.argv, stdin=op.stdin, stdout=op.stdout, env=op.env)
 
 
