@@ -16,6 +16,7 @@ sectors zeroed; the peak RSS of every command.
     python benchmarks/compare.py --quick              # 500,000 rows, < 2 min
     python benchmarks/compare.py --only securemedia   # + cp and the AESGCM loop
     python benchmarks/compare.py --only securemedia,media,age,zstd   # issue 13's rows
+    python benchmarks/compare.py --only securemedia,age --copies 4   # 1.5 GB
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from harness.proc import (
     tree_size,
     warm,
 )
-from harness.roundtrip import digest, log, registry_file, round_trip
+from harness.roundtrip import concatenated, digest, log, registry_file, round_trip
 from harness.stats import Run, check_targets, summarise
 from harness.tools import (
     BASELINES,
@@ -72,6 +73,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rows", type=int, help="registry rows (overrides --quick's size)")
     p.add_argument("--seed", type=int, default=registry.DEFAULT_SEED)
     p.add_argument("--input", type=Path, help="benchmark this file instead of the registry")
+    p.add_argument(
+        "--copies", type=int, default=1, help="the input repeated N times (4: the issue's 1.5 GB)"
+    )
     p.add_argument(
         "--only",
         help="comma list of tools to run besides the baselines "
@@ -199,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     input_path = args.input or registry_file(args.work, rows, args.seed)
+    if args.copies > 1:
+        input_path = concatenated(input_path, args.copies)
     input_bytes = input_path.stat().st_size
     if args.rev:
         command = snapshot_command(ROOT.parent, args.rev, args.work)
@@ -233,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             "input_bytes": input_bytes,
             "runs": args.runs,
             "quick": args.quick,
+            "copies": args.copies,
             "only": sorted(only) if only else None,
         },
         "versions": {t.name: t.version for t in tools} | {"securemedia source": source},

@@ -40,7 +40,7 @@ from typing import Any
 import registry
 from harness import machine
 from harness.proc import CommandFailed, capture, run_checked, run_measured
-from harness.roundtrip import digest, log, registry_file, round_trip
+from harness.roundtrip import concatenated, digest, log, registry_file, round_trip
 from harness.tools import (
     Context,
     Unavailable,
@@ -200,20 +200,6 @@ def member_verdicts(peaks: dict[int, dict[str, float]], limit: float, per_member
         print(f"{op:10s} {counts[0]:,} to {counts[-1]:,}: {growth:5.1f} bytes a member  {verdict}")
     print(f"limits: every peak < {limit:g} MiB; growth <= {per_member:g} bytes a member + 10 MiB")
     return ok
-
-
-def concatenated(src: Path, copies: int) -> Path:
-    """``src`` repeated ``copies`` times (made once, reused like the registry)."""
-    dst = src.with_name(f"{src.stem}-x{copies}.csv")
-    if not dst.exists():
-        log(f"writing {dst} ...")
-        tmp = dst.with_suffix(".tmp")
-        with tmp.open("wb") as out:
-            for _ in range(copies):
-                with src.open("rb") as f:
-                    shutil.copyfileobj(f, out, 1 << 22)
-        tmp.rename(dst)
-    return dst
 
 
 def peaks(input_path: Path, scratch: Path, command: list[str]) -> dict[str, float]:

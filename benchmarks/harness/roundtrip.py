@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import sys
 from pathlib import Path
 
@@ -24,6 +25,20 @@ def registry_file(work: Path, rows: int, seed: int) -> Path:
         registry.write_registry(tmp, rows, seed)
         tmp.rename(path)  # a killed run leaves no half file under the real name
     return path
+
+
+def concatenated(src: Path, copies: int) -> Path:
+    """``src`` repeated ``copies`` times (made once, reused like the registry)."""
+    dst = src.with_name(f"{src.stem}-x{copies}.csv")
+    if not dst.exists():
+        log(f"writing {dst} ...")
+        tmp = dst.with_suffix(".tmp")
+        with tmp.open("wb") as out:
+            for _ in range(copies):
+                with src.open("rb") as f:
+                    shutil.copyfileobj(f, out, 1 << 22)
+        tmp.rename(dst)
+    return dst
 
 
 def digest(path: Path) -> str:
