@@ -10,7 +10,7 @@ import hashlib
 import io
 import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from .. import signature
 from ..envelope import FileKeyIdentity, seal_header_for_writer
-from ..errors import FormatError, InputError, packing_input
+from ..errors import FormatError, InputError
 from ..finishing import Finishing
 from ..header import Header
 from ..recipients import Recipient
@@ -37,11 +37,10 @@ from .index import (
     decode_entries,
     encode_entry,
 )
-from .index_stream import iter_index
-from .name_check import NameCheck
-from .paths import NameSet, quoted_name, validate_member_name
+from .paths import quoted_name
 from .records import INDEX_TAG, MAX_FRAME, U32, encode_meta, encode_trailer
 from .spill import Spill
+from .writer_names import WriterNames
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -246,12 +245,7 @@ class ArchiveWriter(Finishing):
         # The index entries, canonical and comma-joined as they go into the index,
         # spilled (encrypted) to a temporary file as they grow (see _member_done).
         self._entries = Spill("the archive index")
-        # Names given one by one are checked at once; every name, including
-        # those of a scan (checked against each other already), goes into
-        # _all_names too, checked at close() without a table in memory.
-        self._names = NameSet()
-        self._all_names = NameCheck()
-        self._deferred = False
+        self._names = WriterNames()
         self._count = 0
         self._open: MemberWriter | None = None
         self._zstd: Any = None
@@ -310,7 +304,11 @@ class ArchiveWriter(Finishing):
         if self._failed:
             raise RuntimeError("cannot finish an archive after a member failed")
         index_offset = self._stream.plaintext_bytes
-        self._check_names(index_offset)
+        try:
+            self._names.check(self._index_pieces, index_offset)
+        except InputError:
+            self.abort()
+            raise
         index_length, index_digest = self._write_index()
         block = (
             signature.sign_digest(self._signer, self.header.raw, index_digest)
@@ -330,7 +328,7 @@ class ArchiveWriter(Finishing):
     def abort(self) -> None:
         """Leave the archive unfinished (no trailer): every reader refuses it."""
         self._failed = True
-        self._all_names.close()
+        self._names.close()
         self._entries.close()
 
     def _read_back_identity(self) -> FileKeyIdentity:
@@ -356,17 +354,12 @@ class ArchiveWriter(Finishing):
         }
         # The reader's own rules, before a byte of the record is written: pack
         # can never produce an archive that its reader refuses.
-        with packing_input():  # an unsafe or colliding name: the input's fault
-            validate_member_name(name)
-            if scanned:
-                self._deferred = True
-            else:
-                self._names.add(name, kind == DIRECTORY)
+        self._names.admit(name, kind == DIRECTORY, scanned)
         try:
             check_member_meta(meta)
         except FormatError as exc:
             raise InputError(f"cannot pack {quoted_name(name)}: {_reason(exc)}") from None
-        self._all_names.add(self._count, name, kind == DIRECTORY)  # the member's number
+        self._names.record(self._count, name, kind == DIRECTORY)  # the member's number
         self._stream.write(encode_meta(meta))
         return meta
 
@@ -383,27 +376,9 @@ class ArchiveWriter(Finishing):
             self.summary.files += 1
         self.summary.input_bytes += member.size
 
-    def _check_names(self, members_end: int) -> None:
-        """Names of a scan were checked against each other, not against the
-        rest: check them all now, before the index makes the archive whole."""
-        names, self._all_names = self._all_names, NameCheck()
-        if not self._deferred:
-            names.close()
-            return
-
-        def name_of(number: int) -> str:
-            pieces = itertools.chain([INDEX_PREFIX], self._entries.pieces(), [INDEX_SUFFIX])
-            for at, member in enumerate(iter_index(pieces, members_end)):
-                if at == number:
-                    return member.path
-            raise AssertionError("no such member")  # pragma: no cover
-
-        try:
-            with packing_input():
-                names.finish(name_of)
-        except InputError:
-            self.abort()
-            raise
+    def _index_pieces(self) -> Iterator[bytes]:
+        """The index, from the entries written so far."""
+        return itertools.chain([INDEX_PREFIX], self._entries.pieces(), [INDEX_SUFFIX])
 
     def _write_index(self) -> tuple[int, bytes]:
         """Stream the index (tag, prefix, entries, suffix) into the payload in
@@ -411,7 +386,7 @@ class ArchiveWriter(Finishing):
         digest = hashlib.sha256()
         self._stream.write(INDEX_TAG)
         length = 0
-        for piece in itertools.chain([INDEX_PREFIX], self._entries.pieces(), [INDEX_SUFFIX]):
+        for piece in self._index_pieces():
             digest.update(piece)
             self._stream.write(piece)
             length += len(piece)
