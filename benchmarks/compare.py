@@ -5,18 +5,31 @@ drift of this shared machine touches every tool alike; figures are medians over
 rounds and ratios are taken within a round (see harness/stats.py). Each command
 is a whole process, start-up included, timed around spawn and ``wait4``.
 
+Every row of issue 13's table in one run: compressed ``unpack`` against ``zstd
+-d``; ``pack --no-compress`` against ``age`` quiet and while a busy-loop
+process started here keeps one core busy; ``pack`` against ``zstd -3 -T2``;
+``pack --media dvd --iso`` with and without ``--no-verify`` against plain
+``pack`` (tool ``media``); ``repair`` of one of its images with 1 % of the
+sectors zeroed; the peak RSS of every command.
+
     python benchmarks/compare.py                      # full registry, 3 rounds
     python benchmarks/compare.py --quick              # 500,000 rows, < 2 min
     python benchmarks/compare.py --only securemedia   # + cp and the AESGCM loop
+    python benchmarks/compare.py --only securemedia,media,age,zstd   # issue 13's rows
+    python benchmarks/compare.py --only securemedia,age --copies 4   # 1.5 GB
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import os
 import shutil
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +45,7 @@ from harness.proc import (
     tree_size,
     warm,
 )
-from harness.roundtrip import digest, log, registry_file, round_trip
+from harness.roundtrip import concatenated, digest, log, registry_file, round_trip
 from harness.stats import Run, check_targets, summarise
 from harness.tools import (
     BASELINES,
@@ -60,6 +73,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rows", type=int, help="registry rows (overrides --quick's size)")
     p.add_argument("--seed", type=int, default=registry.DEFAULT_SEED)
     p.add_argument("--input", type=Path, help="benchmark this file instead of the registry")
+    p.add_argument(
+        "--copies", type=int, default=1, help="the input repeated N times (4: the issue's 1.5 GB)"
+    )
     p.add_argument(
         "--only",
         help="comma list of tools to run besides the baselines "
@@ -108,15 +124,33 @@ Planned = tuple[ToolSet, str, Op, Path]
 """A tool, "pack" or "unpack", the command, and the file it reads."""
 
 
+@contextlib.contextmanager
+def one_core_busy(busy: bool) -> Iterator[None]:
+    """With ``busy``, a CPU-bound process (a Python busy loop) runs meanwhile."""
+    if not busy:
+        yield
+        return
+    loop = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.2)  # running, and on a core, before the timed command starts
+        yield
+    finally:
+        loop.kill()
+        loop.wait()
+
+
 def measure_round(rnd: int, ops: list[Planned]) -> list[Run]:
     """One round-robin pass, starting at a rotated position each round."""
     runs = []
     k = rnd % len(ops)
     for tool, action, op, source in ops[k:] + ops[:k]:
         remove(op.output)
+        if op.workdir is not None:
+            op.workdir.mkdir(parents=True)
         os.sync()  # write-back of the previous run's output must not land on this one
         warm(source)
-        m = run_measured(op.argv, stdin=op.stdin, stdout=op.stdout, env=op.env)
+        with one_core_busy(op.busy):
+            m = run_measured(op.argv, stdin=op.stdin, stdout=op.stdout, env=op.env)
         size = tree_size(op.output) if op.output.exists() else 0
         remove(op.output)
         runs.append(
@@ -143,9 +177,10 @@ def op_list(tools: list[ToolSet], pairs: list[Pair], input_path: Path) -> list[P
     ops: list[Planned] = []
     for tool in tools:
         for pair in (p for p in tool.pairs if id(p) in ready):
-            ops.append((tool, "pack", pair.pack, input_path))
+            pack = pair.pack
+            ops.append((tool, pack.action or "pack", pack, pack.reads or input_path))
             if pair.unpack:
-                ops.append((tool, "unpack", pair.unpack, pair.archive))
+                ops.append((tool, "unpack", pair.unpack, pair.unpack.reads or pair.archive))
     return ops
 
 
@@ -154,7 +189,8 @@ def print_summary(md_path: Path, targets: list[dict[str, Any]]) -> None:
     print("Targets:")
     for t in targets:
         value = "n/a" if t["value"] is None else f"{t['value']:.2f}"
-        print(f"  {t['status']:4s}  {t['name']}: {value} (goal {t['comparison']} {t['limit']:g})")
+        bar = f"goal {t['comparison']} {t['limit']:g}" if t["comparison"] else "no bar"
+        print(f"  {t['status']:4s}  {t['name']}: {value} ({bar})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     input_path = args.input or registry_file(args.work, rows, args.seed)
+    if args.copies > 1:
+        input_path = concatenated(input_path, args.copies)
     input_bytes = input_path.stat().st_size
     if args.rev:
         command = snapshot_command(ROOT.parent, args.rev, args.work)
@@ -201,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             "input_bytes": input_bytes,
             "runs": args.runs,
             "quick": args.quick,
+            "copies": args.copies,
             "only": sorted(only) if only else None,
         },
         "versions": {t.name: t.version for t in tools} | {"securemedia source": source},

@@ -10,18 +10,20 @@ kernel (``wait4``). Streaming code has a flat peak: the 4x peak may exceed the
     python benchmarks/memory.py --rows 500000
     python benchmarks/memory.py --json benchmarks/results/memory.json   # as published
 
-The member-count axis (issue 9) instead packs archives of COUNT tiny files
-(built through the API in a child process, so it is fast) and measures the
-peak RSS of ``list``, ``verify -i`` (the reader's full walk, writing nothing)
-and ``unpack`` at each count. Every peak must stay under ``--members-limit``
-(200 MiB), and grow by at most ``--per-member`` bytes (16) a member from the
-smallest count to the largest, plus 10 MiB of slack: the reader keeps nothing
-per member in memory (the unique-name check's digests go to temporary files
-when they are many), and what rises from 1,000 to 100,000 members is the
-1 MiB chunk buffers an index of several chunks fills, once.
+The member-count axis (issues 9 and 13) instead measures the peak RSS of
+``pack`` and ``pack --no-compress`` of a tree of COUNT one-byte files (1,000
+to a directory; made once and kept in ``--work``), and of ``list``, ``verify
+-i`` (the reader's full walk, writing nothing) and ``unpack`` of an archive of
+COUNT tiny files (built through the API in a child process, so it is fast).
+Every peak must stay under ``--members-limit`` (100 MiB), and grow by at most
+``--per-member`` bytes (16) a member from the smallest count to the largest,
+plus 10 MiB of slack: neither side keeps anything per member in memory (the
+index entries, the scan's records and the unique-name check's digests go to
+temporary files when they are many), and what rises from 1,000 to 100,000
+members is the 1 MiB buffers that fill once.
 
     python benchmarks/memory.py --members 1000,100000,1000000
-    python benchmarks/memory.py --members 1000,100000 --skip-unpack
+    python benchmarks/memory.py --members 1000,100000 --skip-unpack --skip-pack
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from typing import Any
 import registry
 from harness import machine
 from harness.proc import CommandFailed, capture, run_checked, run_measured
-from harness.roundtrip import digest, log, registry_file, round_trip
+from harness.roundtrip import concatenated, digest, log, registry_file, round_trip
 from harness.tools import (
     Context,
     Unavailable,
@@ -69,8 +71,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=lambda text: [int(n) for n in text.split(",")],
         help="the member-count axis instead: comma-separated counts of tiny files",
     )
-    p.add_argument("--members-limit", type=float, default=200.0, help="MiB, member axis")
-    p.add_argument("--skip-unpack", action="store_true", help="member axis: list and verify only")
+    p.add_argument("--members-limit", type=float, default=100.0, help="MiB, member axis")
+    p.add_argument("--skip-unpack", action="store_true", help="member axis: no unpack")
+    p.add_argument("--skip-pack", action="store_true", help="member axis: no pack (no file tree)")
     p.add_argument("--per-member", type=float, default=16.0, help="bytes, member axis growth")
     return p.parse_args(argv)
 
@@ -94,10 +97,36 @@ with open(out, "wb") as sink, ArchiveWriter(
 """
 
 
+# A tree of COUNT one-byte files, 1,000 to a directory: what pack walks.
+_TREE = """
+import os, sys
+top, count = sys.argv[1], int(sys.argv[2])
+for i in range(count):
+    if i % 1000 == 0:
+        here = os.path.join(top, f"d{i // 1000:05}")
+        os.makedirs(here)
+    with open(os.path.join(here, f"f{i:07}.txt"), "wb") as f:
+        f.write(b"x")
+"""
+
+
+def member_tree(work: Path, count: int) -> Path:
+    tree = work / f"members-tree-{count}"
+    if not tree.exists():
+        log(f"building {tree.name} ...")
+        tmp = work / f"members-tree-{count}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        subprocess.run([sys.executable, "-c", _TREE, str(tmp), str(count)], check=True)
+        tmp.rename(tree)
+    return tree
+
+
 def member_peaks(
-    counts: list[int], work: Path, command: list[str], skip_unpack: bool
+    counts: list[int], work: Path, command: list[str], skip_unpack: bool, skip_pack: bool = False
 ) -> dict[int, dict[str, float]]:
-    """Peak RSS (MiB) of list, verify -i and unpack on archives of ``counts`` members."""
+    """Peak RSS (MiB) of pack (of a tree of ``count`` files), and of list,
+    verify -i and unpack (of an archive of ``count`` members), per count."""
     work.mkdir(parents=True, exist_ok=True)
     key = work / "members-key"
     if not key.exists():
@@ -112,7 +141,16 @@ def member_peaks(
                 [sys.executable, "-c", _BUILD, str(tmp), f"{key}.pub", str(count)], check=True
             )
             tmp.rename(archive)
-        ops = {
+        ops: dict[str, list[str]] = {}
+        packed = work / "members-packed.sm"
+        if not skip_pack:
+            tree = member_tree(work, count)
+            for op, extra in (("pack", []), ("pack --no-compress", ["--no-compress"])):
+                ops[op] = [
+                    *command, "pack", str(tree), "-o", str(packed), "-r", f"{key}.pub",
+                    "--force", "-q", *extra,
+                ]  # fmt: skip
+        ops |= {
             "list": [*command, "list", str(archive), "-i", str(key)],
             "verify -i": [*command, "verify", str(archive), "-i", str(key)],
         }
@@ -131,8 +169,10 @@ def member_peaks(
         result[count] = {}
         for op, argv in ops.items():
             shutil.rmtree(dest, ignore_errors=True)
+            packed.unlink(missing_ok=True)
             measured = run_measured(argv, stdout=Path(os.devnull))
             shutil.rmtree(dest, ignore_errors=True)
+            packed.unlink(missing_ok=True)
             if measured.returncode != 0:
                 raise CommandFailed(f"{op} at {count} members: {measured.stderr.strip()}")
             result[count][op] = measured.max_rss_kib / 1024
@@ -162,20 +202,6 @@ def member_verdicts(peaks: dict[int, dict[str, float]], limit: float, per_member
     return ok
 
 
-def concatenated(src: Path, copies: int) -> Path:
-    """``src`` repeated ``copies`` times (made once, reused like the registry)."""
-    dst = src.with_name(f"{src.stem}-x{copies}.csv")
-    if not dst.exists():
-        log(f"writing {dst} ...")
-        tmp = dst.with_suffix(".tmp")
-        with tmp.open("wb") as out:
-            for _ in range(copies):
-                with src.open("rb") as f:
-                    shutil.copyfileobj(f, out, 1 << 22)
-        tmp.rename(dst)
-    return dst
-
-
 def peaks(input_path: Path, scratch: Path, command: list[str]) -> dict[str, float]:
     """Peak RSS (MiB) of each securemedia op on ``input_path``, round trip checked."""
     shutil.rmtree(scratch, ignore_errors=True)
@@ -185,7 +211,7 @@ def peaks(input_path: Path, scratch: Path, command: list[str]) -> dict[str, floa
     want = digest(input_path)
     result = {}
     try:
-        for pair in tool.pairs:
+        for pair in (p for p in tool.pairs if p.unpack is not None):  # not the busy variant
             packed, unpacked = round_trip(pair, want)
             assert pair.unpack is not None and unpacked is not None
             result[pair.pack.name] = packed.max_rss_kib / 1024
@@ -249,7 +275,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def members_main(args: argparse.Namespace, command: list[str], argv: list[str] | None) -> int:
     try:
-        peaks_by_count = member_peaks(sorted(args.members), args.work, command, args.skip_unpack)
+        peaks_by_count = member_peaks(
+            sorted(args.members), args.work, command, args.skip_unpack, args.skip_pack
+        )
     except (Unavailable, CommandFailed, OSError, subprocess.CalledProcessError) as exc:
         print(f"memory.py: {exc}", file=sys.stderr)
         return 2

@@ -77,7 +77,7 @@ def test_compare_quick_only_securemedia(tmp_path: Path) -> None:
     out = tmp_path / "results"
     done = run(
         "compare.py",
-        "--quick", "--only", "securemedia", "--runs", "1", "--rows", "20000",
+        "--quick", "--only", "securemedia,media", "--runs", "1", "--rows", "20000",
         "--out", str(out), "--work", str(tmp_path / "work"),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
@@ -86,8 +86,14 @@ def test_compare_quick_only_securemedia(tmp_path: Path) -> None:
         assert key in data, key
     assert "securemedia" not in data["skipped"], data["skipped"]
     ops = {s["op"] for s in data["summary"]}
-    for op in ("securemedia pack", "securemedia unpack", "cp", "AESGCM loop encrypt"):
+    for op in (
+        "securemedia pack", "securemedia unpack", "cp", "AESGCM loop encrypt",
+        "1 core busy: securemedia --no-compress pack", "securemedia pack --media dvd --iso",
+        "securemedia pack --media dvd --iso --no-verify",
+        "securemedia repair (1 % of sectors lost)",
+    ):  # fmt: skip
         assert op in ops, f"{op} missing from {sorted(ops)}"
+    assert "media" not in data["skipped"], data["skipped"]
     for s in data["summary"]:
         assert s["median_s"] > 0 and s["peak_rss_mib"] > 0
     assert {t["status"] for t in data["targets"]} <= {"PASS", "MISS", "SKIP", "INFO"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import sys
 from pathlib import Path
 
@@ -26,6 +27,20 @@ def registry_file(work: Path, rows: int, seed: int) -> Path:
     return path
 
 
+def concatenated(src: Path, copies: int) -> Path:
+    """``src`` repeated ``copies`` times (made once, reused like the registry)."""
+    dst = src.with_name(f"{src.stem}-x{copies}.csv")
+    if not dst.exists():
+        log(f"writing {dst} ...")
+        tmp = dst.with_suffix(".tmp")
+        with tmp.open("wb") as out:
+            for _ in range(copies):
+                with src.open("rb") as f:
+                    shutil.copyfileobj(f, out, 1 << 22)
+        tmp.rename(dst)
+    return dst
+
+
 def digest(path: Path) -> str:
     """BLAKE2b of a file, or of the single file an unpack wrote into a directory."""
     if path.is_dir():
@@ -42,6 +57,8 @@ def digest(path: Path) -> str:
 
 def run_op(op: Op) -> Measurement:
     remove(op.output)
+    if op.workdir is not None:
+        op.workdir.mkdir(parents=True)
     return run_checked(op.argv, stdin=op.stdin, stdout=op.stdout, env=op.env)
 
 

@@ -21,6 +21,10 @@ from pathlib import Path
 from harness.proc import CommandFailed, capture, remove, run_checked
 
 HERE = Path(__file__).resolve().parent
+BUSY_PREFIX = "1 core busy: "
+MEDIA_PACK = "securemedia pack --media dvd --iso"
+MEDIA_PACK_NV = "securemedia pack --media dvd --iso --no-verify"
+REPAIR = "securemedia repair (1 % of sectors lost)"
 PASSWORD = "bench-" + secrets.token_hex(8)
 
 
@@ -30,7 +34,15 @@ class Unavailable(Exception):
 
 @dataclass(frozen=True)
 class Op:
-    """One timed command. ``output`` is what it creates: sized, then deleted."""
+    """One timed command. ``output`` is what it creates: sized, then deleted.
+
+    ``reads``: the file it reads, warmed into the page cache before each run
+    (default: the benchmark's input for a pack, the archive for an unpack);
+    ``workdir``: a directory created empty before each run (a disc set's
+    images are written into one, and it is the ``output``); ``busy``: run it
+    while a CPU-bound process started by the harness keeps one core busy;
+    ``action``: its row group in the report (default: pack or unpack).
+    """
 
     name: str
     argv: list[str]
@@ -38,6 +50,10 @@ class Op:
     stdin: Path | None = None
     stdout: Path | None = None
     env: dict[str, str] | None = None
+    reads: Path | None = None
+    workdir: Path | None = None
+    busy: bool = False
+    action: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +213,7 @@ def setup_securemedia(ctx: Context) -> ToolSet:
         raise Unavailable(f"securemedia keygen failed: {exc}") from exc
     version = first_line(capture([*sm, "--version"]))
     pairs = []
+    nc_pack = None
     for label, extra in (("securemedia", []), ("securemedia --no-compress", ["--no-compress"])):
         tag = "sm" if not extra else "smnc"
         archive, packed, unpacked = (ctx.path(f"{tag}.{s}") for s in ("archive", "out", "dir"))
@@ -211,7 +228,69 @@ def setup_securemedia(ctx: Context) -> ToolSet:
             unpacked,
         )
         pairs.append(Pair(label, pack, unpack, archive))
+        nc_pack = pack
+    # The same pack while another process keeps a core busy (issue 13): what an
+    # export server that is never idle sees.
+    assert nc_pack is not None
+    busy = Op(f"{BUSY_PREFIX}{nc_pack.name}", nc_pack.argv, nc_pack.output, busy=True)
+    pairs.append(Pair(busy.name, busy, None, ctx.path("smncbusy.archive")))
     return ToolSet("securemedia", "securemedia", version, pairs)
+
+
+def setup_media(ctx: Context) -> ToolSet:
+    """``pack --media dvd --iso`` with and without the read-back, and ``repair``
+    of one of its images with scattered unreadable sectors (issue 13)."""
+    if not ctx.securemedia:
+        raise Unavailable("securemedia CLI not found")
+    sm = ctx.securemedia
+    key = ctx.path("sm.key")
+    if not key.exists():
+        run_checked([*sm, "keygen", "-o", str(key), "--no-passphrase"])
+    base = [*sm, "pack", str(ctx.input), "-r", f"{key}.pub", "--media", "dvd", "--iso", "-q"]
+    pairs = []
+    for label, extra in (
+        (MEDIA_PACK, []),
+        (MEDIA_PACK_NV, ["--no-verify"]),
+    ):
+        where = ctx.path("media" + "".join(extra).replace("-", ""))
+        pack = Op(label, [*base, "-o", str(where / "ship.sm"), *extra], where, workdir=where)
+        pairs.append(Pair(label, pack, None, ctx.path(f"{where.name}.archive")))
+    damaged = damaged_image(ctx, base)
+    out = ctx.path("repaired")
+    repair = Op(
+        REPAIR, [*sm, "repair", str(damaged), "-o", str(out)], out, reads=damaged, action="repair"
+    )
+    pairs.append(Pair(REPAIR, repair, None, ctx.path("repaired.archive")))
+    version = first_line(capture([*sm, "--version"]))
+    return ToolSet("media", "securemedia", version, pairs)
+
+
+def damaged_image(ctx: Context, pack: list[str]) -> Path:
+    """One disc image of the input with 1 % of its sectors zeroed, spread over
+    the image (what ``ddrescue`` leaves of a scratched disc); checked, untimed,
+    to repair byte for byte into the original."""
+    made = ctx.path("damage")
+    remove(made)
+    made.mkdir()
+    run_checked([*pack, "-o", str(made / "ship.sm")])
+    images = sorted(made.glob("ship.sm.*.iso"))
+    if not images:
+        raise Unavailable("pack --media dvd --iso wrote no image")
+    original = images[0]
+    data = bytearray(original.read_bytes())
+    sectors = len(data) // 2048
+    for sector in range(7, sectors, 97):  # ~1 %
+        data[sector * 2048 : (sector + 1) * 2048] = bytes(2048)
+    damaged = ctx.path(original.name)
+    damaged.write_bytes(data)
+    check = ctx.path("repair-check")
+    remove(check)
+    run_checked([*ctx.securemedia, "repair", str(damaged), "-o", str(check)])
+    if (check / damaged.name).read_bytes() != original.read_bytes():
+        raise CommandFailed("repair did not give back the original image")
+    remove(check)
+    remove(made)
+    return damaged
 
 
 def setup_age(ctx: Context) -> ToolSet:
@@ -224,7 +303,9 @@ def setup_age(ctx: Context) -> ToolSet:
     pack = Op("age encrypt", [age, "-r", recipient, "-o", str(enc), str(ctx.input)], enc)
     unpack = Op("age -d", [age, "-d", "-i", str(key), "-o", str(dec), str(archive)], dec)
     version = first_line(capture([age, "--version"]))
-    return ToolSet("age", "peer", version, [Pair("age", pack, unpack, archive)])
+    busy = Op(f"{BUSY_PREFIX}{pack.name}", pack.argv, enc, busy=True)
+    pairs = [Pair("age", pack, unpack, archive), Pair(busy.name, busy, None, ctx.path("agebusy"))]
+    return ToolSet("age", "peer", version, pairs)
 
 
 def setup_gpg(ctx: Context) -> ToolSet:
@@ -333,6 +414,7 @@ SETUPS: dict[str, Callable[[Context], ToolSet]] = {
     "cp": setup_cp,
     "aesgcm": setup_aesgcm,
     "securemedia": setup_securemedia,
+    "media": setup_media,
     "age": setup_age,
     "gpg": setup_gpg,
     "7zz": setup_7zz,

@@ -73,10 +73,9 @@ class MemberReader(io.RawIOBase):
             decompressor(frames, expected.size) if meta["compression"] == "zstd" else frames
         )
         self._expected = expected
-        # BLAKE3 may use the second core, unless zstd's workers already do (its
-        # threads would spin waiting for a core; one thread hashes at GB/s).
-        compressed = meta["compression"] == "zstd"
-        self._hash = blake3.blake3(max_threads=1 if compressed else blake3.blake3.AUTO)
+        # Single-threaded, as when packing (see writer.MemberWriter): BLAKE3's
+        # own pool spins in sched_yield whenever the other core is busy.
+        self._hash = blake3.blake3(max_threads=1)
         self.size = 0
         self.finished = False
         self.after_end: Callable[[], None] | None = None

@@ -26,56 +26,26 @@ import io
 import os
 import re
 import stat
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..atomic import DIR_FLAGS, READ_FLAGS
 from ..errors import FormatError, InputError, OperationalError, UsageError, os_error, packing_input
 from .index import check_mtime_ns
+from .name_check import NameCheck
 from .paths import NameSet, validate_member_name
+from .scanned import STDIN, Scan, Source
 
 if TYPE_CHECKING:
     from .writer import ArchiveWriter
 
 READ_SIZE = 1 << 20
-STDIN = Path("-")
+__all__ = ["STDIN", "OwnFiles", "Scan", "Source", "open_source", "scan_inputs", "write_sources"]
 
 # O_NONBLOCK: a FIFO swapped in for a file must not hang the open; it is then
 # refused by the type check. It changes nothing for regular files or directories.
 _FILE_FLAGS = READ_FLAGS | os.O_NONBLOCK
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    """One member to pack, as the scan saw it on disk.
-
-    The scan holds one per file of the input, so it stays small: no Path of its
-    own, but the input it was found under (``root``, shared by all its records)
-    and where the part below that input starts in ``name`` (``cut``); ``path``
-    is rebuilt from them when a file is opened.
-    """
-
-    name: str
-    root: Path
-    cut: int
-    is_dir: bool
-    dev: int
-    ino: int
-    mode: int
-    mtime_ns: int
-    size: int
-
-    @property
-    def path(self) -> Path:
-        """The file on disk: the input itself, or the input joined with the part
-        of the member name below the input's own name (the walk's ``path / child``)."""
-        return self.root if self.cut == 0 else self.root / self.name[self.cut :]
-
-    @property
-    def is_stdin(self) -> bool:
-        return self.root == STDIN
 
 
 class OwnFiles:
@@ -154,63 +124,96 @@ def scan_inputs(
     *,
     stdin_name: str = "stdin",
     exclude: OwnFiles | None = None,
-) -> list[Source]:
+) -> Scan:
     """Walk every input (``-`` meaning standard input) into the members to pack.
 
     Raises before anything is written if a name is unsafe or taken twice, an
     entry is a link or a special file, or a time is outside what the format holds.
+    The result holds compact records, spilled to an encrypted temporary file
+    when they are many (:mod:`.scanned`): memory does not grow with the count.
     """
     exclude = exclude or OwnFiles()
     real = [p for p in inputs if p != STDIN]
     if len(real) < len(inputs) - 1:
         raise UsageError("'-' (standard input) can be given once")
     tops = iter(member_names(real))
-    names = NameSet()
-    found: list[Source] = []
-    for path in inputs:
-        if path == STDIN:
-            with packing_input():
-                validate_member_name(stdin_name)
-                names.add(stdin_name, False)
-            found.append(Source(stdin_name, STDIN, 0, False, 0, 0, 0o644, 0, 0))
-            continue
-        top = next(tops)
-        st = _lstat(path)
-        if exclude.has(st):
-            continue
-        found.extend(_walk(path, top, st, None, names, exclude, (path, len(top) + 1)))
+    found = Scan()
+    names = NameCheck()  # uniqueness across all inputs, checked once the walk is done
+    try:
+        for path in inputs:
+            if path == STDIN:
+                with packing_input():
+                    validate_member_name(stdin_name)
+                _record(found, names, Source(stdin_name, STDIN, 0, False, 0, 0, 0o644, 0, 0))
+                continue
+            top = next(tops)
+            st = _lstat(path)
+            if exclude.has(st):
+                continue
+            for source in _walk(path, top, st, None, exclude, (path, len(top) + 1)):
+                _record(found, names, source)
+        with packing_input():
+            names.finish(lambda number: found[number].name)
+    except BaseException:
+        names.close()
+        found.close()
+        raise
     return found
 
 
-def scan_path(path: Path, name: str) -> list[Source]:
+def scan_path(path: Path, name: str) -> Scan:
     """:func:`scan_inputs` for one path stored under an explicit member ``name``."""
-    return list(_walk(path, name, _lstat(path), None, NameSet(), OwnFiles(), (path, len(name) + 1)))
+    found = Scan()
+    names = NameCheck()
+    try:
+        for source in _walk(path, name, _lstat(path), None, OwnFiles(), (path, len(name) + 1)):
+            _record(found, names, source)
+        with packing_input():
+            names.finish(lambda number: found[number].name)
+    except BaseException:
+        names.close()
+        found.close()
+        raise
+    return found
+
+
+def _record(found: Scan, names: NameCheck, source: Source) -> None:
+    names.add(len(found), source.name, source.is_dir)
+    found.append(source)
 
 
 def write_sources(
     writer: ArchiveWriter,
-    sources: Sequence[Source],
+    sources: Iterable[Source],
     *,
     stdin: BinaryIO | None = None,
     exclude: OwnFiles | None = None,
 ) -> None:
     """Add scanned members to an open writer, each file opened without following
-    links and refused if it is not the one the scan saw."""
+    links and refused if it is not the one the scan saw.
+
+    The scan checked the names against each other; the writer checks them
+    against everything else it holds when it is closed (see
+    :meth:`ArchiveWriter.close`), without a name table in memory."""
     for source in sources:
         if exclude is not None and exclude.has_id(source.dev, source.ino):
             continue
         if source.is_stdin:
             if stdin is None:
                 raise UsageError("'-' (standard input) is not available here")
-            with writer.open_member(source.name, mode=0o644) as member:
+            with writer.open_member(source.name, mode=0o644, _scanned=True) as member:
                 while chunk := stdin.read(READ_SIZE):
                     member.write(chunk)
         elif source.is_dir:
-            writer.add_directory(source.name, mode=source.mode, mtime_ns=source.mtime_ns)
+            writer.add_directory(
+                source.name, mode=source.mode, mtime_ns=source.mtime_ns, _scanned=True
+            )
         else:
             with open_source(source) as (handle, st):
                 mode, mtime_ns = st.st_mode & 0o777, _checked_time(source.path, st)
-                with writer.open_member(source.name, mode=mode, mtime_ns=mtime_ns) as out:
+                with writer.open_member(
+                    source.name, mode=mode, mtime_ns=mtime_ns, _scanned=True
+                ) as out:
                     # One reused buffer: the data is hashed and copied into the
                     # STREAM's chunk buffer before the next read overwrites it.
                     buffer = memoryview(bytearray(READ_SIZE))
@@ -257,16 +260,11 @@ def open_source(source: Source) -> Iterator[tuple[io.BufferedReader, os.stat_res
 # -- the walk ------------------------------------------------------------------
 
 
-# Values shared by the records of a scan: at most 512 modes and one per device.
-_SHARED: dict[int, int] = {}
-
-
 def _walk(
     path: Path,
     name: str,
     st: os.stat_result,
     parent_fd: int | None,
-    names: NameSet,
     exclude: OwnFiles,
     top: tuple[Path, int],
 ) -> Iterator[Source]:
@@ -288,15 +286,10 @@ def _walk(
     mtime_ns = _checked_time(path, st)
     is_dir = stat.S_ISDIR(st.st_mode)
     with packing_input():
-        validate_member_name(name)
-        names.add(name, is_dir)
+        validate_member_name(name)  # uniqueness: the caller's NameCheck
     size = 0 if is_dir else st.st_size
     root, cut = (path, 0) if parent_fd is None else top
-    # Device and mode take few values: one int object each for the whole scan,
-    # rather than one per record (ints above 256 are not cached by Python).
-    dev = _SHARED.setdefault(st.st_dev, st.st_dev)
-    mode = _SHARED.setdefault(st.st_mode & 0o777, st.st_mode & 0o777)
-    yield Source(name, root, cut, is_dir, dev, st.st_ino, mode, mtime_ns, size)
+    yield Source(name, root, cut, is_dir, st.st_dev, st.st_ino, st.st_mode & 0o777, mtime_ns, size)
     if not is_dir:
         return
     try:
@@ -308,17 +301,20 @@ def _walk(
         if (here.st_dev, here.st_ino) != (st.st_dev, st.st_ino):
             raise _changed(path)
         try:
+            # Names only: a stat result held per entry of a huge directory
+            # would cost ten times as much; each child is stat'ed when reached.
             with os.scandir(fd) as listing:
-                children = sorted(
-                    ((e.name, e.stat(follow_symlinks=False)) for e in listing),
-                    key=lambda pair: pair[0],
-                )
+                children = sorted(e.name for e in listing)
         except OSError as exc:
             raise _unreadable(path, exc) from None
-        for child, child_st in children:
+        for child in children:
+            try:
+                child_st = os.stat(child, dir_fd=fd, follow_symlinks=False)
+            except OSError as exc:
+                raise _unreadable(path / child, exc) from None
             if exclude.has(child_st) or exclude.has_name(here, child):
                 continue
-            yield from _walk(path / child, f"{name}/{child}", child_st, fd, names, exclude, top)
+            yield from _walk(path / child, f"{name}/{child}", child_st, fd, exclude, top)
     finally:
         os.close(fd)
 

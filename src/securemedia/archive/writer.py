@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -19,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from .. import signature
 from ..envelope import FileKeyIdentity, seal_header_for_writer
-from ..errors import FormatError, InputError, packing_input
+from ..errors import FormatError, InputError
 from ..finishing import Finishing
 from ..header import Header
 from ..recipients import Recipient
@@ -36,8 +37,10 @@ from .index import (
     decode_entries,
     encode_entry,
 )
-from .paths import NameSet, quoted_name, validate_member_name
+from .paths import quoted_name
 from .records import INDEX_TAG, MAX_FRAME, U32, encode_meta, encode_trailer
+from .spill import Spill
+from .writer_names import WriterNames
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -104,9 +107,11 @@ class MemberWriter(Finishing, io.BufferedIOBase):
             if archive.compression.enabled
             else None
         )
-        # BLAKE3 may use the second core, unless zstd's workers already do.
-        threads = 1 if self._compressor is not None else blake3.blake3.AUTO
-        self._hash = blake3.blake3(max_threads=threads)
+        # Single-threaded, on this thread: BLAKE3's own pool (max_threads=AUTO)
+        # spins in sched_yield while it waits for a core, and a helper thread
+        # costs more in GIL hand-offs than the hash itself (5 GB/s with AVX-512);
+        # see benchmarks/README.md, "Hashing".
+        self._hash = blake3.blake3(max_threads=1)
         self.size = 0
         self._done = False
 
@@ -182,13 +187,15 @@ class ArchiveSummary:
     recipients: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     # The index entries, as written (set when the archive is finished).
-    _entries: bytes | bytearray = field(default=b"", repr=False, compare=False)
+    _entries: Spill | None = field(default=None, repr=False, compare=False)
 
     @property
     def members(self) -> list[Member]:
         """Every member written, in archive order (empty until the archive is
         finished). Decoded on each call: keep the result if it is used twice."""
-        return decode_entries(self._entries)
+        if self._entries is None:
+            return []
+        return decode_entries(b"".join(self._entries.pieces()))
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -235,10 +242,11 @@ class ArchiveWriter(Finishing):
         self._sink = sink
         sink.write(self.header.raw)
         self._stream = StreamWriter(key, self._sink)
-        # The index entries, canonical and comma-joined as they go into the index:
-        # one buffer, a few hundred bytes per member (see _member_done).
-        self._entries = bytearray()
-        self._names = NameSet()
+        # The index entries, canonical and comma-joined as they go into the index,
+        # spilled (encrypted) to a temporary file as they grow (see _member_done).
+        self._entries = Spill("the archive index")
+        self._names = WriterNames()
+        self._count = 0
         self._open: MemberWriter | None = None
         self._zstd: Any = None
         self._failed = False
@@ -250,15 +258,18 @@ class ArchiveWriter(Finishing):
     # -- members ---------------------------------------------------------------
 
     def open_member(
-        self, name: str, *, mode: int = 0o644, mtime_ns: int | None = None
+        self, name: str, *, mode: int = 0o644, mtime_ns: int | None = None, _scanned: bool = False
     ) -> MemberWriter:
         """A writable stream for a new file member; close it before the next one."""
-        meta = self._begin(name, FILE, mode, mtime_ns)
+        meta = self._begin(name, FILE, mode, mtime_ns, _scanned)
         self._open = MemberWriter(self, meta, self._stream.plaintext_bytes - len(encode_meta(meta)))
         return self._open
 
-    def add_directory(self, name: str, *, mode: int = 0o755, mtime_ns: int | None = None) -> None:
-        meta = self._begin(name, DIRECTORY, mode, mtime_ns)
+    def add_directory(
+        self, name: str, *, mode: int = 0o755, mtime_ns: int | None = None, _scanned: bool = False
+    ) -> None:
+        """Add a directory member (no content)."""
+        meta = self._begin(name, DIRECTORY, mode, mtime_ns, _scanned)
         record = len(encode_meta(meta))
         self._member_done(
             Member(
@@ -293,6 +304,11 @@ class ArchiveWriter(Finishing):
         if self._failed:
             raise RuntimeError("cannot finish an archive after a member failed")
         index_offset = self._stream.plaintext_bytes
+        try:
+            self._names.check(self._index_pieces, index_offset)
+        except InputError:
+            self.abort()
+            raise
         self._announce_tail(index_offset)
         index_length, index_digest = self._write_index()
         block = (
@@ -313,6 +329,8 @@ class ArchiveWriter(Finishing):
     def abort(self) -> None:
         """Leave the archive unfinished (no trailer): every reader refuses it."""
         self._failed = True
+        self._names.close()
+        self._entries.close()
 
     def _read_back_identity(self) -> FileKeyIdentity:
         """An identity that opens exactly this archive, for reading back what was
@@ -321,7 +339,9 @@ class ArchiveWriter(Finishing):
 
     # -- internals ---------------------------------------------------------------
 
-    def _begin(self, name: str, kind: str, mode: int, mtime_ns: int | None) -> dict[str, Any]:
+    def _begin(
+        self, name: str, kind: str, mode: int, mtime_ns: int | None, scanned: bool
+    ) -> dict[str, Any]:
         if self._closed or self._failed:
             raise ValueError("archive is closed")
         if self._open is not None and not self._open.closed:
@@ -335,22 +355,22 @@ class ArchiveWriter(Finishing):
         }
         # The reader's own rules, before a byte of the record is written: pack
         # can never produce an archive that its reader refuses.
-        with packing_input():  # an unsafe or colliding name: the input's fault
-            validate_member_name(name)
-            self._names.add(name, kind == DIRECTORY)
+        self._names.admit(name, kind == DIRECTORY, scanned)
         try:
             check_member_meta(meta)
         except FormatError as exc:
             raise InputError(f"cannot pack {quoted_name(name)}: {_reason(exc)}") from None
+        self._names.record(self._count, name, kind == DIRECTORY)  # the member's number
         self._stream.write(encode_meta(meta))
         return meta
 
     def _member_done(self, member: Member) -> None:
         # Only the entry's canonical bytes are kept (no Member, no dict): the
         # index is streamed from them at close(), byte for byte encode_index's.
-        if self._entries:
-            self._entries += ENTRY_SEPARATOR
-        self._entries += encode_entry(member)
+        if self._count:
+            self._entries.write(ENTRY_SEPARATOR)
+        self._entries.write(encode_entry(member))
+        self._count += 1
         if member.is_dir:
             self.summary.directories += 1
         else:
@@ -368,17 +388,17 @@ class ArchiveWriter(Finishing):
             chunk = index_offset // CHUNK_SIZE
             announce(header_length, header_length + chunk * CIPHER_CHUNK_SIZE)
 
+    def _index_pieces(self) -> Iterator[bytes]:
+        """The index, from the entries written so far."""
+        return itertools.chain([INDEX_PREFIX], self._entries.pieces(), [INDEX_SUFFIX])
+
     def _write_index(self) -> tuple[int, bytes]:
         """Stream the index (tag, prefix, entries, suffix) into the payload in
         pieces, hashing it as it goes; return its length and SHA-256."""
         digest = hashlib.sha256()
         self._stream.write(INDEX_TAG)
         length = 0
-        view = memoryview(self._entries)
-        pieces = [memoryview(INDEX_PREFIX)]
-        pieces += (view[i : i + READ_SIZE] for i in range(0, len(view), READ_SIZE))
-        pieces.append(memoryview(INDEX_SUFFIX))
-        for piece in pieces:
+        for piece in self._index_pieces():
             digest.update(piece)
             self._stream.write(piece)
             length += len(piece)

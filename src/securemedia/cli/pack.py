@@ -12,7 +12,7 @@ from typing import BinaryIO
 import click
 
 from ..archive.compression import Compression
-from ..archive.sources import OwnFiles, Source, scan_inputs, write_sources
+from ..archive.sources import OwnFiles, Scan, scan_inputs, write_sources
 from ..archive.writer import ArchiveWriter
 from ..atomic import atomic_output
 from ..errors import UsageError, writing_to
@@ -230,9 +230,9 @@ def pack(
             info(discs.describe(), quiet=quiet)
 
 
-def _total(sources: list[Source]) -> int | None:
+def _total(sources: Scan) -> int | None:
     """Bytes to pack, for the progress bar (None if standard input is packed)."""
-    return None if any(s.is_stdin for s in sources) else sum(s.size for s in sources)
+    return None if sources.has_stdin else sources.total_size
 
 
 def _recipients(

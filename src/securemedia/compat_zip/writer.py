@@ -97,7 +97,7 @@ def _collect(inputs: list[Path], own: OwnFiles) -> list[Source]:
     """Walk the inputs into member entries, refusing what a tar member must not be."""
     if not inputs:
         raise UsageError("nothing to pack: give at least one file or directory")
-    return scan_inputs(inputs, exclude=own)
+    return list(scan_inputs(inputs, exclude=own))  # walked several times; ZIPs stay small
 
 
 def _tar_size_bound(entries: list[Source]) -> int:
