@@ -3,14 +3,15 @@
 For one medium (``--media cd``, ``dvd``, ...) and the synthetic registry:
 
 * **spare discs** (``--spare-discs N``): ``pack --media M --iso`` with and without
-  them, round-robin; the extra discs and bytes;
+  them, round-robin; the extra discs and bytes (and their ratio);
 * **salvage copies** and **the specifications on every disc**: bytes per disc
   (they are always written: read from the volume headers and the images' file
   lists);
 * **heal on the fly**: ``unpack`` of a damaged set (a scratch of 1 % of the first
   image's sectors plus 2 % scattered) against the intact set;
 * **a lost disc**: ``unpack`` with the first data disc missing (rebuilt from the
-  spares) against the intact set, and ``repair -o`` rebuilding its image;
+  spares) against the intact set, and ``repair -o`` rebuilding its image (checked
+  to be there), as an operator runs it;
 * **salvage**: ``unpack --salvage`` of the intact set against ``unpack``.
 
 Each timed pair runs in alternating order in every round and the figure is the
@@ -18,6 +19,7 @@ median over rounds of the per-round ratio (the machine is shared and noisy).
 
     PYTHONPATH=src python benchmarks/disc_features.py --media cd --spare-discs 1
     PYTHONPATH=src python benchmarks/disc_features.py --media dvd --runs 3 --json out.json
+    PYTHONPATH=src python benchmarks/disc_features.py --rows 30000 --media 10MB --runs 1
 """
 
 from __future__ import annotations
@@ -26,67 +28,30 @@ import argparse
 import json
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from harness.paired import bench_parser, cli_command, fresh, make_key, paired, run_timed
 from harness.proc import warm
 from harness.roundtrip import digest, log, registry_file
-from harness.tools import securemedia_command
 
-ROOT = Path(__file__).resolve().parent
 SECTOR = 2048
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--rows", type=int, default=5_282_616, help="registry rows (default: all)")
-    p.add_argument("--seed", type=int, default=2015)
-    p.add_argument("--runs", type=int, default=3, help="rounds (default 3)")
+    p = bench_parser(__doc__, rows=5_282_616, runs=3)
     p.add_argument("--media", default="cd", help="medium (default cd)")
     p.add_argument("--spare-discs", type=int, default=1, help="spares to measure (default 1)")
-    p.add_argument("--work", type=Path, default=ROOT / "work", help="scratch directory")
-    p.add_argument("--json", type=Path, help="also write the figures here")
     return p.parse_args(argv)
 
 
 def run(argv: list[str], cwd: Path, *, ok: tuple[int, ...] = (0,)) -> float:
     """Wall time of one command (start-up included); fails unless its exit code is in ``ok``."""
-    started = time.perf_counter()
-    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
-    if done.returncode not in ok:
-        raise SystemExit(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.strip()}")
-    return elapsed
-
-
-def fresh(path: Path) -> Path:
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-    return path
-
-
-def paired(
-    runs: int, first: Callable[[], float], second: Callable[[], float]
-) -> tuple[float, float, float]:
-    """Median seconds of each, and the median per-round ratio second/first."""
-    a: list[float] = []
-    b: list[float] = []
-    ratios: list[float] = []
-    for round_no in range(runs):
-        if round_no % 2 == 0:
-            ta, tb = first(), second()
-        else:
-            tb, ta = second(), first()
-        a.append(ta)
-        b.append(tb)
-        ratios.append(tb / ta)
-    return statistics.median(a), statistics.median(b), statistics.median(ratios)
+    return run_timed(argv, cwd, ok=ok)[0]
 
 
 def images(directory: Path) -> list[Path]:
@@ -126,9 +91,7 @@ def disc_extras(image: Path) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    cli = securemedia_command(None)
-    if not cli:
-        raise SystemExit("the securemedia console script is not installed")
+    cli = cli_command()
     if shutil.which("xorriso") is None:
         raise SystemExit("xorriso is needed (apt-get install xorriso)")
     args.work.mkdir(parents=True, exist_ok=True)
@@ -143,12 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory(dir=args.work, prefix="discs-") as scratch:
         tmp = Path(scratch)
-        key = tmp / "key"
-        subprocess.run(
-            [*cli, "keygen", "--no-passphrase", "--classic", "-o", str(key)],
-            capture_output=True,
-            check=True,
-        )
+        key = make_key(cli, tmp)
         pack = [*cli, "pack", str(data), "-r", f"{key}.pub", "-o", "ship.sm", "-q"]
         pack += ["--media", args.media, "--iso"]
         spares = [*pack, "--spare-discs", str(args.spare_discs)]
@@ -175,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
             "plain_bytes": sum(p.stat().st_size for p in plain_imgs),
             "spares_bytes": sum(p.stat().st_size for p in spare_imgs),
         }
+        result["pack"]["size_ratio"] = (
+            result["pack"]["spares_bytes"] / result["pack"]["plain_bytes"]
+        )
         result["per_disc"] = disc_extras(plain_imgs[0])
         result["per_disc"]["image_bytes"] = plain_imgs[0].stat().st_size
         log(f"pack: {json.dumps(result['pack'])}; per disc {json.dumps(result['per_disc'])}")
@@ -204,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             result["lost_disc"]["repair_rebuild_s"] = run(
                 [*cli, "repair", *map(str, lost), "-o", str(rebuilt)], tmp
             )
+            if not (rebuilt / intact[0].name).is_file():
+                raise SystemExit("repair did not rebuild the lost disc")
             log(f"lost disc: {json.dumps(result['lost_disc'])}")
 
         a, b, r = paired(

@@ -18,61 +18,38 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
+from harness.paired import bench_parser, cli_command, fresh, make_key, round_order, run_timed
 from harness.proc import warm
 from harness.roundtrip import log, registry_file
-from harness.tools import securemedia_command
-
-ROOT = Path(__file__).resolve().parent
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--rows", type=int, default=1_000_000, help="registry rows (default 1e6)")
-    p.add_argument("--seed", type=int, default=2015)
-    p.add_argument("--runs", type=int, default=5, help="rounds (default 5)")
+    p = bench_parser(__doc__, rows=1_000_000, runs=5)
     p.add_argument("--media", default="dvd", help="medium (default dvd)")
-    p.add_argument("--work", type=Path, default=ROOT / "work", help="scratch directory")
-    p.add_argument("--json", type=Path, help="also write the figures here")
     return p.parse_args(argv)
 
 
 def timed(argv: list[str], out: Path) -> tuple[float, dict[str, Any]]:
     """Wall time of one pack into an empty ``out``, start-up included, and its --json."""
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    started = time.perf_counter()
-    done = subprocess.run(argv, cwd=out, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.strip()}")
+    elapsed, done = run_timed(argv, fresh(out))
     report: dict[str, Any] = json.loads(done.stdout)
     return elapsed, report
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    cli = securemedia_command(None)
-    if not cli:
-        raise SystemExit("the securemedia console script is not installed")
+    cli = cli_command()
     args.work.mkdir(parents=True, exist_ok=True)
     data = registry_file(args.work, args.rows, args.seed)
     with tempfile.TemporaryDirectory(dir=args.work, prefix="readback-") as scratch:
         tmp = Path(scratch)
-        key = tmp / "key"
-        subprocess.run(
-            [*cli, "keygen", "--no-passphrase", "--classic", "-o", str(key)],
-            capture_output=True,
-            check=True,
-        )
+        key = make_key(cli, tmp)
         base = [*cli, "pack", str(data), "-r", f"{key}.pub", "-o", "ship.sm", "-q", "--json"]
         base += ["--media", args.media, "--iso"]
         variants = {"verify": base, "no-verify": [*base, "--no-verify"]}
@@ -81,9 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         inside: list[float] = []  # the read-back alone, as pack times it
         timed(variants["verify"], tmp / "warm-up")  # untimed: page cache, imports
         for round_no in range(args.runs):
-            order = list(variants) if round_no % 2 == 0 else list(variants)[::-1]
             this: dict[str, float] = {}
-            for name in order:
+            for name in round_order(round_no, list(variants)):
                 warm(data)
                 this[name], report = timed(variants[name], tmp / name)
                 times[name].append(this[name])

@@ -39,27 +39,22 @@ from typing import Any
 
 import zfec
 
+from harness.paired import ROOT, bench_parser, make_key, round_order
 from harness.proc import run_checked, warm
 from harness.roundtrip import log, registry_file
 from harness.tools import snapshot_command
 from securemedia.media import rs_backend
 
-ROOT = Path(__file__).resolve().parent
 REPO = ROOT.parent
 SECTOR = 2048
 K, M = 222, 256
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--rows", type=int, default=4_200_000, help="registry rows (~300 MB)")
-    p.add_argument("--seed", type=int, default=2015)
-    p.add_argument("--runs", type=int, default=3, help="rounds (default 3)")
+    p = bench_parser(__doc__, rows=4_200_000, runs=3)
     p.add_argument("--rev", default="HEAD", help="the code measured as 'now'")
     p.add_argument("--before", help="the code before ISA-L (default: parent of rs_backend.py)")
     p.add_argument("--only", default="encode,pack,repair", help="comma-separated parts")
-    p.add_argument("--work", type=Path, default=ROOT / "work", help="scratch directory")
-    p.add_argument("--json", type=Path, help="also write the figures here")
     return p.parse_args(argv)
 
 
@@ -167,10 +162,7 @@ def bench_pack(
     args: argparse.Namespace, versions: dict[str, list[str]], tmp: Path
 ) -> dict[str, Any]:
     data = registry_file(args.work, args.rows, args.seed)
-    key = tmp / "key"
-    first = next(iter(versions.values()))
-    subprocess.run([*first, "keygen", "--no-passphrase", "--classic", "-o", str(key)],
-                   capture_output=True, check=True)  # fmt: skip
+    key = make_key(next(iter(versions.values())), tmp)
     variants = {
         "plain": [],
         "media": ["--media", "dvd", "--iso"],
@@ -244,10 +236,7 @@ def bench_repair(
     image = next((tmp / "now").glob("ship.sm.*.iso"), None)
     if image is None:
         data = registry_file(args.work, args.rows, args.seed)
-        key = tmp / "key"
-        first = next(iter(versions.values()))
-        subprocess.run([*first, "keygen", "--no-passphrase", "--classic", "-o", str(key)],
-                       capture_output=True, check=True)  # fmt: skip
+        key = make_key(next(iter(versions.values())), tmp)
         _pack(versions["now"], data, key, tmp / "now" / "ship.sm", ["--media", "dvd", "--iso"])
         image = next((tmp / "now").glob("ship.sm.*.iso"))
     damaged = tmp / "damaged" / image.name
@@ -257,7 +246,7 @@ def bench_repair(
     rss: dict[str, list[int]] = {}
     rebuild: dict[str, list[float]] = {}
     for round_no in range(args.runs):
-        order = list(versions) if round_no % 2 == 0 else list(versions)[::-1]
+        order = round_order(round_no, list(versions))
         for version in order:
             out = tmp / f"repaired-{version}"
             out.mkdir(exist_ok=True)

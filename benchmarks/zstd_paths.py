@@ -26,29 +26,20 @@ import os
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from harness.paired import bench_parser, cli_command, make_key, round_order, run_timed
 from harness.proc import warm
 from harness.roundtrip import log, registry_file
-from harness.tools import require, securemedia_command
-
-ROOT = Path(__file__).resolve().parent
+from harness.tools import require
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--rows", type=int, default=1_500_000, help="registry rows (default 1.5e6)")
-    p.add_argument("--seed", type=int, default=2015)
-    p.add_argument("--runs", type=int, default=5, help="rounds (default 5)")
-    p.add_argument("--work", type=Path, default=ROOT / "work", help="scratch directory")
-    p.add_argument("--json", type=Path, help="also write the figures here")
-    return p.parse_args(argv)
+    return bench_parser(__doc__, rows=1_500_000, runs=5).parse_args(argv)
 
 
 ENV = dict(os.environ)
@@ -59,12 +50,8 @@ def timed(argv: list[str], before: Callable[[], None]) -> tuple[float, float]:
     (``before`` runs first, untimed). CPU time is what a busy machine cannot blur."""
     before()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, env=ENV)
-    elapsed = time.perf_counter() - started
+    elapsed, _ = run_timed(argv, env=ENV)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.strip()}")
     cpu = after.ru_utime - usage.ru_utime + after.ru_stime - usage.ru_stime
     return elapsed, cpu
 
@@ -89,8 +76,7 @@ def paired(
     ratios: list[float] = []
     sides = {"securemedia": ours, "zstd": theirs}
     for round_no in range(runs):
-        order = list(sides) if round_no % 2 == 0 else list(sides)[::-1]
-        this = {side: timed(*sides[side]) for side in order}
+        this = {side: timed(*sides[side]) for side in round_order(round_no, list(sides))}
         for side, (seconds, cpu) in this.items():
             times[side].append(seconds)
             cpus[side].append(cpu)
@@ -115,9 +101,7 @@ def summary(pair: dict[str, Any], side: str = "securemedia") -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    cli = securemedia_command(None)
-    if not cli:
-        raise SystemExit("the securemedia console script is not installed")
+    cli = cli_command()
     zstd = require("zstd")
     args.work.mkdir(parents=True, exist_ok=True)
     ENV.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -125,12 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     data = registry_file(args.work, args.rows, args.seed)
     with tempfile.TemporaryDirectory(dir=args.work, prefix="zstd-paths-") as scratch:
         tmp = Path(scratch)
-        key = tmp / "key"
-        subprocess.run(
-            [*cli, "keygen", "--no-passphrase", "--classic", "-o", str(key)],
-            capture_output=True,
-            check=True,
-        )
+        key = make_key(cli, tmp)
         archive, packed_zst = tmp / "data.sm", tmp / "data.zst"
         single_zst, restored_csv, out_dir = tmp / "single.zst", tmp / "restored.csv", tmp / "out"
 

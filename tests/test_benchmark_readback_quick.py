@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench_support import run_bench_json
 
 
 def test_readback_benchmark_runs_and_reports_a_ratio(tmp_path: Path) -> None:
-    out = tmp_path / "readback.json"
-    args = ["--rows", "3000", "--runs", "1", "--work", str(tmp_path), "--json", str(out)]
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "readback.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        env=os.environ.copy(),
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(out.read_text())
+    args = ["--rows", "3000", "--runs", "1", "--work", str(tmp_path)]
+    done, result = run_bench_json("readback.py", tmp_path / "readback.json", *args)
     assert result["median_ratio_verify_to_no_verify"] > 0
     assert set(result["median_seconds"]) == {"verify", "no-verify"}
     assert "median ratio" in done.stdout

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench_support import run_bench_json
 
 
 def test_encode_part_runs_and_reports_every_way(tmp_path: Path) -> None:
-    out = tmp_path / "rs.json"
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "rs_backend.py"), "--only", "encode",
-         "--runs", "1", "--work", str(tmp_path), "--json", str(out)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    encode = json.loads(out.read_text())["encode"]
+    args = ["--only", "encode", "--runs", "1", "--work", str(tmp_path)]
+    _, result = run_bench_json("rs_backend.py", tmp_path / "rs.json", *args, timeout=300)
+    encode = result["encode"]
     assert encode["row_bytes"] == 16 * 2048
     assert set(encode["mb_per_s"]) >= {
         "zfec, two threads (before)",

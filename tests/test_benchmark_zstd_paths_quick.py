@@ -3,32 +3,18 @@ it cannot rot."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench_support import run_bench_json
 
 
 @pytest.mark.skipif(shutil.which("zstd") is None, reason="needs the zstd command")
 def test_zstd_paths_benchmark_runs_and_reports_ratios(tmp_path: Path) -> None:
-    out = tmp_path / "zstd_paths.json"
-    args = ["--rows", "3000", "--runs", "1", "--work", str(tmp_path), "--json", str(out)]
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "zstd_paths.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        env=os.environ.copy(),
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(out.read_text())
+    args = ["--rows", "3000", "--runs", "1", "--work", str(tmp_path)]
+    done, result = run_bench_json("zstd_paths.py", tmp_path / "zstd_paths.json", *args)
     for pair in ("unpack_vs_zstd_d", "pack_vs_zstd_3_T2"):
         assert result[pair]["median_ratio"] > 0
         assert set(result[pair]["median_seconds"]) == {"securemedia", "zstd"}

@@ -9,14 +9,11 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import securemedia  # noqa: F401  (a missing package must fail this module, not skip it)
+from bench_support import run_bench as run
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "benchmarks"
 COLUMNS = [
     "person_id",
     "birth_year",
@@ -29,16 +26,6 @@ COLUMNS = [
     "atc",
     "cost",
 ]
-
-
-def run(script: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(BENCH / script), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-    )
 
 
 def make_registry(path: Path, rows: int, seed: int = 2015) -> bytes:
