@@ -24,6 +24,7 @@ from ..atomic import StagingDirectory
 from ..errors import MediaError, OperationalError, UsageError, os_error
 from . import iso as iso_mod
 from . import recovery
+from .disc_files import finish_disc
 from .header import (
     FLAG_IMAGE_PROTECTED,
     FLAG_SPARE,
@@ -31,7 +32,7 @@ from .header import (
     HEADER_SIZE,
     VolumeHeader,
 )
-from .readme import load_notice, render_readme
+from .readme import load_notice
 from .sectors import Layout, layout_for_redundancy
 from .sources import PayloadSource
 from .spares import decode_stripe, encode_stripe, stripe_width
@@ -317,28 +318,17 @@ def _write_copies(info: VolumeInfo, outs: Mapping[int, BinaryIO], plan: RebuildP
 def _finish(plan: RebuildPlan, staging: StagingDirectory, number: int, part: str) -> str:
     """Turn the staged volume file into its disc file (image, recovery data)."""
     t = plan.template
-    disc = part
-    if plan.iso:
-        disc = part + ".iso"
-        readme = render_readme(
-            volume_name=part,
-            number=number,
-            count=t.count,
-            set_hex=t.set_hex,
-            notice=plan.notice,
-            spares=t.spares,
-        )
-        iso_mod.build_image(
-            staging.path / part,
-            staging.path / disc,
-            volume_name=part,
-            number=number,
-            readme=readme,
-        )
-        staging.remove(part)
-    if plan.redundancy is not None:
-        recovery.protect_file(staging.path / disc, plan.redundancy)
-    return disc
+    return finish_disc(
+        staging,
+        part,
+        number=number,
+        count=t.count,
+        set_hex=t.set_hex,
+        notice=plan.notice,
+        spares=t.spares,
+        iso=plan.iso,
+        redundancy=plan.redundancy,
+    )
 
 
 __all__ = ["RebuildPlan", "plan_rebuild", "rebuild_missing"]

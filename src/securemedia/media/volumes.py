@@ -26,9 +26,8 @@ from typing import TYPE_CHECKING, BinaryIO, Literal
 from ..atomic import StagingDirectory
 from ..errors import DestinationExistsError, MediaError, OperationalError, UsageError
 from ..finishing import Finishing
-from . import iso as iso_mod
-from . import recovery
 from . import salvage_copy as salvage
+from .disc_files import finish_disc
 from .header import (
     FLAG_IMAGE_PROTECTED,
     FLAG_SALVAGE_COPY,
@@ -38,12 +37,11 @@ from .header import (
     MAX_CODED_VOLUMES,
     MAX_SPARES,
     MAX_VOLUMES,
-    SECTOR,
     SET_ID_SIZE,
     VolumeHeader,
 )
-from .readme import render_readme
 from .spare_files import check_spare_files, write_spare_files
+from .volume_salvage import SalvageCopies
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -60,15 +58,13 @@ def output_paths(base: Path, count: int, *, iso: bool) -> list[Path]:
     return [base.with_name(volume_name(base, n) + suffix) for n in range(1, count + 1)]
 
 
-_COPY_NAME = "salvage-copy"  # staged only, never published
-
 ReadBack = Callable[[list[Path]], None]
 """Checks a finished set before it is published: given the staged disc files of
 the data volumes in volume order, it raises if they do not hold the archive
 that was written. (The spare discs are checked by the writer itself.)"""
 
 
-class VolumeSetWriter(Finishing, io.RawIOBase):
+class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
     """A writable binary file that splits what is written into disc-sized volumes.
 
     ``redundancy`` is the recovery data to add (a fraction; ``"default"`` for the
@@ -334,80 +330,6 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
             copy_length=copy.block_length if copy else 0,
         )
 
-    # -- salvage copies (the block itself: salvage_copy.py) ---------------------
-
-    def _salvage_init(self, reserve: int) -> None:
-        self._reserve = 0
-        self._tail: tuple[int, int] | None = None
-        self._copy: salvage.CopyInfo | None = None
-        self.salvage_skipped: str | None = "no bound on the index was given"
-        """Why the set carries no salvage copy; None when it does (or will)."""
-        if reserve:
-            self.reserve_salvage(reserve)
-
-    def reserve_salvage(self, reserve: int) -> bool:
-        """Keep ``reserve`` bytes (:func:`.salvage_copy.salvage_reserve`) free in
-        every volume for the salvage copy of the archive's header and tail.
-
-        Call it before the first volume is full (``pack`` does right after the
-        archive header went out). Returns False, and no copy will be written,
-        when the reserve is more than 1/8 of a volume's room: the disc space is
-        worth more than the copy then.
-        """
-        reserve = -(-reserve // SECTOR) * SECTOR
-        room = self._payload_capacity + self._reserve
-        used = self._lengths[0] if self._lengths else 0
-        if (
-            self._state != "open"
-            or len(self._parts) > 1
-            or not salvage.reserve_fits(reserve, room)
-            or used > room - reserve
-        ):
-            self.salvage_skipped = "the index is too large for the medium"
-            return False
-        self._payload_capacity = room - reserve
-        self._reserve = reserve
-        self.salvage_skipped = None
-        return True
-
-    def salvage_layout(self, header_length: int, tail_offset: int) -> None:
-        """Called by the archive writer before it writes the index: the archive
-        header is bytes [0, header_length), the tail starts at ``tail_offset``."""
-        self._tail = (header_length, tail_offset)
-
-    @property
-    def has_salvage_copy(self) -> bool:
-        """True once ``close`` wrote a salvage copy into every volume."""
-        return self._copy is not None
-
-    def _salvage_copy(self) -> salvage.CopyInfo | None:
-        """Stage the copy block for this set, or None (and say why) if there is none."""
-        if not self._reserve:
-            return None
-        if self._tail is None:
-            self.salvage_skipped = "the archive's writer did not say where its tail starts"
-            return None
-        header_length, tail = self._tail
-        info = salvage.CopyInfo(header_length, tail, self._written, self.set_id)
-        if tail > self._written or info.block_length > self._reserve:
-            self.salvage_skipped = "the index is too large for the medium"
-            return None
-        path = self._staged().path
-        volumes = [(path / p, n) for p, n in zip(self._parts, self._lengths, strict=True)]
-        with self._open_staged(_COPY_NAME) as out:
-            salvage.write_block(info, salvage.staged_pieces(info, volumes), out)
-        self._copy = info
-        return info
-
-    def _append_copy(self, fp: BinaryIO, header: VolumeHeader) -> None:
-        """Append the staged copy block to volume file ``fp`` (helper A: spares too)."""
-        if self._copy is not None:
-            salvage.append_block(fp, header, self._staged().path / _COPY_NAME)
-
-    def _drop_copy(self) -> None:
-        if self._copy is not None:
-            self._staged().remove(_COPY_NAME)
-
     def _flags(self) -> int:
         if self.redundancy is None:
             return 0
@@ -416,31 +338,17 @@ class VolumeSetWriter(Finishing, io.RawIOBase):
     def _finish_volume(self, number: int, count: int, part: str) -> str:
         """Turn staged volume ``part`` into its disc file; returns its staged name."""
         staging = self._staged()
-        if self.iso:
-            disc = part + ".iso"
-            readme = render_readme(
-                volume_name=part,
-                number=number,
-                count=count,
-                set_hex=self.set_id.hex(),
-                notice=self.notice,
-                spares=self.spares,
-            )
-            iso_mod.build_image(
-                staging.path / part,
-                staging.path / disc,
-                volume_name=part,
-                number=number,
-                readme=readme,
-            )
-            staging.remove(part)  # keep peak disk use to the archive plus one image
-        else:
-            disc = part
-        if self.redundancy is not None:
-            if self.redundancy == "default":
-                recovery.protect_file(staging.path / disc)
-            else:
-                recovery.protect_file(staging.path / disc, self.redundancy)
+        disc = finish_disc(
+            staging,
+            part,
+            number=number,
+            count=count,
+            set_hex=self.set_id.hex(),
+            notice=self.notice,
+            spares=self.spares,
+            iso=self.iso,
+            redundancy=self.redundancy,
+        )
         size = (staging.path / disc).stat().st_size
         if self.disc_capacity is not None and size > self.disc_capacity:
             raise MediaError(

@@ -1,0 +1,64 @@
+"""Turning one staged volume file into the file that goes on its disc.
+
+Shared by the writer of a new set (:mod:`.volumes`) and by the rebuild of lost
+discs (:mod:`.rebuild`), so that a rebuilt disc is made by exactly the steps
+that made the original: with ``iso``, the volume file becomes a disc image
+(with its README) and is removed at once, keeping peak disk use to the archive
+plus one image; then the recovery data is appended to the disc file.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ..atomic import StagingDirectory
+from . import iso as iso_mod
+from . import recovery
+from .readme import render_readme
+
+
+def finish_disc(
+    staging: StagingDirectory,
+    part: str,
+    *,
+    number: int,
+    count: int,
+    set_hex: str,
+    notice: str | None,
+    spares: int,
+    iso: bool,
+    redundancy: float | Literal["default"] | None,
+) -> str:
+    """Make staged volume ``part`` (volume ``number`` of ``count`` data volumes)
+    into its disc file in ``staging``; returns the disc file's staged name.
+
+    ``redundancy`` is the recovery data to add: a fraction, ``"default"`` for the
+    recovery module's default, None for none.
+    """
+    disc = part
+    if iso:
+        disc = part + ".iso"
+        readme = render_readme(
+            volume_name=part,
+            number=number,
+            count=count,
+            set_hex=set_hex,
+            notice=notice,
+            spares=spares,
+        )
+        iso_mod.build_image(
+            staging.path / part,
+            staging.path / disc,
+            volume_name=part,
+            number=number,
+            readme=readme,
+        )
+        staging.remove(part)  # keep peak disk use to the archive plus one image
+    if redundancy == "default":
+        recovery.protect_file(staging.path / disc)
+    elif redundancy is not None:
+        recovery.protect_file(staging.path / disc, redundancy)
+    return disc
+
+
+__all__ = ["finish_disc"]
