@@ -137,37 +137,40 @@ def scan_inputs(
     if len(real) < len(inputs) - 1:
         raise UsageError("'-' (standard input) can be given once")
     tops = iter(member_names(real))
-    found = Scan()
-    names = NameCheck()  # uniqueness across all inputs, checked once the walk is done
-    try:
-        for path in inputs:
-            if path == STDIN:
-                with packing_input():
-                    validate_member_name(stdin_name)
-                _record(found, names, Source(stdin_name, STDIN, 0, False, 0, 0, 0o644, 0, 0))
-                continue
-            top = next(tops)
-            st = _lstat(path)
-            if exclude.has(st):
-                continue
-            for source in _walk(path, top, st, None, exclude, (path, len(top) + 1)):
-                _record(found, names, source)
-        with packing_input():
-            names.finish(lambda number: found[number].name)
-    except BaseException:
-        names.close()
-        found.close()
-        raise
-    return found
+    return _collect(_input_sources(inputs, tops, stdin_name, exclude))
+
+
+def _input_sources(
+    inputs: Sequence[Path], tops: Iterator[str], stdin_name: str, exclude: OwnFiles
+) -> Iterator[Source]:
+    """The members of every input in order, walked lazily (``tops``: their top names)."""
+    for path in inputs:
+        if path == STDIN:
+            with packing_input():
+                validate_member_name(stdin_name)
+            yield Source(stdin_name, STDIN, 0, False, 0, 0, 0o644, 0, 0)
+            continue
+        top = next(tops)
+        st = _lstat(path)
+        if exclude.has(st):
+            continue
+        yield from _walk(path, top, st, None, exclude, (path, len(top) + 1))
 
 
 def scan_path(path: Path, name: str) -> Scan:
     """:func:`scan_inputs` for one path stored under an explicit member ``name``."""
+    return _collect(_walk(path, name, _lstat(path), None, OwnFiles(), (path, len(name) + 1)))
+
+
+def _collect(sources: Iterable[Source]) -> Scan:
+    """Record ``sources`` in a new :class:`Scan`; their names' uniqueness (across all
+    inputs) is checked once the walk is done. On any failure both are closed."""
     found = Scan()
     names = NameCheck()
     try:
-        for source in _walk(path, name, _lstat(path), None, OwnFiles(), (path, len(name) + 1)):
-            _record(found, names, source)
+        for source in sources:
+            names.add(len(found), source.name, source.is_dir)
+            found.append(source)
         with packing_input():
             names.finish(lambda number: found[number].name)
     except BaseException:
@@ -175,11 +178,6 @@ def scan_path(path: Path, name: str) -> Scan:
         found.close()
         raise
     return found
-
-
-def _record(found: Scan, names: NameCheck, source: Source) -> None:
-    names.add(len(found), source.name, source.is_dir)
-    found.append(source)
 
 
 def write_sources(

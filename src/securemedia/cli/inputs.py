@@ -102,6 +102,13 @@ def open_input(archives: tuple[str, ...]) -> Iterator[BinaryIO]:
     if name == "-":
         yield sys.stdin.buffer
         return
+    with open_archive_file(name) as handle:
+        yield handle
+
+
+@contextlib.contextmanager
+def open_archive_file(name: str) -> Iterator[BinaryIO]:
+    """One archive file, opened for reading; a failure to open it is one clear line."""
     try:
         handle = open(name, "rb")  # noqa: SIM115 - closed by the with below
     except OSError as exc:

@@ -12,9 +12,9 @@ import click
 
 from ..archive.reader import ArchiveReader
 from ..archive.salvage import salvage
-from ..errors import LostDataError, OperationalError
+from ..errors import LostDataError
 from ..recipients import Identity
-from .inputs import signer_label
+from .inputs import open_archive_file, signer_label
 from .output import emit_json, human_bytes, info, progress_bar
 
 
@@ -101,9 +101,5 @@ def _open(archives: tuple[str, ...]) -> Iterator[tuple[BinaryIO, list[str]]]:
         with open_salvage_inputs(archives) as (stream, report):
             yield stream, report.lines()
         return
-    try:
-        handle = open(name, "rb")  # noqa: SIM115 - closed by the with below
-    except OSError as exc:
-        raise OperationalError(f"cannot read {name}: {exc.strerror}") from None
-    with handle:
+    with open_archive_file(name) as handle:
         yield handle, []
