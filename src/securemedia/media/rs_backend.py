@@ -10,9 +10,8 @@ times faster. We give ISA-L **zfec's own coefficient matrix**, read once per
 not change. Decoding inverts the k x k submatrix of the surviving rows with
 ISA-L's ``gf_invert_matrix``: no GF arithmetic of ours anywhere.
 
-ISA-L comes from the pyeclib wheel (``pyeclib.libs/libisal-*.so.2``) that
-``pip install`` brings, or from the system (Debian's ``libisal2``), loaded with
-ctypes (whose calls release the GIL, so big jobs run on two threads).
+ISA-L comes from the pyeclib wheel or from the system, loaded with ctypes
+(:mod:`.isal`; its calls release the GIL, so big jobs run on two threads).
 ``SECUREMEDIA_RS_BACKEND=zfec`` or ``=isal`` forces a backend; unset, ISA-L is
 used when it loads and passes a self-check against zfec, else zfec.
 """
@@ -21,17 +20,16 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import importlib.util
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import zfec
 
 from ..errors import OperationalError
+from . import isal
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -51,57 +49,6 @@ also what the two threads share out (``benchmarks/rs_backend.py``)."""
 _PARALLEL_MIN = 1 << 20  # below this much input a second thread costs more than it saves
 _DECODE_CACHE = 16  # decode tables kept per codec (a scratch repeats one erasure pattern)
 
-_u8p = ctypes.POINTER(ctypes.c_ubyte)
-_Tables = ctypes.Array[ctypes.c_ubyte]
-
-
-def _isal_paths() -> list[str]:
-    """Where ISA-L may be: inside the pyeclib wheel first, then the system's library."""
-    found: list[str] = []
-    spec = importlib.util.find_spec("pyeclib")
-    if spec is not None and spec.submodule_search_locations:
-        libs = Path(next(iter(spec.submodule_search_locations))).parent / "pyeclib.libs"
-        found += sorted(str(p) for p in libs.glob("libisal*.so*"))
-    # The dynamic loader's own search, by soname: ctypes.util.find_library would
-    # run ldconfig or a compiler through temporary files, which a read-only
-    # ``verify`` must not create.
-    found.append("libisal.so.2")
-    return found
-
-
-@functools.cache
-def _isal() -> ctypes.CDLL | None:
-    for path in _isal_paths():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        try:
-            lib.ec_init_tables.argtypes = [ctypes.c_int, ctypes.c_int, _u8p, _u8p]
-            lib.ec_init_tables.restype = None
-            lib.ec_encode_data.argtypes = [
-                ctypes.c_int,
-                ctypes.c_int,
-                ctypes.c_int,
-                _u8p,
-                ctypes.POINTER(ctypes.c_void_p),
-                ctypes.POINTER(ctypes.c_void_p),
-            ]
-            lib.ec_encode_data.restype = None
-            lib.gf_invert_matrix.argtypes = [_u8p, _u8p, ctypes.c_int]
-            lib.gf_invert_matrix.restype = ctypes.c_int
-        except AttributeError:  # some other library of that name
-            continue
-        return lib
-    return None
-
-
-def _lib() -> ctypes.CDLL:
-    lib = _isal()
-    if lib is None:
-        raise OperationalError("ISA-L cannot be loaded (pip install pyeclib, or libisal2)")
-    return lib
-
 
 def backend_name() -> str:
     """The backend codecs use: ``isal`` or ``zfec`` (see ``BACKEND_ENV``)."""
@@ -110,7 +57,7 @@ def backend_name() -> str:
         raise OperationalError(f"{BACKEND_ENV} must be 'isal' or 'zfec', not {forced!r}")
     if forced == "zfec":
         return "zfec"
-    if _isal() is not None:
+    if isal.load() is not None:
         return "isal"
     if forced == "isal":
         raise OperationalError(
@@ -147,34 +94,6 @@ def _same_length(buffers: Sequence[Buffer]) -> None:
         raise ValueError("blocks of a group must all have the same length")
 
 
-class _Pointers:
-    """Addresses of the bytes of a list of buffers, kept alive as long as this object.
-
-    Every buffer must hold exactly ``length`` bytes: ISA-L reads and writes that
-    many at each address, whatever a buffer really holds.
-    """
-
-    def __init__(self, buffers: Sequence[Buffer], writable: bool, length: int) -> None:
-        self._keep: list[object] = []
-        self.addrs: list[int] = []
-        for buf in buffers:
-            view = memoryview(buf).cast("B")
-            if len(view) != length:
-                raise ValueError("blocks of a group must all have the same length")
-            if view.readonly:
-                if writable:
-                    raise ValueError("output buffers must be writable")
-                if not (isinstance(buf, bytes) and view.contiguous):
-                    buf = bytes(view)
-                ptr = ctypes.c_char_p(buf)  # a bytes object's own storage, not a copy
-                self._keep.append((buf, ptr))
-                self.addrs.append(ctypes.cast(ptr, ctypes.c_void_p).value or 0)
-            else:
-                arr = (ctypes.c_char * len(view)).from_buffer(view)
-                self._keep.append((view, arr))
-                self.addrs.append(ctypes.addressof(arr))
-
-
 _pool: tuple[int, ThreadPoolExecutor] | None = None  # (pid that made it, the pool)
 
 
@@ -198,14 +117,6 @@ def _two_ways(length: int, rows: int, work: Callable[[int, int], None]) -> None:
         later.result()
 
 
-def _tables(coeffs: bytes, k: int, rows: int) -> _Tables:
-    """ISA-L's expanded multiplication tables for a rows x k coefficient matrix."""
-    tables = (ctypes.c_ubyte * (32 * k * rows))()
-    a = (ctypes.c_ubyte * len(coeffs)).from_buffer_copy(coeffs)
-    _lib().ec_init_tables(k, rows, a, tables)
-    return tables
-
-
 class Codec:
     """Encoder and decoder of one ``(k, total)`` geometry (zfec's ``k`` and ``m``).
 
@@ -221,11 +132,11 @@ class Codec:
         if self.backend not in ("isal", "zfec"):
             raise ValueError(f"no Reed-Solomon backend {self.backend!r}")
         if self.backend == "isal":
-            _lib()  # refuse at once, not at the first block
+            isal.lib()  # refuse at once, not at the first block
         self._matrix = _zfec_matrix(k, total)
         self._zenc = zfec.Encoder(k, total)
         self._zdec = zfec.Decoder(k, total)
-        self._tables: OrderedDict[tuple[tuple[int, ...], tuple[int, ...]], _Tables]
+        self._tables: OrderedDict[tuple[tuple[int, ...], tuple[int, ...]], isal.Tables]
         self._tables = OrderedDict()
 
     def _row(self, r: int) -> bytes:
@@ -265,7 +176,7 @@ class Codec:
         coeffs = b"".join(self._row(r) for r in rows)
         tables = self._init_tables(coeffs, len(rows))
         size = _length(outs[0])
-        src, dst = _Pointers(blocks, False, size), _Pointers(outs, True, size)
+        src, dst = isal.Pointers(blocks, False, size), isal.Pointers(outs, True, size)
         self._run(tables, src.addrs, dst.addrs, size)
 
     # ------------------------------------------------------------------ decode
@@ -298,8 +209,8 @@ class Codec:
             return
         tables = self._decode_tables(tuple(use), tuple(missing))
         size = _length(outs[0])
-        src = _Pointers([blocks_by_index[i] for i in use], False, size)
-        dst = _Pointers([outs[i] for i in missing], True, size)
+        src = isal.Pointers([blocks_by_index[i] for i in use], False, size)
+        dst = isal.Pointers([outs[i] for i in missing], True, size)
         self._run(tables, src.addrs, dst.addrs, size)
 
     def rebuild_in_place(
@@ -349,7 +260,7 @@ class Codec:
         finally:
             del arr
 
-    def _decode_tables(self, use: tuple[int, ...], missing: tuple[int, ...]) -> _Tables:
+    def _decode_tables(self, use: tuple[int, ...], missing: tuple[int, ...]) -> isal.Tables:
         """ISA-L tables that compute the ``missing`` message blocks from the blocks ``use``.
 
         ``use`` (sorted) is the message blocks we hold, then parity rows J, one per
@@ -363,7 +274,7 @@ class Codec:
         if key in self._tables:
             self._tables.move_to_end(key)
             return self._tables[key]
-        lib = _lib()
+        lib = isal.lib()
         parity = [r for r in use if r >= self.k]
         rest = [r for r in use if r < self.k]
         e = len(missing)
@@ -377,17 +288,18 @@ class Codec:
         prod = [bytearray(len(rest)) for _ in range(e)]
         if rest:
             sources = [_without(row, missing) for row in coef]  # the columns of ``rest``
-            src, dst = _Pointers(sources, False, len(rest)), _Pointers(prod, True, len(rest))
+            src = isal.Pointers(sources, False, len(rest))
+            dst = isal.Pointers(prod, True, len(rest))
             lib.ec_encode_data(
                 len(rest),
                 e,
                 e,
-                _tables(inverse, e, e),
+                isal.tables(inverse, e, e),
                 (ctypes.c_void_p * e)(*src.addrs),
                 (ctypes.c_void_p * e)(*dst.addrs),
             )
         coeffs = b"".join(bytes(prod[i]) + inverse[i * e : (i + 1) * e] for i in range(e))
-        tables = _tables(coeffs, self.k, e)
+        tables = isal.tables(coeffs, self.k, e)
         self._tables[key] = tables
         if len(self._tables) > _DECODE_CACHE:
             self._tables.popitem(last=False)
@@ -395,12 +307,12 @@ class Codec:
 
     # ------------------------------------------------------------------ ISA-L
 
-    def _init_tables(self, coeffs: bytes, rows: int) -> _Tables:
-        return _tables(coeffs, self.k, rows)
+    def _init_tables(self, coeffs: bytes, rows: int) -> isal.Tables:
+        return isal.tables(coeffs, self.k, rows)
 
-    def _run(self, tables: _Tables, src: list[int], dst: list[int], length: int) -> None:
+    def _run(self, tables: isal.Tables, src: list[int], dst: list[int], length: int) -> None:
         """ec_encode_data over ``length`` bytes at those addresses, a SLICE at a time."""
-        lib = _lib()
+        lib = isal.lib()
         k, rows = len(src), len(dst)
 
         def work(start: int, end: int) -> None:
