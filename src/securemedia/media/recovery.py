@@ -26,7 +26,7 @@ from typing import BinaryIO
 
 from ..atomic import atomic_output
 from ..errors import MediaError, os_error
-from . import rsgroups
+from . import rsgroups, rsprotect
 from .sectors import (
     DESC_MAGIC,
     SECTOR,
@@ -167,9 +167,9 @@ def protect_file(path: Path, redundancy: float = DEFAULT_REDUNDANCY) -> None:
                     raise MediaError(f"{path.name}: already protected")
             try:
                 f.truncate(lay.total_size)
-                rsgroups.write_data_crcs(f, lay)
-                rsgroups.encode_parity(f, lay)
-                rsgroups.write_tables(f, lay)
+                rsprotect.write_data_crcs(f, lay)
+                rsprotect.encode_parity(f, lay)
+                rsprotect.write_tables(f, lay)
                 f.flush()
                 os.fsync(f.fileno())
             except BaseException:
@@ -341,7 +341,7 @@ def _repair(
 
     # Descriptors and parity checksums are a function of the (now whole)
     # parity: write them afresh, exactly as protect did.
-    rsgroups.write_tables(dst, lay, known)
+    rsprotect.write_tables(dst, lay, known)
     dst.flush()
     os.fsync(dst.fileno())
     return RepairReport(

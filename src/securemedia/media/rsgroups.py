@@ -1,4 +1,6 @@
-"""The streaming engine behind ``recovery.py``: checksum tables, scanning, encoding, rebuilding.
+"""The streaming engine behind ``recovery.py``: checksum tables, scanning, rebuilding.
+
+Writing the recovery data (checksums, parity, tables) is in ``rsprotect.py``.
 
 Everything reads and writes in strides of whole sectors; memory stays bounded
 by ``BATCH_BYTES`` plus small caches, whatever the file size. Only the list of
@@ -11,7 +13,7 @@ import bisect
 import io
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO, cast
 
@@ -24,14 +26,10 @@ from .sectors import (
     SECTOR,
     ZERO_SECTOR,
     Layout,
-    build_crc_sector,
     build_descriptor,
     crc32c,
     parse_crc_sector,
 )
-
-ParityCrcs = Callable[[int, int], list[int]]
-"""``known(first, count)``: checksums of that run of parity sectors (flat index)."""
 
 STRIDE = 1024  # sectors per sequential read (2 MiB)
 BATCH_BYTES = 8 * 2**20  # column batch: all m rows of B columns held at once
@@ -109,18 +107,19 @@ def parity_table(f: BinaryIO, lay: Layout) -> Table:
     return Table(f, lay.pc_starts, KIND_PARITY)
 
 
-def _blocks_of(chunk: bytes, n: int) -> list[bytes]:
+def blocks_of(chunk: bytes, n: int) -> list[bytes]:
+    """The ``n`` sectors of ``chunk``."""
     return [chunk[i * SECTOR : (i + 1) * SECTOR] for i in range(n)]
 
 
 def _row_chunk(f: BinaryIO, lay: Layout, row: int, c0: int, c1: int) -> bytes:
     """Columns [c0, c1) of a row; virtual message slots are zeros."""
     buf = bytearray((c1 - c0) * SECTOR)
-    _read_row_into(f, lay, row, c0, c1, memoryview(buf))
+    read_row_into(f, lay, row, c0, c1, memoryview(buf))
     return bytes(buf)
 
 
-def _read_row_into(f: BinaryIO, lay: Layout, row: int, c0: int, c1: int, out: memoryview) -> None:
+def read_row_into(f: BinaryIO, lay: Layout, row: int, c0: int, c1: int, out: memoryview) -> None:
     """Columns [c0, c1) of a row into ``out``, with no copy; zeros past the row or the file."""
     start, end = lay.row_span(row, c0, c1)
     got = 0
@@ -135,83 +134,9 @@ def _read_row_into(f: BinaryIO, lay: Layout, row: int, c0: int, c1: int, out: me
     out[got:] = bytes(len(out) - got)
 
 
-def _batch_columns(lay: Layout) -> int:
+def batch_columns(lay: Layout) -> int:
+    """Columns per batch: all m rows of them fit in ``BATCH_BYTES``."""
     return max(1, min(lay.columns, BATCH_BYTES // (lay.m * SECTOR)))
-
-
-# --------------------------------------------------------------------------- protect
-
-
-def write_data_crcs(f: BinaryIO, lay: Layout) -> None:
-    """Checksum every data sector (the last one with its zero padding) into the C sectors."""
-    entries: list[int] = []
-    t = 0
-    for s0 in range(0, lay.n_data, STRIDE):
-        n = min(STRIDE, lay.n_data - s0)
-        raw = read_sectors(f, s0, n)
-        entries += [crc32c(b) for b in _blocks_of(raw, n)]
-        while len(entries) >= ENTRIES:
-            write_at(f, lay.n_data + t, build_crc_sector(KIND_DATA, t, entries[:ENTRIES]))
-            del entries[:ENTRIES]
-            t += 1
-    while t < lay.n_crc:
-        write_at(f, lay.n_data + t, build_crc_sector(KIND_DATA, t, entries))
-        entries = []
-        t += 1
-
-
-def encode_parity(f: BinaryIO, lay: Layout) -> None:
-    """Compute every parity row, one batch of columns at a time, in two reused buffers."""
-    codec = rs_backend.codec(lay.k, lay.m)
-    step = _batch_columns(lay)
-    width = step * SECTOR
-    src, par = bytearray(lay.k * width), bytearray(lay.p * width)
-    sv, pv = memoryview(src), memoryview(par)
-    for c0 in range(0, lay.columns, step):
-        c1 = min(lay.columns, c0 + step)
-        n = (c1 - c0) * SECTOR
-        rows = [sv[r * width : r * width + n] for r in range(lay.k)]
-        for r, view in enumerate(rows):
-            _read_row_into(f, lay, r, c0, c1, view)
-        outs = [pv[j * width : j * width + n] for j in range(lay.p)]
-        codec.encode_into(rows, outs)
-        for j, out in enumerate(outs):
-            write_at(f, lay.parity_rows[j] + c0, out)
-
-
-def write_tables(f: BinaryIO, lay: Layout, known: ParityCrcs | None = None) -> None:
-    """Checksum the parity rows into every parity-table copy, then write the descriptors.
-
-    ``known`` gives the checksums of parity sectors ``[first, first + count)``
-    (flat index ``row * columns + column``) instead of reading the rows back
-    from ``f``: repair writes through a handle it cannot read.
-    """
-    entries: list[int] = []
-    t = 0
-
-    def flush(chunk: list[int]) -> None:
-        nonlocal t
-        sec = build_crc_sector(KIND_PARITY, t, chunk)
-        for start in lay.pc_starts:
-            write_at(f, start + t, sec)
-        t += 1
-
-    for j, row_start in enumerate(lay.parity_rows):
-        for c0 in range(0, lay.columns, STRIDE):
-            n = min(STRIDE, lay.columns - c0)
-            if known is not None:
-                entries += known(j * lay.columns + c0, n)
-            else:
-                raw = read_sectors(f, row_start + c0, n)
-                entries += [crc32c(b) for b in _blocks_of(raw, n)]
-            while len(entries) >= ENTRIES:
-                flush(entries[:ENTRIES])
-                del entries[:ENTRIES]
-    while t < lay.n_pc:
-        flush(entries)
-        entries = []
-    for s in lay.desc_sectors:
-        write_at(f, s, build_descriptor(lay, s))
 
 
 # --------------------------------------------------------------------------- scan
@@ -265,7 +190,7 @@ def recover_crc_sectors(
     for t0 in range(0, lay.n_crc, STRIDE):
         n = min(STRIDE, lay.n_crc - t0)
         raw = read_sectors(f, lay.n_data + t0, n)
-        bad += [t0 + i for i, b in enumerate(_blocks_of(raw, n))
+        bad += [t0 + i for i, b in enumerate(blocks_of(raw, n))
                 if parse_crc_sector(b, KIND_DATA, t0 + i) is None]  # fmt: skip
     rebuilt: dict[int, bytes] = {}
     dec = rs_backend.codec(lay.k, lay.m)
@@ -334,7 +259,7 @@ def scan(f: BinaryIO, lay: Layout, ctab: Table, ptab: Table) -> Scan:
     for seg_start, seg_end, kind, number in lay.segments():
         for s0 in range(seg_start, seg_end, STRIDE):
             n = min(STRIDE, seg_end - s0)
-            blocks = _blocks_of(read_sectors(f, s0, n), n)
+            blocks = blocks_of(read_sectors(f, s0, n), n)
             if kind == "data":
                 want = ctab.entries(s0, n)
                 good = [w is not None and crc32c(b) == w for b, w in zip(blocks, want, strict=True)]
@@ -367,10 +292,10 @@ def rebuild(
     """Write every damaged message and parity sector, rebuilt and checked, into ``dst``.
 
     Returns how many sectors were written, and the checksum of every rebuilt
-    parity sector by flat index (``write_tables`` needs them; ``dst`` is write-only).
+    parity sector by flat index (``rsprotect.write_tables`` needs them; ``dst`` is write-only).
     """
     codec = rs_backend.codec(lay.k, lay.m)
-    step = _batch_columns(lay)
+    step = batch_columns(lay)
     width = step * SECTOR
     buf = bytearray(lay.m * width)  # every row of one batch, reused batch after batch
     view = memoryview(buf)
@@ -387,7 +312,7 @@ def rebuild(
         if not erased:
             continue
         for r in range(lay.m):
-            _read_row_into(src, lay, r, c0, c1, view[r * width : r * width + (c1 - c0) * SECTOR])
+            read_row_into(src, lay, r, c0, c1, view[r * width : r * width + (c1 - c0) * SECTOR])
         for col, n, rows in _runs(erased):
             if len(rows) > lay.p:
                 raise MediaError(f"group {col} lost {len(rows)} blocks of {lay.m}: unrepairable")

@@ -1,0 +1,102 @@
+"""Writing a file's recovery data, for ``recovery.protect_file`` and ``repair``: the
+checksums of the data sectors, the parity rows, and the parity checksum tables
+with the descriptors. Reading, scanning and rebuilding are in ``rsgroups.py``.
+
+Everything streams in strides of whole sectors; memory stays bounded by
+``rsgroups.BATCH_BYTES``, whatever the file size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import BinaryIO
+
+from . import rs_backend, rsgroups
+from .sectors import (
+    ENTRIES,
+    KIND_DATA,
+    KIND_PARITY,
+    SECTOR,
+    Layout,
+    build_crc_sector,
+    build_descriptor,
+    crc32c,
+)
+
+ParityCrcs = Callable[[int, int], list[int]]
+"""``known(first, count)``: checksums of that run of parity sectors (flat index)."""
+
+
+def write_data_crcs(f: BinaryIO, lay: Layout) -> None:
+    """Checksum every data sector (the last one with its zero padding) into the C sectors."""
+    entries: list[int] = []
+    t = 0
+    for s0 in range(0, lay.n_data, rsgroups.STRIDE):
+        n = min(rsgroups.STRIDE, lay.n_data - s0)
+        raw = rsgroups.read_sectors(f, s0, n)
+        entries += [crc32c(b) for b in rsgroups.blocks_of(raw, n)]
+        while len(entries) >= ENTRIES:
+            rsgroups.write_at(f, lay.n_data + t, build_crc_sector(KIND_DATA, t, entries[:ENTRIES]))
+            del entries[:ENTRIES]
+            t += 1
+    while t < lay.n_crc:
+        rsgroups.write_at(f, lay.n_data + t, build_crc_sector(KIND_DATA, t, entries))
+        entries = []
+        t += 1
+
+
+def encode_parity(f: BinaryIO, lay: Layout) -> None:
+    """Compute every parity row, one batch of columns at a time, in two reused buffers."""
+    codec = rs_backend.codec(lay.k, lay.m)
+    step = rsgroups.batch_columns(lay)
+    width = step * SECTOR
+    src, par = bytearray(lay.k * width), bytearray(lay.p * width)
+    sv, pv = memoryview(src), memoryview(par)
+    for c0 in range(0, lay.columns, step):
+        c1 = min(lay.columns, c0 + step)
+        n = (c1 - c0) * SECTOR
+        rows = [sv[r * width : r * width + n] for r in range(lay.k)]
+        for r, view in enumerate(rows):
+            rsgroups.read_row_into(f, lay, r, c0, c1, view)
+        outs = [pv[j * width : j * width + n] for j in range(lay.p)]
+        codec.encode_into(rows, outs)
+        for j, out in enumerate(outs):
+            rsgroups.write_at(f, lay.parity_rows[j] + c0, out)
+
+
+def write_tables(f: BinaryIO, lay: Layout, known: ParityCrcs | None = None) -> None:
+    """Checksum the parity rows into every parity-table copy, then write the descriptors.
+
+    ``known`` gives the checksums of parity sectors ``[first, first + count)``
+    (flat index ``row * columns + column``) instead of reading the rows back
+    from ``f``: repair writes through a handle it cannot read.
+    """
+    entries: list[int] = []
+    t = 0
+
+    def flush(chunk: list[int]) -> None:
+        nonlocal t
+        sec = build_crc_sector(KIND_PARITY, t, chunk)
+        for start in lay.pc_starts:
+            rsgroups.write_at(f, start + t, sec)
+        t += 1
+
+    for j, row_start in enumerate(lay.parity_rows):
+        for c0 in range(0, lay.columns, rsgroups.STRIDE):
+            n = min(rsgroups.STRIDE, lay.columns - c0)
+            if known is not None:
+                entries += known(j * lay.columns + c0, n)
+            else:
+                raw = rsgroups.read_sectors(f, row_start + c0, n)
+                entries += [crc32c(b) for b in rsgroups.blocks_of(raw, n)]
+            while len(entries) >= ENTRIES:
+                flush(entries[:ENTRIES])
+                del entries[:ENTRIES]
+    while t < lay.n_pc:
+        flush(entries)
+        entries = []
+    for s in lay.desc_sectors:
+        rsgroups.write_at(f, s, build_descriptor(lay, s))
+
+
+__all__ = ["ParityCrcs", "encode_parity", "write_data_crcs", "write_tables"]
