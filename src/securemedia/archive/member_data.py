@@ -73,7 +73,7 @@ class MemberReader(io.RawIOBase):
             decompressor(frames, expected.size) if meta["compression"] == "zstd" else frames
         )
         self._expected = expected
-        # Single-threaded, as when packing (see writer.MemberWriter): BLAKE3's
+        # Single-threaded, as when packing (see member_writer.MemberWriter): BLAKE3's
         # own pool spins in sched_yield whenever the other core is busy.
         self._hash = blake3.blake3(max_threads=1)
         self.size = 0
