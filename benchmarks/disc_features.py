@@ -35,7 +35,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.paired import bench_parser, cli_command, fresh, make_key, paired, run_timed
+from harness.paired import (
+    bench_parser,
+    cli_command,
+    fresh,
+    make_key,
+    paired,
+    run_timed,
+    write_figures,
+)
 from harness.proc import warm
 from harness.roundtrip import digest, log, registry_file
 
@@ -175,8 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         result["salvage"] = {"unpack_s": a, "salvage_s": b, "ratio": r}
         log(f"salvage: {json.dumps(result['salvage'])}")
     print(json.dumps(result, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    write_figures(args.json, result)
     return 0
 
 

@@ -24,7 +24,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from harness.paired import bench_parser, cli_command, fresh, make_key, round_order, run_timed
+from harness.paired import (
+    bench_parser,
+    cli_command,
+    fresh,
+    make_key,
+    round_order,
+    run_timed,
+    write_figures,
+)
 from harness.proc import warm
 from harness.roundtrip import log, registry_file
 
@@ -90,8 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         f"over {args.runs} round(s); the read-back alone (timed by pack) "
         f"{result['median_read_back_seconds']:.2f} s"
     )
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    write_figures(args.json, result)
     return 0
 
 

@@ -39,7 +39,7 @@ from typing import Any
 
 import zfec
 
-from harness.paired import ROOT, bench_parser, make_key, round_order
+from harness.paired import ROOT, bench_parser, make_key, round_order, write_figures
 from harness.proc import run_checked, warm
 from harness.roundtrip import log, registry_file
 from harness.tools import snapshot_command
@@ -305,8 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             if "repair" in parts:
                 result["repair"] = bench_repair(args, versions, tmp)
     print(json.dumps(result, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    write_figures(args.json, result)
     return 0
 
 

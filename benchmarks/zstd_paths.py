@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import resource
 import shutil
@@ -32,7 +31,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.paired import bench_parser, cli_command, make_key, round_order, run_timed
+from harness.paired import (
+    bench_parser,
+    cli_command,
+    make_key,
+    round_order,
+    run_timed,
+    write_figures,
+)
 from harness.proc import warm
 from harness.roundtrip import log, registry_file
 from harness.tools import require
@@ -167,8 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{result['zstd_3_T2_bytes']:,}: size ratio {result['size_ratio']:.4f} "
         f"(target <= 1.01)"
     )
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    write_figures(args.json, result)
     return 0
 
 

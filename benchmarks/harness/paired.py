@@ -9,13 +9,14 @@ most of its drift, where ratios of medians would not.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import statistics
 import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from harness.tools import securemedia_command
 
@@ -100,3 +101,9 @@ def paired(
         b.append(tb)
         ratios.append(tb / ta)
     return statistics.median(a), statistics.median(b), statistics.median(ratios)
+
+
+def write_figures(path: Path | None, result: dict[str, Any]) -> None:
+    """Write ``result`` as indented JSON to ``path`` (``--json``), if one was given."""
+    if path is not None:
+        path.write_text(json.dumps(result, indent=2) + "\n")
