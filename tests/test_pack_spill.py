@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from securemedia import ArchiveReader, ArchiveWriter
-from securemedia.archive import spill
+from securemedia.archive import name_check, spill
 from securemedia.archive.scanned import Scan, Source
 from securemedia.archive.sources import scan_inputs
-from securemedia.errors import FormatError, InputError, OperationalError
+from securemedia.errors import FormatError, InputError, OperationalError, UnsafeMemberError
 from securemedia.keys import SecretKey
 
 SECRET_NAME = "patient-Ærlig-øster"
@@ -139,3 +139,14 @@ def test_scan_refuses_names_that_collide_when_folded(tmp_path: Path) -> None:
     (tmp_path / "a" / "data").mkdir()
     with pytest.raises(InputError, match="duplicate member name 'a/data'"):
         scan_inputs([tmp_path / "a"])
+
+
+def test_name_check_records_a_parent_once_per_run_of_names_under_it() -> None:
+    check = name_check.NameCheck()
+    for i in range(3000):
+        check.add(i, f"top/d{i // 100:02}/f{i}", False)
+    # 3,000 names, 30 directories and the top once each: not a top record per name.
+    assert check._held == (3000 + 30 + 1) * name_check._RECORD.size
+    check.add(3000, "TOP/d07", False)  # a file where a directory holds members
+    with pytest.raises(UnsafeMemberError, match="'TOP/d07' is a file but holds other members"):
+        check.finish(lambda number: "TOP/d07" if number == 3000 else f"n{number}")

@@ -46,14 +46,27 @@ class NameCheck:
         self._buffers = [bytearray() for _ in range(PARTITIONS)]
         self._held = 0
         self._files: list[BinaryIO] | None = None
+        # Ancestors of the last name added, all recorded already: names come in
+        # walk order, so most ancestors repeat, and only the first (smallest)
+        # number implying a parent matters (see _check). Without this, every
+        # member of a tree added one record for the top directory, all in one
+        # partition: 21 MiB read back at once for a million members.
+        self._recent: set[str] = set()
 
     def add(self, number: int, name: str, is_dir: bool) -> None:
         key = unicodedata.normalize("NFC", name).casefold()
         self._put(self._digest(key), _DIR if is_dir else _FILE, number)
         parent = key.rpartition("/")[0]
+        ancestors = set()
         while parent:
+            ancestors.add(parent)
+            if parent in self._recent:
+                # Recorded with a smaller number, and so were its own ancestors.
+                ancestors.update(p for p in self._recent if parent.startswith(p + "/"))
+                break
             self._put(self._digest(parent), _PARENT, number)
             parent = parent.rpartition("/")[0]
+        self._recent = ancestors
 
     def finish(self, name_of: Callable[[int], str]) -> None:
         """Check every partition; ``name_of(number)`` names a member in the message."""
