@@ -29,6 +29,7 @@ import pytest
 from media_support import cli
 from securemedia.media.header import HEADER_SIZE, VolumeHeader, parse_header
 from securemedia.media.salvage_copy import COPY_HEADER_SIZE, CopyInfo, parse_copy_header
+from securemedia.media.sizes import LARGEST_MEDIUM
 
 LIMIT_AS = 1_500_000_000
 """Address space for a child reading a forged set: far below any forged size."""
@@ -232,6 +233,30 @@ def test_a_forged_spare_count_is_bounded(
     restored = run("unpack", *paths, "-i", keys / "key", "-o", dest, "-q")
     assert restored.returncode == 0, restored.stderr
     assert (dest / "data" / "a.bin").read_bytes() == (small_data / "a.bin").read_bytes()
+
+
+def _tight() -> None:
+    limit = 500_000_000  # what the CLI needs here is far less; 255 bitmaps are more
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def test_one_forged_disc_naming_255_volumes_of_the_largest_disc_costs_no_memory(
+    spare_set: list[Path], keys: Path, tmp_path: Path
+) -> None:
+    """The last data volume of a forged 255+1 set of BD-R DL discs, alone: nothing
+    is held per missing volume before a byte of it is rebuilt."""
+    lone = Path(shutil.copy2(spare_set[2], tmp_path / "ship.sm.255"))
+    length = header_of(lone).payload_length
+    forge(
+        lone, number=255, count=255, spares=1, stripe_length=LARGEST_MEDIUM,
+        payload_offset=254 * LARGEST_MEDIUM, archive_length=254 * LARGEST_MEDIUM + length,
+    )  # fmt: skip
+    dest = tmp_path / "dest"
+    args = ("unpack", "--salvage", lone, "-i", keys / "key", "-o", dest)
+    line = one_line_failure(cli(*args, preexec_fn=_tight))
+    assert "nothing can be salvaged" in line
+    assert files_under(dest) == []
+    one_line_failure(run_read_only(tmp_path / "t", "verify", lone))
 
 
 @pytest.mark.parametrize(
