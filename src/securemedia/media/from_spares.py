@@ -98,8 +98,10 @@ class StripedSource:
             v: (data_header(header, v).payload_length if v <= self._n else header.stripe_length)
             for v in range(1, self._n + self._m + 1)
         }
-        # One bit per payload sector: bounded for any disc (1.5 MiB for a BD-R DL).
-        self._seen = bytearray(-(-header.payload_length // SECTOR) // 8 + 1)
+        # One bit per payload sector (3 MiB for a BD-R DL), made at the first
+        # rebuilt sector: a forged header naming 255 missing volumes of the
+        # largest disc must not cost 255 of them before anything is read.
+        self._seen: bytearray | None = None
         self._rebuilt = 0
 
     @property
@@ -199,6 +201,8 @@ class StripedSource:
         return bytes(out), lost
 
     def _count(self, first: int, end: int) -> None:
+        if self._seen is None:
+            self._seen = bytearray(-(-self.header.payload_length // SECTOR) // 8 + 1)
         for t in range(first, end):
             if not self._seen[t // 8] & (1 << (t % 8)):
                 self._seen[t // 8] |= 1 << (t % 8)
