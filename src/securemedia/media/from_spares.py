@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import LostDataError
-from .header import FLAG_SPARE, SECTOR, VolumeHeader
+from .header import FLAG_SPARE, SECTOR, VolumeHeader, missing_phrases
 
 if TYPE_CHECKING:
     from .sources import PayloadSource
@@ -212,12 +212,11 @@ class StripedSource:
         from .healing import describe_ranges
 
         header = self.header
-        unavailable = []
+        absent = [v for v in range(1, self._n + self._m + 1) if v not in self._sources]
+        unavailable = missing_phrases(absent, self._n, self._m)
         for v in range(1, self._n + self._m + 1):
             label = data_header(header, v).label() if v <= self._n else _spare_label(header, v)
-            if v not in self._sources:
-                unavailable.append(f"{label} is missing")
-            elif v != header.number:
+            if v in self._sources and v != header.number:
                 # Present but unreadable somewhere in these ranges: name it only if so.
                 for lo, hi in lost:
                     _, ok = self._column(v, lo, hi)
@@ -226,7 +225,9 @@ class StripedSource:
                         break
         if header.number in self._sources:
             unavailable.insert(0, f"{header.label()} is damaged there")
-        short = len(unavailable) - self._m
+        # Phrases may each name a run of volumes: count the volumes themselves.
+        short = len(absent) + len(unavailable) - len(missing_phrases(absent, self._n, self._m))
+        short -= self._m
         return LostDataError(
             f"{header.label()}: payload {describe_ranges(lost)} cannot be read or rebuilt: "
             + "; ".join(unavailable)
