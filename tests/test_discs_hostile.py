@@ -487,3 +487,32 @@ def test_a_rebuilt_volume_fed_back(
     assert "was given more than once" in one_line_failure(
         run_read_only(tmp_path / "t", "verify", *twice)
     )
+
+
+def test_a_lost_member_never_replaces_an_existing_file(
+    copy_set: tuple[Path, list[Path]], keys: Path, tmp_path: Path
+) -> None:
+    _, paths = copy_set
+    dest = tmp_path / "dest"
+    (dest / "data").mkdir(parents=True)
+    (dest / "data" / "big.bin").write_bytes(b"mine\n")
+    result = run("unpack", "--salvage", "--force", paths[0], "-i", keys / "key", "-o", dest)
+    assert result.returncode == 4, result.stderr
+    assert "lost: data/big.bin" in result.stderr
+    assert (dest / "data" / "big.bin").read_bytes() == b"mine\n"
+    assert files_under(dest) == ["data/big.bin", "data/tiny.txt"]
+
+
+@pytest.mark.parametrize("where", ["header", "content"])
+def test_verify_names_a_damaged_or_forged_salvage_copy(
+    copy_set: tuple[Path, list[Path]], keys: Path, tmp_path: Path, where: str
+) -> None:
+    """A set whose copies are ruined is not a set that salvage can read: verify
+    (keyless for the copy's own header, with -i for its bytes) says so."""
+    _, original = copy_set
+    paths = copy_of(original, tmp_path / "in")
+    at = header_of(paths[1]).copy_offset + (9 if where == "header" else COPY_HEADER_SIZE + 10)
+    poke(paths[1], at, b"Z")
+    args = ("verify", *paths) if where == "header" else ("verify", "-i", keys / "key", *paths)
+    line = one_line_failure(run_read_only(tmp_path / "t", *args))
+    assert "volume 2 of 2" in line and "salvage copy" in line, line
