@@ -20,6 +20,7 @@ from ..keyring import load_signers
 from ..media import recovery
 from ..media.header import FLAG_IMAGE_PROTECTED, FLAG_VOLUME_PROTECTED
 from ..media.iso import iso_size
+from ..media.salvage_view import CopySource, check_copies
 from ..media.set_stream import SetReport
 from ..media.volume_set import (
     VolumeInfo,
@@ -112,6 +113,16 @@ def _check_file(path: Path) -> _Checked:
             checked.short.append(str(exc))
     if no_recovery is not None:
         _judge_missing_recovery(checked, no_recovery)
+    if checked.info is not None and checked.info.header.has_copy and not checked.damaged:
+        # The copy is what salvage reads when a disc is lost: a ruined one must
+        # not pass as "OK" (damage found by recovery data is reported above).
+        try:
+            CopySource(checked.info)
+        except MediaError as exc:
+            # Named once: the report line already says which file and volume.
+            why = str(exc).removeprefix(f"{path}: {checked.info.header.label()}: ")
+            checked.problems.append(why)
+            checked.short.append(why)
     return checked
 
 
@@ -231,6 +242,7 @@ def verify(
     problems = [f"{c.name()}: {p}" for c in checked for p in c.short] + set_problems
     authenticated: bool | None = None
     signer: bytes | None = None
+    copies: list[str] = []
     media: SetReport | None = None
     if identity is not None:
         if diagnosis is None or not diagnosis.restorable:
@@ -243,13 +255,15 @@ def verify(
                 with open_volume_set(list(paths)) as stream:
                     signer = _authenticate(stream, identity, key_passphrase_file, required)
                     media = stream.report
+                    copies = _check_copies(checked, stream)
                 authenticated = True
+                set_problems += copies
             except MediaError as exc:
                 set_problems.append(f"not authenticated: {exc}")
                 problems.append(str(exc))
     if as_json:
         document = {
-            "ok": not problems,
+            "ok": not problems and not copies,
             **set_facts,
             "volumes": [c.to_json() for c in checked],
             "set_problems": set_problems,
@@ -272,10 +286,25 @@ def verify(
                 click.echo(line)
         if authenticated:
             click.echo(_authenticated_line(signer))
-    if problems and not authenticated:
-        shown = "; ".join(problems[:_SHOWN_PROBLEMS])
-        more = len(problems) - _SHOWN_PROBLEMS
+    # Authenticated, but a copy disagrees with the archive: salvage would fail.
+    failed = copies if copies else problems if not authenticated else []
+    if failed:
+        shown = "; ".join(failed[:_SHOWN_PROBLEMS])
+        more = len(failed) - _SHOWN_PROBLEMS
         raise MediaError(shown + (f"; and {more} more problem(s)" if more > 0 else ""))
+
+
+def _check_copies(checked: list[_Checked], archive: BinaryIO) -> list[str]:
+    """Each undamaged disc's salvage copy against the authenticated archive."""
+    out = []
+    for c in checked:
+        if c.info is None or not c.info.header.has_copy or c.damaged:
+            continue
+        try:
+            check_copies([c.path], archive)
+        except MediaError as exc:
+            out.append(f"{c.name()}: {str(exc).removeprefix(f'{c.path}: ')}")
+    return out
 
 
 def _is_plain_archive(path: Path) -> bool:

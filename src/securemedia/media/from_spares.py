@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import LostDataError
-from .header import FLAG_SPARE, SECTOR, VolumeHeader
+from .header import FLAG_SPARE, SECTOR, VolumeHeader, missing_phrases
 
 if TYPE_CHECKING:
     from .sources import PayloadSource
@@ -98,8 +98,10 @@ class StripedSource:
             v: (data_header(header, v).payload_length if v <= self._n else header.stripe_length)
             for v in range(1, self._n + self._m + 1)
         }
-        # One bit per payload sector: bounded for any disc (1.5 MiB for a BD-R DL).
-        self._seen = bytearray(-(-header.payload_length // SECTOR) // 8 + 1)
+        # One bit per payload sector (3 MiB for a BD-R DL), made at the first
+        # rebuilt sector: a forged header naming 255 missing volumes of the
+        # largest disc must not cost 255 of them before anything is read.
+        self._seen: bytearray | None = None
         self._rebuilt = 0
 
     @property
@@ -199,6 +201,8 @@ class StripedSource:
         return bytes(out), lost
 
     def _count(self, first: int, end: int) -> None:
+        if self._seen is None:
+            self._seen = bytearray(-(-self.header.payload_length // SECTOR) // 8 + 1)
         for t in range(first, end):
             if not self._seen[t // 8] & (1 << (t % 8)):
                 self._seen[t // 8] |= 1 << (t % 8)
@@ -208,12 +212,11 @@ class StripedSource:
         from .healing import describe_ranges
 
         header = self.header
-        unavailable = []
+        absent = [v for v in range(1, self._n + self._m + 1) if v not in self._sources]
+        unavailable = missing_phrases(absent, self._n, self._m)
         for v in range(1, self._n + self._m + 1):
             label = data_header(header, v).label() if v <= self._n else _spare_label(header, v)
-            if v not in self._sources:
-                unavailable.append(f"{label} is missing")
-            elif v != header.number:
+            if v in self._sources and v != header.number:
                 # Present but unreadable somewhere in these ranges: name it only if so.
                 for lo, hi in lost:
                     _, ok = self._column(v, lo, hi)
@@ -222,7 +225,9 @@ class StripedSource:
                         break
         if header.number in self._sources:
             unavailable.insert(0, f"{header.label()} is damaged there")
-        short = len(unavailable) - self._m
+        # Phrases may each name a run of volumes: count the volumes themselves.
+        short = len(absent) + len(unavailable) - len(missing_phrases(absent, self._n, self._m))
+        short -= self._m
         return LostDataError(
             f"{header.label()}: payload {describe_ranges(lost)} cannot be read or rebuilt: "
             + "; ".join(unavailable)

@@ -148,6 +148,32 @@ class VolumeHeader:
         return body + struct.pack("<I", google_crc32c.value(body))
 
 
+def missing_phrases(numbers: list[int], count: int, spares: int) -> list[str]:
+    """``volume 2 of 4 is missing``, one per volume; a run of three or more becomes
+    ``volumes 1 to 254 of 255 are missing``, so that a forged count cannot make a
+    message as long as the volumes it claims."""
+    out: list[str] = []
+    i = 0
+    ordered = sorted(numbers)
+    while i < len(ordered):
+        j = i
+        spare = ordered[i] > count
+        while (
+            j + 1 < len(ordered)
+            and ordered[j + 1] == ordered[j] + 1
+            and (ordered[j + 1] > count) == spare
+        ):
+            j += 1
+        first, last = ordered[i], ordered[j]
+        base, of, word = (count, spares, "spare volume") if spare else (0, count, "volume")
+        if j - i >= 2:
+            out.append(f"{word}s {first - base} to {last - base} of {of} are missing")
+        else:
+            out += [f"{word} {n - base} of {of} is missing" for n in ordered[i : j + 1]]
+        i = j + 1
+    return out
+
+
 def looks_like_header(block: bytes) -> bool:
     """True if ``block`` starts with the volume magic (the CRC is not checked)."""
     return block[: len(MAGIC)] == MAGIC

@@ -107,17 +107,26 @@ def plan_rebuild(infos: list[VolumeInfo]) -> RebuildPlan | None:
         return None
     shape = _shape(template)
     present: dict[int, VolumeInfo] = {}
+    plan = RebuildPlan(template, present, [], "", False, None, None)
     for info in members:
-        if _shape(info.header) != shape:
+        # A finder controls every header: each survivor must be exactly the
+        # volume its number implies, or its payload would be read out of bounds
+        # or burned into a rebuilt disc from the wrong place.
+        if _shape(info.header) != shape or info.header != plan.header(info.header.number):
             raise MediaError(
                 f"{info.path}: {info.header.label()} disagrees with the other volumes "
                 "about the set (damaged or altered header)"
             )
-        present.setdefault(info.header.number, info)
+        if info.header.number in present:
+            raise MediaError(
+                f"{info.header.label()} was given more than once "
+                f"({present[info.header.number].path}, {info.path})"
+            )
+        present[info.header.number] = info
     missing = [n for n in range(1, template.total + 1) if n not in present]
     if not missing:
         return None
-    plan = RebuildPlan(template, present, missing, "", False, None, None)
+    plan = dataclasses.replace(plan, missing=missing)
     if len(missing) > template.spares:
         raise MediaError(
             f"cannot rebuild: {plan.describe_missing()} are missing and the set has "

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import MediaError, UsageError, os_error
-from .header import HEADER_SIZE, SECTOR, VolumeHeader, looks_like_header, parse_header
+from .header import (
+    HEADER_SIZE,
+    SECTOR,
+    VolumeHeader,
+    looks_like_header,
+    missing_phrases,
+    parse_header,
+)
 from .iso import ISO_MAGIC_OFFSET, is_iso_image, locate_volume
 
 if TYPE_CHECKING:
@@ -155,7 +162,7 @@ class SetProblems:
                 + " (securemedia repair -o DIR rebuilds it)"
                 for n in self.missing
             ]
-        out = [f"{self.label(n)} is missing" for n in self.missing]
+        out = missing_phrases(self.missing, self.count, self.spares)
         if self.spares:
             out.append(
                 f"{len(self.missing)} volumes are missing but the set has only {self.spares} "
