@@ -516,3 +516,22 @@ def test_verify_names_a_damaged_or_forged_salvage_copy(
     args = ("verify", *paths) if where == "header" else ("verify", "-i", keys / "key", *paths)
     line = one_line_failure(run_read_only(tmp_path / "t", *args))
     assert "volume 2 of 2" in line and "salvage copy" in line, line
+
+
+def test_repair_of_a_forged_spare_count_checks_the_room_first(
+    spare_set: list[Path], tmp_path: Path
+) -> None:
+    """Headers forged to claim 253 spares would have ``repair`` rebuild 252
+    "missing" spares; it measures the room first and writes nothing."""
+    from archive_helpers import mounted_tmpfs
+
+    paths = copy_of(spare_set, tmp_path / "in")
+    for path in paths:
+        forge(path, spares=253)
+    mount = tmp_path / "small"
+    mount.mkdir()
+    with mounted_tmpfs(mount, "size=8m") as small:
+        result = run("repair", *paths, "-o", small / "out")
+        line = one_line_failure(result, code=1)
+        assert "rebuilding 252 volume(s) needs about" in line and "nothing was written" in line
+        assert files_under(small) == []

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ..atomic import atomic_output
-from ..errors import DestinationExistsError, MediaError, OperationalError, UsageError
+from ..errors import (
+    DestinationExistsError,
+    DiskFullError,
+    MediaError,
+    OperationalError,
+    UsageError,
+    os_error,
+)
 from ..media import recovery
 from ..media.header import FLAG_IMAGE_PROTECTED, FLAG_VOLUME_PROTECTED
 from ..media.rebuild import RebuildPlan, plan_rebuild, rebuild_missing
@@ -101,6 +109,14 @@ def repair(damaged: tuple[Path, ...], outdir: Path, force: bool, as_json: bool) 
                 click.echo(f"{entry['path']}: NOT repaired: {entry['error']}")
         for item in rebuilt:
             click.echo(f"{item['label']}: rebuilt from the other volumes -> {item['output']}")
+        if rebuilt:
+            # Parity has no key and no MAC: a forged spare rebuilds a wrong disc
+            # that only the archive's authentication can tell.
+            click.echo(
+                "note: a rebuilt disc is checked against its parity, not authenticated "
+                "(that needs the recipient's key: securemedia verify -i KEY on the whole set)",
+                err=True,
+            )
     if failures:
         raise MediaError("; ".join(f"{what}: {why}" for what, why in failures.items()))
 
@@ -128,6 +144,32 @@ def _check_free(plan: RebuildPlan, numbers: list[int], outdir: Path, *, force: b
         target = outdir / plan.file_name(number)
         if target.exists() and not force:
             raise DestinationExistsError(f"{target} already exists (use --force)")
+    _check_room(plan, numbers, outdir)
+
+
+def _check_room(plan: RebuildPlan, numbers: list[int], outdir: Path) -> None:
+    """Refuse, before writing, a rebuild the output's file system cannot hold.
+
+    Every rebuilt disc is as large as the largest survivor. The spare count
+    comes from the discs' headers, which a finder can forge: without this
+    check, a forged count would make ``repair`` fill the disk with "missing"
+    spares one after the other (cleaned up when the disk is full, but only then).
+    """
+    try:
+        largest = max(info.path.stat().st_size for info in plan.present.values())
+        where = outdir
+        while not where.exists() and where != where.parent:
+            where = where.parent
+        fs = os.statvfs(where)
+    except OSError as exc:
+        raise os_error(exc, "check the free space of", outdir) from exc
+    need = largest * len(numbers)
+    free = fs.f_bavail * fs.f_frsize
+    if need > free:
+        raise DiskFullError(
+            f"rebuilding {len(numbers)} volume(s) needs about {need:,} bytes in {outdir}, "
+            f"which has {free:,} free: nothing was written"
+        )
 
 
 def _rebuild(
