@@ -138,8 +138,11 @@ def snapshot_command(repo: Path, rev: str, work: Path) -> list[str]:
     dest = work / f"snapshot-{commit}"
     if not (dest / "src").exists():
         dest.mkdir(parents=True, exist_ok=True)
+        # docs/ too: src/securemedia/specs links to the specifications there.
         archive = subprocess.run(
-            ["git", "-C", str(repo), "archive", commit, "src"], capture_output=True, check=True
+            ["git", "-C", str(repo), "archive", commit, "src", "docs"],
+            capture_output=True,
+            check=True,
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
     entry = dest / "securemedia"
