@@ -33,6 +33,7 @@ from ..errors import (
     Terminated,
     underlying,
 )
+from .allocator import keep_large_buffers
 from .commands import COMMANDS
 from .signals import signals_raise
 
@@ -61,6 +62,7 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; exits with the process exit code (table above)."""
+    keep_large_buffers()
     with signals_raise():
         code = _run(argv)
     sys.exit(code)
