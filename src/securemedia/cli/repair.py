@@ -23,9 +23,8 @@ from ..errors import (
 from ..media import recovery
 from ..media.header import FLAG_IMAGE_PROTECTED, FLAG_VOLUME_PROTECTED
 from ..media.rebuild import RebuildPlan, plan_rebuild, rebuild_missing
-from ..media.repaired import open_repaired
 from ..media.sources import PayloadSource, PlainSource
-from ..media.volume_set import VolumeInfo, read_volume_info, read_volume_info_from
+from ..media.volume_set import VolumeInfo, read_volume_info, read_volume_info_healed
 
 
 @click.command("repair")
@@ -125,13 +124,8 @@ def _volume_info(path: Path) -> VolumeInfo | None:
     """The volume header of a given file, through its recovery data if it is damaged."""
     # An unreadable file is no volume of the set here; its repair below says why.
     try:
-        return read_volume_info(path)
+        return read_volume_info_healed(path)
     except (MediaError, OperationalError):
-        pass
-    try:
-        with open_repaired(path) as fp:
-            return read_volume_info_from(fp, path)
-    except (MediaError, OperationalError, OSError):
         return None
 
 

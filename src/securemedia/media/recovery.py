@@ -14,7 +14,7 @@ image: ISO readers ignore what lies past the file system. The region holds
   self-checking, so that damage to the region itself is survivable.
 
 Layout details are in ``sectors.py``; the streaming engine in ``rsgroups.py``;
-reading a damaged file repaired in memory in ``repaired.py``.
+reading a damaged file healed in memory, sector by sector, in ``healing.py``.
 """
 
 from __future__ import annotations
