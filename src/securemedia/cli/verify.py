@@ -19,6 +19,7 @@ from ..errors import MediaError, UsageError
 from ..keyring import load_signers
 from ..media import recovery
 from ..media.header import FLAG_IMAGE_PROTECTED, FLAG_VOLUME_PROTECTED
+from ..media.healing import describe_ranges
 from ..media.iso import iso_size
 from ..media.salvage_view import CopySource, check_copies
 from ..media.set_stream import SetReport
@@ -31,7 +32,6 @@ from ..media.volume_set import (
 )
 from .inputs import signer_label
 
-_SHOWN_RANGES = 8
 _SHOWN_PROBLEMS = 3
 
 
@@ -68,14 +68,11 @@ class _Checked:
 
 
 def _ranges(ranges: list[tuple[int, int]]) -> str:
-    """``8,192 bytes in 2 ranges: bytes 6,144-12,287, 81,920-83,967`` (ends inclusive)."""
+    """``8,192 bytes in 2 range(s): bytes 6,144-12,287, 81,920-83,967`` (ends inclusive)."""
     if not ranges:
         return "recovery data"
     size = sum(end - start for start, end in ranges)
-    shown = ", ".join(f"{start:,}-{end - 1:,}" for start, end in ranges[:_SHOWN_RANGES])
-    more = len(ranges) - _SHOWN_RANGES
-    tail = f" and {more} more" if more > 0 else ""
-    return f"{size:,} bytes in {len(ranges)} range(s): bytes {shown}{tail}"
+    return f"{size:,} bytes in {len(ranges)} range(s): {describe_ranges(ranges)}"
 
 
 def _check_file(path: Path) -> _Checked:
