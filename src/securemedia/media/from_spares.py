@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import LostDataError
-from .header import FLAG_SPARE, SECTOR, VolumeHeader, missing_phrases
+from .header import SECTOR, VolumeHeader, missing_phrases
 
 if TYPE_CHECKING:
     from .sources import PayloadSource
@@ -57,25 +57,6 @@ def read_partial(source: PayloadSource, offset: int, size: int) -> tuple[bytes, 
     return bytes(out), lost
 
 
-def data_header(known: VolumeHeader, number: int) -> VolumeHeader:
-    """The header of data volume ``number`` of ``known``'s set, all fields implied."""
-    stripe, total = known.stripe_length, known.archive_length
-    offset = min((number - 1) * stripe, total)
-    flags = known.flags & ~FLAG_SPARE
-    return VolumeHeader(
-        known.set_id,
-        number,
-        known.count,
-        offset,
-        min(stripe, total - offset),
-        total,
-        flags,
-        known.spares,
-        stripe,
-        known.copy_length,
-    )
-
-
 class StripedSource:
     """Data volume ``header.number`` of a set with spares (a :class:`PayloadSource`).
 
@@ -95,8 +76,7 @@ class StripedSource:
         self._decode = decode
         self._n, self._m = header.count, header.spares
         self._lengths = {
-            v: (data_header(header, v).payload_length if v <= self._n else header.stripe_length)
-            for v in range(1, self._n + self._m + 1)
+            v: (header.sibling(v).payload_length) for v in range(1, self._n + self._m + 1)
         }
         # One bit per payload sector (3 MiB for a BD-R DL), made at the first
         # rebuilt sector: a forged header naming 255 missing volumes of the
@@ -215,7 +195,7 @@ class StripedSource:
         absent = [v for v in range(1, self._n + self._m + 1) if v not in self._sources]
         unavailable = missing_phrases(absent, self._n, self._m)
         for v in range(1, self._n + self._m + 1):
-            label = data_header(header, v).label() if v <= self._n else _spare_label(header, v)
+            label = header.sibling(v).label()
             if v in self._sources and v != header.number:
                 # Present but unreadable somewhere in these ranges: name it only if so.
                 for lo, hi in lost:
@@ -235,7 +215,3 @@ class StripedSource:
             "volumes would be needed there",
             [(header.payload_offset + lo, header.payload_offset + hi) for lo, hi in lost],
         )
-
-
-def _spare_label(header: VolumeHeader, number: int) -> str:
-    return f"spare volume {number - header.count} of {header.spares}"

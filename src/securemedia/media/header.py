@@ -34,6 +34,7 @@ sector boundary for the magic and the CRC. It holds no names and no keys.
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from dataclasses import dataclass
 
@@ -119,6 +120,26 @@ class VolumeHeader:
     def set_hex(self) -> str:
         """The set id as hex, as shown to the operator."""
         return self.set_id.hex()
+
+    def sibling(self, number: int) -> VolumeHeader:
+        """The header volume ``number`` of this set has, in a set with spares.
+
+        Every field follows from the set there: data volume ``i`` holds the
+        stripe-length slice at ``(i - 1) * stripe`` (capped at the archive's end,
+        so a forged header gives an empty slice, not a negative one), a spare
+        holds offset 0 and one stripe. Readers and ``repair`` compare survivors
+        with it and rebuild missing headers from it.
+        """
+        stripe, total = self.stripe_length, self.archive_length
+        flags = self.flags & ~FLAG_SPARE
+        if number > self.count:
+            offset, length, flags = 0, stripe, flags | FLAG_SPARE
+        else:
+            offset = min((number - 1) * stripe, total)
+            length = min(stripe, total - offset)
+        return dataclasses.replace(
+            self, number=number, payload_offset=offset, payload_length=length, flags=flags
+        )
 
     def label(self) -> str:
         """``volume 2 of 3`` (``spare volume 1 of 2``): how messages name a volume."""

@@ -27,7 +27,6 @@ from . import recovery
 from .disc_files import finish_disc
 from .header import (
     FLAG_IMAGE_PROTECTED,
-    FLAG_SPARE,
     FLAG_VOLUME_PROTECTED,
     HEADER_SIZE,
     VolumeHeader,
@@ -62,21 +61,7 @@ class RebuildPlan:
 
     def header(self, number: int) -> VolumeHeader:
         """The header volume ``number`` of the set has (all its fields follow from the set)."""
-        t = self.template
-        flags = t.flags & ~FLAG_SPARE
-        if number > t.count:
-            return dataclasses.replace(
-                t,
-                number=number,
-                payload_offset=0,
-                payload_length=t.stripe_length,
-                flags=flags | FLAG_SPARE,
-            )
-        offset = (number - 1) * t.stripe_length
-        length = min(t.stripe_length, t.archive_length - offset)
-        return dataclasses.replace(
-            t, number=number, payload_offset=offset, payload_length=length, flags=flags
-        )
+        return self.template.sibling(number)
 
     def file_name(self, number: int) -> str:
         """The disc file name of volume ``number``: ``NAME.00k`` or ``NAME.00k.iso``."""
@@ -105,14 +90,13 @@ def plan_rebuild(infos: list[VolumeInfo]) -> RebuildPlan | None:
     template = members[0].header
     if not template.spares:
         return None
-    shape = _shape(template)
     present: dict[int, VolumeInfo] = {}
     plan = RebuildPlan(template, present, [], "", False, None, None)
     for info in members:
         # A finder controls every header: each survivor must be exactly the
         # volume its number implies, or its payload would be read out of bounds
         # or burned into a rebuilt disc from the wrong place.
-        if _shape(info.header) != shape or info.header != plan.header(info.header.number):
+        if info.header != plan.header(info.header.number):
             raise MediaError(
                 f"{info.path}: {info.header.label()} disagrees with the other volumes "
                 "about the set (damaged or altered header)"
@@ -140,17 +124,6 @@ def plan_rebuild(infos: list[VolumeInfo]) -> RebuildPlan | None:
         iso=iso,
         redundancy=_redundancy(survivors, template),
         notice=_notice(survivors) if iso else None,
-    )
-
-
-def _shape(h: VolumeHeader) -> tuple[int, ...]:
-    return (
-        h.count,
-        h.spares,
-        h.stripe_length,
-        h.archive_length,
-        h.copy_length,
-        h.flags & ~FLAG_SPARE,
     )
 
 

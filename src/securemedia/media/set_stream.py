@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import LostDataError, MediaError
-from .from_spares import Decode, StripedSource, data_header
+from .from_spares import Decode, StripedSource
 from .sources import PayloadSource, open_sources
 from .spares import decode_stripe
 from .view import SizedView
@@ -187,9 +187,7 @@ def payload_sources(
     known = next(iter(members.values())).header
     decode = _decode_stripe()
     return {
-        n: StripedSource(
-            members[n].header if n in members else data_header(known, n), sources, decode
-        )
+        n: StripedSource(members[n].header if n in members else known.sibling(n), sources, decode)
         for n in range(1, problems.count + 1)
     }
 

@@ -225,11 +225,9 @@ def _check_offsets(headers: list[VolumeHeader], count: int, spares: int) -> list
     if any(h.archive_length != total for h in headers):
         return ["the volumes' headers disagree on the archive's length"]
     if spares:
-        from .from_spares import data_header
-
         stripe = headers[0].stripe_length
         for header in headers:
-            expected = data_header(header, header.number) if not header.is_spare else None
+            expected = header.sibling(header.number) if not header.is_spare else None
             if header.stripe_length != stripe or (
                 expected is not None
                 and (header.payload_offset, header.payload_length)
