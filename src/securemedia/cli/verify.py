@@ -18,11 +18,12 @@ import click
 from ..errors import MediaError, UsageError
 from ..keyring import load_signers
 from ..media import recovery
-from ..media.header import FLAG_IMAGE_PROTECTED, FLAG_VOLUME_PROTECTED
+from ..media.header import FLAG_IMAGE_PROTECTED
 from ..media.healing import describe_ranges
 from ..media.iso import iso_size
 from ..media.salvage_view import CopySource, check_copies
 from ..media.set_stream import SetReport
+from ..media.sources import carries_recovery
 from ..media.volume_set import (
     VolumeInfo,
     diagnose_set,
@@ -132,9 +133,8 @@ def _judge_missing_recovery(checked: _Checked, why: str) -> None:
     info = checked.info
     if info is None:
         return  # already reported: the file is not a readable volume
-    flag = FLAG_IMAGE_PROTECTED if info.image else FLAG_VOLUME_PROTECTED
     size = checked.path.stat().st_size
-    if not info.header.flags & flag:
+    if not carries_recovery(info):
         if not info.image and info.header.flags & FLAG_IMAGE_PROTECTED:
             note = "a volume file taken off its disc: check the whole disc image instead"
         else:

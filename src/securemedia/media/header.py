@@ -42,6 +42,7 @@ import google_crc32c
 
 from ..errors import MediaError, UnsupportedVersionError
 from .sizes import LARGEST_MEDIUM
+from .sizes import SECTOR as SECTOR  # re-exported: volumes are laid out in sectors
 
 MAGIC = b"\x89SMVOL\r\n"
 VERSION = 1
@@ -64,7 +65,6 @@ _KNOWN_FLAGS = FLAG_VOLUME_PROTECTED | FLAG_IMAGE_PROTECTED | FLAG_SPARE | FLAG_
 MAX_SPARES = 255
 MAX_CODED_VOLUMES = 256
 """Data plus spare volumes of a set with spares: Reed-Solomon over GF(2^8)."""
-SECTOR = 2048
 _CRC_AT = HEADER_SIZE - 4
 
 

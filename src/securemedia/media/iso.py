@@ -204,7 +204,7 @@ CANDIDATES = 16
 
 _ROOT_RECORD = 156  # root directory record in the primary volume descriptor (ECMA-119 8.4.18)
 _DIR_FLAG = 0x02
-_NOT_VOLUMES = (b"README.TXT;1", b"FORMAT.TXT;1", b"MEDIA.TXT;1")
+_NOT_VOLUMES = tuple(f"{name};1".encode() for name in _PLAIN_FILES)
 """Root files that are never the volume; README.TXT first."""
 
 

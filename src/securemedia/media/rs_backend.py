@@ -34,7 +34,7 @@ from . import isal
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
-__all__ = ["BACKEND_ENV", "Codec", "backend_name", "codec", "decode", "encode"]
+__all__ = ["BACKEND_ENV", "Codec", "backend_name", "codec"]
 
 BACKEND_ENV = "SECUREMEDIA_RS_BACKEND"
 """``zfec`` or ``isal`` forces that backend (``isal`` fails if ISA-L cannot load)."""
@@ -357,13 +357,3 @@ def _agrees_with_zfec(made: Codec) -> bool:
 def codec(k: int, total: int) -> Codec:
     """The shared codec of a geometry, on the backend ``backend_name()`` picks."""
     return _codec(k, total, backend_name())
-
-
-def encode(k: int, total: int, blocks: Sequence[Buffer]) -> list[bytes]:
-    """All ``total - k`` parity blocks of k message blocks (zfec's code, byte for byte)."""
-    return codec(k, total).encode(blocks)
-
-
-def decode(k: int, total: int, blocks_by_index: Mapping[int, Buffer]) -> list[bytes]:
-    """The k message blocks from at least k blocks of a group, keyed by index."""
-    return codec(k, total).decode(blocks_by_index)

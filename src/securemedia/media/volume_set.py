@@ -171,11 +171,6 @@ class SetProblems:
         return out
 
     @property
-    def ok(self) -> bool:
-        """True when the set is complete and consistent."""
-        return not self.messages()
-
-    @property
     def restorable(self) -> bool:
         """True when every archive byte can be read: consistent, and no more
         volumes missing than the set has spares."""

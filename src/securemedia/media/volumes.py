@@ -35,11 +35,11 @@ from .header import (
     FLAG_VOLUME_PROTECTED,
     HEADER_SIZE,
     MAX_CODED_VOLUMES,
-    MAX_SPARES,
     MAX_VOLUMES,
     SET_ID_SIZE,
     VolumeHeader,
 )
+from .plan import check_spare_count
 from .spare_files import check_spare_files, write_spare_files
 from .volume_salvage import SalvageCopies
 
@@ -105,8 +105,7 @@ class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
         self._staging: StagingDirectory | None = None
         if capacity_per_volume <= HEADER_SIZE:
             raise UsageError("the medium is too small to hold a volume")
-        if not 0 <= spares <= MAX_SPARES:
-            raise UsageError(f"--spare-discs {spares} is out of range: 0 to {MAX_SPARES}")
+        check_spare_count(1, spares)
         self.spares = spares
         self.base = Path(base)
         self.iso = iso
