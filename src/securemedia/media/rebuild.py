@@ -28,10 +28,10 @@ from .disc_files import finish_disc
 from .header import (
     FLAG_IMAGE_PROTECTED,
     FLAG_VOLUME_PROTECTED,
-    HEADER_SIZE,
     VolumeHeader,
 )
 from .readme import load_notice
+from .salvage_copy import append_block
 from .sectors import Layout, layout_for_redundancy
 from .sources import PayloadSource
 from .spares import decode_stripe, encode_stripe, stripe_width
@@ -284,17 +284,12 @@ def _write_copies(info: VolumeInfo, outs: Mapping[int, BinaryIO], plan: RebuildP
     if info.header.set_id != t.set_id or info.header.copy_length != t.copy_length:
         raise MediaError(f"{info.path}: not a volume of this set")
     try:
-        with info.path.open("rb") as fp:
-            fp.seek(info.offset + info.header.copy_offset)
-            block = fp.read(t.copy_length)
+        fp = info.path.open("rb")
     except OSError as exc:
         raise os_error(exc, "read", info.path) from exc
-    if len(block) != t.copy_length:
-        raise MediaError(f"{info.path}: {info.header.label()} is truncated")
-    for n, out in outs.items():
-        header = plan.header(n)
-        out.write(bytes(header.copy_offset - HEADER_SIZE - header.payload_length))
-        out.write(block)
+    with fp:
+        for n, out in outs.items():
+            append_block(out, plan.header(n), fp, info.offset + info.header.copy_offset)
 
 
 def _finish(plan: RebuildPlan, staging: StagingDirectory, number: int, part: str) -> str:

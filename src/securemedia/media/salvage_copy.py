@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import struct
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -220,10 +219,19 @@ def staged_pieces(info: CopyInfo, volumes: Sequence[tuple[Path, int]]) -> Iterat
             first += length
 
 
-def append_block(fp: BinaryIO, header: VolumeHeader, block: Path) -> None:
-    """Append the block file ``block`` to the volume file ``fp`` (header, payload
-    written) at ``header.copy_offset``, after the payload's zero padding."""
+def append_block(fp: BinaryIO, header: VolumeHeader, source: BinaryIO, offset: int) -> None:
+    """Append the copy block (``header.copy_length`` bytes of ``source`` from
+    ``offset``) to the volume file ``fp`` (header and payload written) at
+    ``header.copy_offset``, after the payload's zero padding. Copied in pieces:
+    memory stays bounded whatever length a header announces. A short source is
+    a truncated volume (MediaError)."""
     end = fp.seek(0, io.SEEK_END)
     fp.write(bytes(header.copy_offset - end))
-    with block.open("rb") as source:
-        shutil.copyfileobj(source, fp, _READ)
+    source.seek(offset)
+    left = header.copy_length
+    while left:
+        piece = source.read(min(_READ, left))
+        if not piece:
+            raise MediaError(f"{header.label()}: its salvage copy is truncated")
+        fp.write(piece)
+        left -= len(piece)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from ..atomic import StagingDirectory
 from ..errors import OperationalError
-from .header import HEADER_SIZE, VolumeHeader, parse_header
+from .header import HEADER_SIZE, VolumeHeader
 from .sources import PlainSource
 from .spares import encode_stripe, stripe_width
 from .volume_set import read_volume_info
@@ -25,13 +27,17 @@ def _digest() -> hashlib.blake2b:
 def write_spare_files(
     staging: StagingDirectory,
     data_parts: list[str],
+    lengths: list[int],
     spare_parts: list[str],
     headers: list[VolumeHeader],
+    finish: Callable[[BinaryIO, VolumeHeader], None] | None = None,
 ) -> list[bytes]:
     """Write spare volume files ``spare_parts`` (with ``headers``) into ``staging``.
 
-    ``data_parts`` are the staged data volume files, headers final. Returns the
-    BLAKE2b digest of each spare's payload, for :func:`check_spare_files`.
+    ``data_parts`` are the staged data volume files (headers final) and
+    ``lengths`` their payload lengths; ``finish``, if given, appends what follows
+    each spare's payload (its salvage copy). Returns the BLAKE2b digest of each
+    spare's payload, for :func:`check_spare_files`.
     """
     if not spare_parts:
         return []
@@ -43,10 +49,9 @@ def write_spare_files(
             inputs = [stack.enter_context((staging.path / part).open("rb")) for part in data_parts]
             outputs = [stack.enter_context(staging.create(part)) for part in spare_parts]
             # Read each data payload only: a salvage copy may follow it in the file.
-            left = [
-                parse_header(fp.read(HEADER_SIZE), part).payload_length
-                for fp, part in zip(inputs, data_parts, strict=True)
-            ]
+            left = list(lengths)
+            for fp in inputs:
+                fp.seek(HEADER_SIZE)
             for out, header in zip(outputs, headers, strict=True):
                 out.write(header.pack())
             for start in range(0, stripe, width):
@@ -62,6 +67,9 @@ def write_spare_files(
                 ):
                     out.write(parity)
                     digest.update(parity)
+            if finish is not None:
+                for out, header in zip(outputs, headers, strict=True):
+                    finish(out, header)
         except OSError as exc:
             raise OperationalError(
                 f"cannot write the spare volumes in {staging.directory}: {exc.strerror or exc}"

@@ -104,7 +104,8 @@ class SalvageCopies:
     def _append_copy(self, fp: BinaryIO, header: VolumeHeader) -> None:
         """Append the staged copy block to volume file ``fp`` (helper A: spares too)."""
         if self._copy is not None:
-            salvage.append_block(fp, header, self._staged().path / _COPY_NAME)
+            with (self._staged().path / _COPY_NAME).open("rb") as block:
+                salvage.append_block(fp, header, block, 0)
 
     def _drop_copy(self) -> None:
         if self._copy is not None:

@@ -282,14 +282,8 @@ class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
             for j in range(1, self.spares + 1)
         ]
         digests = write_spare_files(
-            staging,
-            self._parts,
-            spare_parts,
-            spare_headers,
+            staging, self._parts, self._lengths, spare_parts, spare_headers, self._append_copy
         )
-        for part, header in zip(spare_parts, spare_headers, strict=True):
-            with (staging.path / part).open("r+b") as fp:
-                self._append_copy(fp, header)
         self.count = count
         staged = [
             self._finish_volume(number, count, part)
