@@ -55,19 +55,20 @@ def extract(
         writing_to(dest),  # a full disk says where
         Staging(dest, force=force, notice=notice, list_paths=False) as staging,
     ):
-        stager = _Stager(staging, progress)
+        stager = Stager(staging, progress)
         # One pass over the (authenticated) index before anything is written:
         # the destination, the selection and the free space.
+        # The result is counted here too: the index is not read again for it.
         found: set[str] = set()
-        total = 0
+        result = ExtractResult()
         for m in reader.iter_members():
             if wanted is None or m.path in wanted:
-                total += m.size
                 if wanted is not None:
                     found.add(m.path)
                 staging.check_member(m.path, is_dir=m.type != FILE)
+                _count(result, m, dest, list_members)
         _check_selection(wanted, found)
-        staging.check_free_space(total)
+        staging.check_free_space(result.bytes)
         if wanted is not None:
             for m in reader.iter_members():
                 if m.path in wanted:
@@ -78,25 +79,18 @@ def extract(
                 m = entry.member
                 stager.stage(m.path, m.mode, m.mtime_ns, entry.data, m.size)
         staging.commit()
-    return _result(reader, dest, wanted, list_members)
-
-
-def _result(
-    reader: ArchiveReader, dest: Path, wanted: set[str] | None, list_members: bool
-) -> ExtractResult:
-    result = ExtractResult()
-    for m in reader.iter_members():
-        if wanted is not None and m.path not in wanted:
-            continue
-        if m.type == FILE:
-            result.files += 1
-            result.bytes += m.size
-        else:
-            result.directories += 1
-        if list_members:
-            result.members.append(m)
-            result.written.append(dest / m.path)
     return result
+
+
+def _count(result: ExtractResult, m: Member, dest: Path, list_members: bool) -> None:
+    if m.type == FILE:
+        result.files += 1
+        result.bytes += m.size
+    else:
+        result.directories += 1
+    if list_members:
+        result.members.append(m)
+        result.written.append(dest / m.path)
 
 
 def _check_selection(wanted: set[str] | None, present: set[str]) -> None:
@@ -105,8 +99,8 @@ def _check_selection(wanted: set[str] | None, present: set[str]) -> None:
         raise UsageError(f"no member {missing[0]!r} in this archive")
 
 
-class _Stager:
-    """Writes members into the staging area, reporting progress."""
+class Stager:
+    """Writes members into the staging area, reporting progress (extract and salvage)."""
 
     def __init__(self, staging: Staging, progress: Progress | None) -> None:
         self._staging = staging

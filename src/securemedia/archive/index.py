@@ -127,11 +127,6 @@ def check_member_meta(meta: dict[str, Any]) -> None:
     _check_values(meta)
 
 
-def check_meta(meta: dict[str, Any]) -> None:
-    """Check an in-line member record's metadata before acting on it."""
-    check_member_meta(meta)
-
-
 def member_from_entry(entry: object) -> Member:
     """A :class:`Member` from one parsed index entry, every field checked."""
     if not isinstance(entry, dict):

@@ -19,10 +19,9 @@ import json
 from collections.abc import Iterator
 
 from ..errors import FormatError
-from .index import MAX_MEMBERS, Member, member_from_entry
+from .index import INDEX_PREFIX, MAX_MEMBERS, Member, member_from_entry
 
-PREFIX = '{"version":1,"members":['
-SUFFIX = "]}"
+PREFIX = INDEX_PREFIX.decode()
 # The longest canonical entry: a 4096-byte name whose every byte is escaped
 # (two characters), eight fields and their integers. Anything longer is refused
 # without being parsed.

@@ -84,6 +84,11 @@ def validate_member_name(name: str) -> str:
 def _check_characters(name: str, shown: str) -> None:
     """Refuse characters that a terminal, a file manager or a file system would
     interpret instead of showing, naming the rule and the first offender."""
+    # Every refused character (Cc, Cs, Cf, Zl, Zp) is one str.isprintable()
+    # rejects, so a printable name needs no per-character lookup: this runs for
+    # every member several times per unpack.
+    if name.isprintable():
+        return
     for ch in name:
         category = unicodedata.category(ch)
         if category in ("Cc", "Cs"):

@@ -18,16 +18,14 @@ members whose chunks they touch.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import IntegrityError, LostDataError, os_error, writing_to
+from .extract import Progress, Stager
 from .index import FILE, Member
-from .reader import READ_SIZE, ArchiveReader
+from .reader import ArchiveReader
 from .staging import Notice, Staging
-
-Progress = Callable[[int], None]
 
 
 @dataclass
@@ -67,38 +65,24 @@ def salvage(
             total += m.size
             staging.check_member(m.path, is_dir=m.type != FILE)
         staging.check_free_space(total)
+        stager = Stager(staging, progress)
         for m in reader.iter_members():
             try:
-                if m.type == FILE:
-                    _restore_file(reader, staging, m, progress)
-                    result.files += 1
-                    result.bytes += m.size
-                else:
-                    staging.add_dir(m.path)
-                    staging.set_metadata(m.path, mtime_ns=m.mtime_ns, mode=m.mode)
-                    result.directories += 1
+                data = reader.open_member(m) if m.type == FILE else None
+                # A file gets its staged name only once its reader returned its
+                # end: every chunk authenticated, size and digest checked.
+                stager.stage(m.path, m.mode, m.mtime_ns, data, m.size)
             except (LostDataError, IntegrityError):
                 result.lost.append(m)
                 continue
             except OSError as exc:
                 raise os_error(exc, "write to", dest) from None
+            if m.type == FILE:
+                result.files += 1
+                result.bytes += m.size
+            else:
+                result.directories += 1
             if list_members:
                 result.restored.append(m)
         staging.commit()
     return result
-
-
-def _restore_file(
-    reader: ArchiveReader, staging: Staging, member: Member, progress: Progress | None
-) -> None:
-    """Stage one file member; its staged file is dropped if anything raises."""
-    data = reader.open_member(member)
-    with staging.open_file(
-        member.path, member.size, mode=member.mode, mtime_ns=member.mtime_ns
-    ) as out:
-        # The file gets its name only once the reader returned its end: every
-        # chunk authenticated, size and digest checked against the index.
-        while chunk := data.read(READ_SIZE):
-            out.write(chunk)
-            if progress is not None:
-                progress(len(chunk))

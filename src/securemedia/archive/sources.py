@@ -193,6 +193,9 @@ def write_sources(
     The scan checked the names against each other; the writer checks them
     against everything else it holds when it is closed (see
     :meth:`ArchiveWriter.close`), without a name table in memory."""
+    # One reused buffer for every file: the data is hashed and copied into the
+    # STREAM's chunk buffer before the next read overwrites it.
+    buffer = memoryview(bytearray(READ_SIZE))
     for source in sources:
         if exclude is not None and exclude.has_id(source.dev, source.ino):
             continue
@@ -212,9 +215,6 @@ def write_sources(
                 with writer.open_member(
                     source.name, mode=mode, mtime_ns=mtime_ns, _scanned=True
                 ) as out:
-                    # One reused buffer: the data is hashed and copied into the
-                    # STREAM's chunk buffer before the next read overwrites it.
-                    buffer = memoryview(bytearray(READ_SIZE))
                     while n := handle.readinto(buffer):
                         out.write(buffer[:n])
 
