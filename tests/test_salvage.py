@@ -346,7 +346,7 @@ def test_a_hole_inside_a_volume_costs_only_its_members(
         ):
             lost.add(m.path)
     assert len(lost) in (1, 2)
-    sources, copy, _ = salvage_sources(infos)
+    sources, copy, _, _ = salvage_sources(infos)
     sources[2] = HoleySource(infos[1], hole)
     view = SalvageView(infos[0].header.archive_length, 3, sources, copy)
     view.seek(hole[0] - 100)  # a read that runs into the hole gives the good bytes before it

@@ -99,16 +99,15 @@ def _check_file(path: Path) -> _Checked:
             verdict = "repairable" if report.repairable else "NOT repairable"
             checked.problems.append(f"damaged: {_ranges(checked.damaged)} ({verdict})")
             checked.short.append(f"damaged ({verdict})")
+    # A damaged but repairable disc may have lost its header sector: read it
+    # through the recovery data (in memory, writing nothing) so the report can
+    # still say which volume this is. Either read raises the plain read's error.
+    read = read_volume_info_healed if checked.repairable else read_volume_info
     try:
-        checked.info = read_volume_info(path)
+        checked.info = read(path)
     except MediaError as exc:
-        if checked.repairable:
-            # The header itself was hit: read it from a repaired copy so the
-            # report can still say which volume this is.
-            checked.info = _info_from_repaired(path)
-        if checked.info is None:
-            checked.problems.append(str(exc))
-            checked.short.append(str(exc))
+        checked.problems.append(str(exc))
+        checked.short.append(str(exc))
     if no_recovery is not None:
         _judge_missing_recovery(checked, no_recovery)
     if checked.info is not None and checked.info.header.has_copy and not checked.damaged:
@@ -150,18 +149,6 @@ def _judge_missing_recovery(checked: _Checked, why: str) -> None:
     checked.repairable = False
     checked.problems.append(message)
     checked.short.append(message)
-
-
-def _info_from_repaired(path: Path) -> VolumeInfo | None:
-    """The volume header read through the recovery data, repaired in memory.
-
-    ``verify`` writes nothing anywhere: no repaired copy, no temporary file.
-    Only the sectors read are rebuilt (the file system's and the header's).
-    """
-    try:
-        return read_volume_info_healed(path)
-    except MediaError:
-        return None
 
 
 @click.command("verify")

@@ -106,6 +106,7 @@ class SalvageView(SizedView):
         count: int,
         sources: dict[int, PayloadSource],
         copy: CopySource | None,
+        opened: Sequence[PayloadSource] = (),
     ) -> None:
         super().__init__(archive_length)
         self._count = count
@@ -113,6 +114,9 @@ class SalvageView(SizedView):
         self._sources = [s for s in ordered if not s.header.is_spare]
         self._starts = [s.header.payload_offset for s in self._sources]
         self._copy = copy
+        # The given discs' own sources, which ``sources`` may only wrap (spare
+        # rebuilds read them): closed with the view.
+        self._opened = list(opened)
 
     def readinto(self, buffer: Buffer) -> int:
         view = memoryview(buffer).cast("B")
@@ -158,16 +162,16 @@ class SalvageView(SizedView):
         )
 
     def close(self) -> None:
-        for source in self._sources:
+        for source in [*self._sources, *self._opened]:
             source.close()
         super().close()
 
 
 def salvage_sources(
     infos: Sequence[VolumeInfo],
-) -> tuple[dict[int, PayloadSource], CopySource | None, SalvageReport]:
-    """The usable volumes of one set (by number; plain sources), the first
-    salvage copy that checks out, and what is missing.
+) -> tuple[dict[int, PayloadSource], CopySource | None, SalvageReport, list[PayloadSource]]:
+    """The usable data volumes of one set (by number), the first salvage copy
+    that checks out, what is missing, and every source opened (to close).
 
     Volumes of another set, or one given twice, are refused as in a normal read:
     salvage reads what is there, it does not guess which discs belong together.
@@ -193,7 +197,7 @@ def salvage_sources(
             with contextlib.suppress(MediaError):  # a damaged copy: try the next volume
                 copy = CopySource(info)
                 report.copy_from = str(info.path)
-    return sources, copy, report
+    return sources, copy, report, list(given.values())
 
 
 @contextlib.contextmanager
@@ -213,10 +217,10 @@ def open_salvage_set(paths: Sequence[Path]) -> Iterator[tuple[BinaryIO, SalvageR
             unreadable.append(str(exc))
     if not infos:
         raise MediaError("no readable volume of the set was given: nothing to salvage")
-    sources, copy, report = salvage_sources(infos)
+    sources, copy, report, opened = salvage_sources(infos)
     report.unreadable = unreadable
     header = next(iter(sources.values())).header
-    view = SalvageView(header.archive_length, header.count, sources, copy)
+    view = SalvageView(header.archive_length, header.count, sources, copy, opened)
     with io.BufferedReader(view, buffer_size=1 << 20) as stream:
         yield stream, report
 
