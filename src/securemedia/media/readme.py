@@ -52,6 +52,29 @@ def disc_title(number: int, count: int, spares: int = 0) -> str:
     return f"volume {number} of {count}"
 
 
+SENDER_LINE = "If you found this disc, please return it to the sender:"
+NO_CONTACT = "(The sender gave no return contact.)"
+
+
+def read_notice(raw: bytes) -> str | None:
+    """The sender's contact from a README.TXT that :func:`render_readme` wrote, or None.
+
+    A finder controls the disc: the text must pass what ``--notice-text`` does.
+    """
+    lines = raw.decode("utf-8", "replace").split("\r\n")
+    if SENDER_LINE not in lines:
+        return None
+    start = lines.index(SENDER_LINE) + 2
+    end = lines.index("", start) if "" in lines[start:] else len(lines)
+    text = "\n".join(line.removeprefix("    ") for line in lines[start:end])
+    if text == NO_CONTACT:
+        return None
+    try:
+        return load_notice(None, text)
+    except UsageError:
+        return None
+
+
 def render_readme(
     *,
     volume_name: str,
@@ -66,7 +89,7 @@ def render_readme(
     ``count`` is the number of data volumes; ``spares`` the spare volumes after
     them (a spare's ``number`` is above ``count``).
     """
-    contact = notice if notice else "(The sender gave no return contact.)"
+    contact = notice if notice else NO_CONTACT
     what = (
         "one spare volume (parity that replaces any lost disc) of an encrypted"
         if number > count
@@ -79,7 +102,7 @@ def render_readme(
         "archive. The data is encrypted: without the private key of the person it",
         "was sent to, it cannot be read, and it is of no use to anyone else.",
         "",
-        "If you found this disc, please return it to the sender:",
+        SENDER_LINE,
         "",
         *("    " + line for line in contact.splitlines()),
         "",

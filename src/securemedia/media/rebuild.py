@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..atomic import StagingDirectory
-from ..errors import MediaError, OperationalError, UsageError, os_error
+from ..errors import MediaError, OperationalError, os_error
 from . import iso as iso_mod
 from . import recovery
 from .disc_files import finish_disc
@@ -30,16 +30,13 @@ from .header import (
     FLAG_VOLUME_PROTECTED,
     VolumeHeader,
 )
-from .readme import load_notice
+from .readme import SENDER_LINE, read_notice
 from .salvage_copy import append_block
 from .sectors import Layout, layout_for_redundancy
 from .sources import PayloadSource
 from .spares import decode_stripe, encode_stripe, stripe_width
 from .volume_set import VolumeInfo
 from .volumes import volume_name
-
-_SENDER = "If you found this disc, please return it to the sender:"
-_NO_CONTACT = "(The sender gave no return contact.)"
 
 
 @dataclass(frozen=True)
@@ -179,22 +176,8 @@ def _notice(survivors: list[VolumeInfo]) -> str | None:
                 raw = iso_mod.read_readme(fp)
         except OSError:
             continue
-        if raw is None:
-            continue
-        lines = raw.decode("utf-8", "replace").split("\r\n")
-        if _SENDER not in lines:
-            continue
-        start = lines.index(_SENDER) + 2
-        end = lines.index("", start) if "" in lines[start:] else len(lines)
-        contact = [line.removeprefix("    ") for line in lines[start:end]]
-        text = "\n".join(contact)
-        if text == _NO_CONTACT:
-            return None
-        # A finder controls the disc: the text must pass what --notice-text does.
-        try:
-            return load_notice(None, text)
-        except UsageError:
-            return None
+        if raw is not None and SENDER_LINE.encode() in raw:
+            return read_notice(raw)
     return None
 
 
