@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..atomic import DIR_FLAGS, READ_FLAGS
 from ..errors import FormatError, InputError, OperationalError, UsageError, os_error, packing_input
+from ..media.disc_names import DISC_NAME_PATTERN
 from .index import check_mtime_ns
 from .name_check import NameCheck
 from .paths import NameSet, validate_member_name
@@ -54,7 +55,7 @@ class OwnFiles:
     By identity, ``(st_dev, st_ino)`` of every output file opened (robust against
     any spelling of the path), and by name: the final output name, hidden
     temporaries beside it (``.NAME.*``) and, for a disc set, its volume and image
-    names (``NAME.001``, ``NAME.001.iso``).
+    names (``NAME.001.smv``, ``NAME.001.iso``).
     """
 
     def __init__(self) -> None:
@@ -70,7 +71,7 @@ class OwnFiles:
         except OSError:
             return  # no such directory: the output cannot be inside the inputs
         base = re.escape(path.name)
-        pattern = rf"{base}|\.{base}\..*" + (rf"|{base}\.\d{{3}}(?:\.iso)?" if volumes else "")
+        pattern = rf"{base}|\.{base}\..*" + (f"|{base}{DISC_NAME_PATTERN}" if volumes else "")
         key = (parent.st_dev, parent.st_ino)
         self._names.setdefault(key, []).append(re.compile(pattern, re.DOTALL))
         try:

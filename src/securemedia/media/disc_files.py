@@ -5,6 +5,8 @@ discs (:mod:`.rebuild`), so that a rebuilt disc is made by exactly the steps
 that made the original: with ``iso``, the volume file becomes a disc image
 (with its README) and is removed at once, keeping peak disk use to the archive
 plus one image; then the recovery data is appended to the disc file.
+
+The names of the files are in :mod:`.disc_names`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Literal
 from ..atomic import StagingDirectory
 from . import iso as iso_mod
 from . import recovery
+from .disc_names import IMAGE_SUFFIX, VOLUME_SUFFIX
 from .readme import render_readme
 
 
@@ -37,7 +40,7 @@ def finish_disc(
     """
     disc = part
     if iso:
-        disc = part + ".iso"
+        disc = part.removesuffix(VOLUME_SUFFIX) + IMAGE_SUFFIX
         readme = render_readme(
             volume_name=part,
             number=number,
@@ -52,12 +55,20 @@ def finish_disc(
             volume_name=part,
             number=number,
             readme=readme,
+            set_hex=set_hex,
         )
         staging.remove(part)  # keep peak disk use to the archive plus one image
-    if redundancy == "default":
-        recovery.protect_file(staging.path / disc)
-    elif redundancy is not None:
-        recovery.protect_file(staging.path / disc, redundancy)
+    if redundancy is None:
+        return disc
+    fraction = recovery.DEFAULT_REDUNDANCY if redundancy == "default" else redundancy
+    if iso:
+        # The file system's space covers the recovery region: set before the
+        # region is computed, since the region protects these bytes too.
+        size = (staging.path / disc).stat().st_size
+        iso_mod.extend_volume_space(
+            staging.path / disc, size + recovery.recovery_overhead(size, fraction)
+        )
+    recovery.protect_file(staging.path / disc, fraction)
     return disc
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from ..errors import OperationalError
 from ..specs import disc_specs
 from .header import HEADER_SIZE, is_valid_header
+from .iso_dates import FIXED_VD_DATE, VD_MODIFIED, fix_dates
 from .sizes import SECTOR
 
 if TYPE_CHECKING:
@@ -54,16 +55,25 @@ _ISO_NAME_BAD = re.compile(r"[^A-Z0-9_]")
 
 
 def iso9660_name(volume_name: str) -> str:
-    """A strict ISO 9660 (level 3) name for ``ship.sm.001``: ``SHIP_SM.001;1``."""
-    stem, _, number = volume_name.rpartition(".")
-    stem = _ISO_NAME_BAD.sub("_", stem.upper())[:26] or "VOLUME"
-    return f"/{stem}.{number};1"
+    """A strict ISO 9660 (level 3) name for ``ship.sm.001.smv``: ``SHIP_SM_001.SMV;1``.
+
+    Level 3 allows 30 characters for name and extension: a long ``NAME`` is
+    shortened, never the volume number at its end.
+    """
+    stem, _, ext = volume_name.rpartition(".")
+    stem = _ISO_NAME_BAD.sub("_", stem.upper()) or "VOLUME"
+    if len(stem) > 26:
+        stem = stem[:22] + stem[-4:]
+    return f"/{stem}.{_ISO_NAME_BAD.sub('_', ext.upper())[:3]};1"
 
 
 def joliet_name(volume_name: str) -> str:
-    """The Joliet/UDF path: the real name, shortened to Joliet's 64 characters."""
-    stem, _, number = volume_name.rpartition(".")
-    return "/" + stem[: 63 - len(number)] + "." + number
+    """The Joliet/UDF path: the real name, its ``NAME`` shortened to fit Joliet's 64
+    characters (the number and extension are kept)."""
+    if len(volume_name) <= 64:
+        return "/" + volume_name
+    tail = volume_name[-8:]  # ".001.smv"
+    return "/" + volume_name[: 64 - len(tail)] + tail
 
 
 def needs_udf(volume_size: int) -> bool:
@@ -97,10 +107,20 @@ def _add(image: pycdlib.PyCdlib, fp: BinaryIO, length: int, name: str, udf: bool
 
 
 def build_image(
-    volume: Path, image_path: Path, *, volume_name: str, number: int, readme: bytes
+    volume: Path,
+    image_path: Path,
+    *,
+    volume_name: str,
+    number: int,
+    readme: bytes,
+    set_hex: str,
 ) -> None:
     """Write an ISO image holding the volume file (as ``volume_name``), the README
-    and the specifications (``FORMAT.TXT``, ``MEDIA.TXT``)."""
+    and the specifications (``FORMAT.TXT``, ``MEDIA.TXT``).
+
+    Every date in it is fixed (``iso_dates.py``): the image depends only on
+    its files and the set id, never on when or where it was made.
+    """
     from pycdlib.pycdlibexception import PyCdlibException
 
     specs = disc_specs()
@@ -108,7 +128,7 @@ def build_image(
     udf = needs_udf(size)
     image = _new_image(number, udf)
     try:
-        with volume.open("rb") as src, image_path.open("xb") as out:
+        with volume.open("rb") as src, image_path.open("x+b") as out:
             # pycdlib lays files out in ISO 9660 name order, so the volume lands
             # right after the file system (and the few text files), where a
             # scan of a damaged image finds it at once.
@@ -116,7 +136,12 @@ def build_image(
             _add(image, io.BytesIO(readme), len(readme), "README.TXT", udf)
             for name, text in specs:
                 _add(image, io.BytesIO(text), len(text), name, udf)
+            fix_dates(image, set_hex[:16])
             image.write_fp(out, blocksize=1024 * 1024)
+            # pycdlib stamps the modification date as it writes the descriptors.
+            for offset in _volume_descriptors(out):
+                out.seek(offset + VD_MODIFIED)
+                out.write(FIXED_VD_DATE)
     except PyCdlibException as exc:
         raise OperationalError(f"cannot build disc image {image_path}: {exc}") from exc
     finally:
@@ -131,7 +156,7 @@ def _measured_overhead(readme_len: int, udf: bool) -> int:
     # documents do not move the capacity of a medium.
     image = _new_image(999, udf)
     try:
-        _add(image, io.BytesIO(bytes(SECTOR)), SECTOR, "X" * 60 + ".999", udf)
+        _add(image, io.BytesIO(bytes(SECTOR)), SECTOR, "X" * 60 + ".999.smv", udf)
         _add(image, io.BytesIO(bytes(readme_len)), readme_len, "README.TXT", udf)
         for name, text in disc_specs():
             length = max(SPEC_ALLOWANCE, len(text))
@@ -161,7 +186,8 @@ def is_iso_image(block: bytes) -> bool:
 def iso_size(fp: BinaryIO) -> int | None:
     """Bytes the ISO 9660 file system spans (its volume space size), or None if unreadable.
 
-    A protected image is longer: its recovery region follows.
+    In an image we made with recovery data this is the whole image, recovery
+    region included (:func:`extend_volume_space`).
     """
     fp.seek(16 * SECTOR)
     descriptor = fp.read(SECTOR)
@@ -172,6 +198,41 @@ def iso_size(fp: BinaryIO) -> int | None:
     if sectors != int.from_bytes(descriptor[84:88], "big"):
         return None
     return sectors * SECTOR
+
+
+_DESCRIPTORS = 16
+"""Volume descriptors looked at, from sector 16, before the terminator."""
+
+
+def extend_volume_space(path: Path, total_size: int) -> None:
+    """Make the ISO 9660 volume space of the image at ``path`` span ``total_size``
+    bytes, the image with its recovery region (which protects those very bytes,
+    so this comes first).
+
+    The recovery region then lies inside the file system's space, in sectors
+    no file uses (ECMA-119 allows them): 7-Zip no longer reports "data after
+    the end of archive", and a copy made by a tool that reads as far as the file
+    system says (``isosize``, ``dd`` with its count) keeps the recovery data.
+    """
+    sectors = total_size // SECTOR
+    field = sectors.to_bytes(4, "little") + sectors.to_bytes(4, "big")
+    with path.open("r+b") as fp:
+        for offset in _volume_descriptors(fp):
+            fp.seek(offset + 80)  # volume space size (ECMA-119 8.4.8)
+            fp.write(field)
+
+
+def _volume_descriptors(fp: BinaryIO) -> list[int]:
+    """Offsets of the primary and supplementary (Joliet) volume descriptors."""
+    found = []
+    for n in range(16, 16 + _DESCRIPTORS):
+        fp.seek(n * SECTOR)
+        head = fp.read(6)
+        if head[1:6] != b"CD001" or head[0] == 255:  # not a descriptor, or the terminator
+            break
+        if head[0] in (1, 2):
+            found.append(n * SECTOR)
+    return found
 
 
 def locate_volume(fp: BinaryIO) -> int | None:

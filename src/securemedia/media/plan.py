@@ -18,9 +18,10 @@ import zstandard
 
 from ..errors import OperationalError, UsageError
 from . import recovery
+from .disc_names import volume_file_name
 from .header import HEADER_SIZE, MAX_CODED_VOLUMES, MAX_SPARES, MAX_VOLUMES
 from .iso import image_size_bound
-from .readme import NOTICE_ALLOWANCE, render_readme
+from .readme import LISTED_DISCS, NOTICE_ALLOWANCE, render_readme
 from .salvage_copy import reserve_fits, salvage_reserve
 from .sizes import SECTOR, Medium, parse_redundancy
 
@@ -37,19 +38,23 @@ ARCHIVE_PER_CHUNK = 64  # per 64 KiB of content: AEAD tag, framing
 
 def readme_bound(base_name: str) -> int:
     """Bytes of the largest README any volume of ``base_name`` can get."""
-    # The longest data-volume and spare-volume notes (numbers of the most digits).
+    # The longest data-volume and spare-volume notes: numbers of the most
+    # digits, and the longest lists of disc files (sets small enough that the
+    # note names each one).
+    cases = [(999, 999, MAX_SPARES), (999, 744, MAX_SPARES)]
+    cases += [(LISTED_DISCS, count, LISTED_DISCS - count) for count in range(1, LISTED_DISCS + 1)]
     worst = max(
         len(
             render_readme(
-                volume_name=f"{base_name}.999",
+                volume_name=volume_file_name(base_name, number),
                 number=number,
                 count=count,
                 set_hex="0" * 32,
                 notice=None,
-                spares=MAX_SPARES,
+                spares=spares,
             )
         )
-        for number, count in ((999, 999), (999, 744))
+        for number, count, spares in cases
     )
     return worst + NOTICE_ALLOWANCE
 

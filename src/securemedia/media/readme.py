@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from pathlib import Path
 
 from ..errors import UsageError, os_error
+from .disc_names import IMAGE_SUFFIX, VOLUME_SUFFIX
 
 MAX_NOTICE = 4096
 """Bytes of sender contact text accepted; it is printed on every disc."""
@@ -53,7 +55,23 @@ def disc_title(number: int, count: int, spares: int = 0) -> str:
 
 
 SENDER_LINE = "If you found this disc, please return it to the sender:"
-NO_CONTACT = "(The sender gave no return contact.)"
+NO_CONTACT = (
+    "The sender left no address. Please hand the disc to the organisation\n"
+    "named on its label or envelope, or to the police, or destroy it. Please\n"
+    "do not keep or copy it."
+)
+"""The return note when the sender gave no ``--notice``: what a finder can do
+anyway. (:func:`read_notice` reads it back as no contact at all.)"""
+
+FIXED_DATE_TEXT = "1980-01-01 00:00 UTC"
+"""Every date the disc's file system records (``iso.py`` writes it): not when
+the disc was made."""
+
+LISTED_DISCS = 4
+"""Up to this many discs, the README's commands name every disc file; more
+are given as a wildcard."""
+
+DOWNLOAD = "pip install securemedia"
 
 
 def read_notice(raw: bytes) -> str | None:
@@ -75,6 +93,21 @@ def read_notice(raw: bytes) -> str | None:
         return None
 
 
+def _version() -> str:
+    """`` 0.1.0 or later``: the version that wrote the disc reads it."""
+    try:
+        return f" {importlib.metadata.version('securemedia')} or later"
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+def _files(base: str, numbers: range, suffix: str) -> str:
+    """``ship.sm.001.smv ship.sm.002.smv``, or ``ship.sm.*.smv`` for many discs."""
+    if len(numbers) > LISTED_DISCS:
+        return f"{base}.*{suffix}"
+    return " ".join(f"{base}.{n:03d}{suffix}" for n in numbers)
+
+
 def render_readme(
     *,
     volume_name: str,
@@ -86,46 +119,98 @@ def render_readme(
 ) -> bytes:
     """The note as UTF-8 with CRLF line ends, which every system's viewer shows.
 
-    ``count`` is the number of data volumes; ``spares`` the spare volumes after
-    them (a spare's ``number`` is above ``count``).
+    ``volume_name`` is the volume file on the disc (``ship.sm.001.smv``);
+    ``count`` the number of data volumes; ``spares`` the spare volumes after
+    them (a spare's ``number`` is above ``count``). Everything but the sender's
+    contact is ASCII, in lines of at most 72 characters where the file names
+    allow.
     """
+    base = volume_name.removesuffix(VOLUME_SUFFIX).rpartition(".")[0] or volume_name
+    discs = count + spares
+    numbers = range(1, discs + 1)
+    volumes = _files(base, numbers, VOLUME_SUFFIX)
+    images = _files(base, numbers, IMAGE_SUFFIX)
     contact = notice if notice else NO_CONTACT
     what = (
-        "one spare volume (parity that replaces any lost disc) of an encrypted"
+        [
+            "one spare volume (parity that replaces a lost disc) of an encrypted",
+            "securemedia archive. The data is encrypted: without the private key of",
+            "the person it was sent to, it cannot be read, and it is of no use to",
+            "anyone else.",
+        ]
         if number > count
-        else "one volume of an encrypted securemedia"
+        else [
+            "one volume of an encrypted securemedia archive. The data is encrypted:",
+            "without the private key of the person it was sent to, it cannot be",
+            "read, and it is of no use to anyone else.",
+        ]
     )
+    if spares:
+        set_size = (
+            f"{discs} discs, {count} data disc(s) and {spares} spare(s):\r\n"
+            f"any {spares} of the {discs} may be missing"
+        )
+    else:
+        set_size = f"{count} disc(s); every one of them is needed"
     lines = [
         f"SECUREMEDIA ENCRYPTED DISC - {disc_title(number, count, spares)}",
         "",
-        f"This disc holds {volume_name}, {what}",
-        "archive. The data is encrypted: without the private key of the person it",
-        "was sent to, it cannot be read, and it is of no use to anyone else.",
+        "This disc holds",
+        "",
+        f"    {volume_name}",
+        "",
+        *what,
         "",
         SENDER_LINE,
         "",
         *("    " + line for line in contact.splitlines()),
         "",
-        "For the recipient and the sender's operator",
-        "-------------------------------------------",
-        "Check the disc without any key (finds damaged sectors and mixed-up discs):",
+        "What anyone can see on this disc without a key: this note, the names",
+        "and sizes of the files on it (the volume file above and the two",
+        "specifications), how many discs the set has, and the set id below.",
+        f"Every date on the disc is {FIXED_DATE_TEXT}, not when it was made.",
+        "The names, sizes and contents of the files inside the archive, and who",
+        "it was sent to, are encrypted.",
+        "",
+        "For the recipient",
+        "-----------------",
+        f"The set has {set_size}.",
+        "",
+        f"1. Install securemedia{_version()} (Python 3.11 or later):",
+        "",
+        f"       {DOWNLOAD}",
+        "",
+        f"2. Copy the file {base}.NNN{VOLUME_SUFFIX} from each disc into one",
+        "   folder.",
+        "",
+        "3. In that folder, with your private key file, run:",
+        "",
+        f"       securemedia unpack -i YOUR-KEY-FILE {volumes} -o DESTINATION",
+        "",
+        "   Disc images read off the discs work as well, in any order:",
+        "",
+        f"       securemedia unpack -i YOUR-KEY-FILE {images} -o DESTINATION",
+        "",
+        "Check a disc without any key (finds damaged sectors and mixed-up discs):",
         "",
         "    securemedia verify DISC-IMAGE-OR-VOLUME...",
         "",
-        "Repair a damaged copy (unreadable sectors read as zeros, e.g. with ddrescue):",
+        "Repair a damaged copy (unreadable sectors read as zeros, e.g. with",
+        "ddrescue):",
         "",
         "    securemedia repair DAMAGED-IMAGE -o OUTPUT-DIRECTORY",
         "",
-        "Unpack (needs the recipient's key; give every disc of the set, any order):",
-        "",
-        "    securemedia unpack -i KEYFILE DISC1.iso DISC2.iso ... -o DESTINATION",
+        "After its files, the disc image holds recovery data that repairs",
+        "scratches; it lies inside the file system's space, so a copy of the",
+        "whole image keeps it.",
         "",
         "Without securemedia: FORMAT.TXT on this disc specifies the archive format",
         "byte by byte, and MEDIA.TXT the volumes, the disc image and the recovery",
         "data (sector checksums, Reed-Solomon code), enough to write a reader or a",
         "repairer. Both are public and carry nothing about the data.",
         "",
-        f"Set id: {set_hex} (every disc of this shipment carries the same id)",
+        f"Set id: {set_hex}",
+        "(every disc of this shipment carries the same id)",
         "",
     ]
     return "\r\n".join(lines).encode("utf-8")

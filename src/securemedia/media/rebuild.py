@@ -25,6 +25,7 @@ from ..errors import MediaError, OperationalError, os_error
 from . import iso as iso_mod
 from . import recovery
 from .disc_files import finish_disc
+from .disc_names import disc_file_name, parse_disc_file_name, volume_file_name
 from .header import (
     FLAG_IMAGE_PROTECTED,
     FLAG_VOLUME_PROTECTED,
@@ -36,7 +37,6 @@ from .sectors import Layout, layout_for_redundancy
 from .sources import PayloadSource
 from .spares import decode_stripe, encode_stripe, stripe_width
 from .volume_set import VolumeInfo
-from .volumes import volume_name
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class RebuildPlan:
     """The surviving volumes by number (1-based; spares after the data volumes)."""
     missing: list[int]
     base_name: str
-    """``NAME`` of ``NAME.001``: the rebuilt files are named like the originals."""
+    """``NAME`` of ``NAME.001.iso``: the rebuilt files are named like the originals."""
     iso: bool
     redundancy: float | None
     """The recovery data to add, as the surviving discs have it (None: none)."""
@@ -61,8 +61,8 @@ class RebuildPlan:
         return self.template.sibling(number)
 
     def file_name(self, number: int) -> str:
-        """The disc file name of volume ``number``: ``NAME.00k`` or ``NAME.00k.iso``."""
-        return volume_name(Path(self.base_name), number) + (".iso" if self.iso else "")
+        """The disc file name of volume ``number``: ``NAME.00k.smv`` or ``NAME.00k.iso``."""
+        return disc_file_name(self.base_name, number, iso=self.iso)
 
     def describe_missing(self) -> str:
         """``volumes 2, 5 of 4+1``-style naming of what is missing."""
@@ -126,13 +126,12 @@ def plan_rebuild(infos: list[VolumeInfo]) -> RebuildPlan | None:
 
 def _base_name(survivors: list[VolumeInfo]) -> str:
     for info in survivors:
-        name = info.path.name.removesuffix(".iso")
-        stem, dot, suffix = name.rpartition(".")
-        if dot and stem and suffix == f"{info.header.number:03d}":
-            return stem
+        parsed = parse_disc_file_name(info.path.name)
+        if parsed is not None and parsed[1] == info.header.number:
+            return parsed[0]
     raise MediaError(
         "cannot tell the set's file name from the surviving files "
-        "(expected names like NAME.001 or NAME.001.iso): rename them"
+        "(expected names like NAME.001.smv or NAME.001.iso): rename them"
     )
 
 
@@ -211,7 +210,7 @@ def rebuild_missing(
     # must not make a wrong disc.
     chosen = usable[: t.count + 1]
     with StagingDirectory(out_dir, plan.base_name) as staging:
-        parts = {n: volume_name(Path(plan.base_name), n) for n in plan.missing}
+        parts = {n: volume_file_name(plan.base_name, n) for n in plan.missing}
         with contextlib.ExitStack() as stack:
             try:
                 outs = {n: stack.enter_context(staging.create(parts[n])) for n in plan.missing}

@@ -5,8 +5,9 @@ file. Everything is written into a private staging directory beside the outputs
 (``.NAME.partial-<random>/``, see :mod:`securemedia.atomic`). Only at ``close``
 is the volume count known: it is patched into every header, the spare volumes
 (if any) are computed from the data volumes (``spares.py``), then each volume
-becomes either ``NAME.001`` (protected with recovery data) or the disc image
-``NAME.001.iso`` (the whole image protected), the whole set is optionally read
+becomes either ``NAME.001.smv`` (protected with recovery data) or the disc image
+``NAME.001.iso`` (the whole image protected; names in ``disc_names.py``), the
+whole set is optionally read
 back, and only then do all files move to their final names together. If
 anything fails - a full disk, Ctrl-C, a signal, a read-back that does not
 authenticate - or the writer is aborted, the staging directory and everything
@@ -28,6 +29,7 @@ from ..errors import DestinationExistsError, MediaError, OperationalError, Usage
 from ..finishing import Finishing
 from . import salvage_copy as salvage
 from .disc_files import finish_disc
+from .disc_names import disc_file_name, volume_file_name
 from .header import (
     FLAG_IMAGE_PROTECTED,
     FLAG_SALVAGE_COPY,
@@ -48,14 +50,13 @@ if TYPE_CHECKING:
 
 
 def volume_name(base: Path, number: int) -> str:
-    """``ship.sm`` and 2 give ``ship.sm.002``."""
-    return f"{base.name}.{number:03d}"
+    """``ship.sm`` and 2 give ``ship.sm.002.smv``."""
+    return volume_file_name(base.name, number)
 
 
 def output_paths(base: Path, count: int, *, iso: bool) -> list[Path]:
     """The files a finished set of ``count`` volumes consists of."""
-    suffix = ".iso" if iso else ""
-    return [base.with_name(volume_name(base, n) + suffix) for n in range(1, count + 1)]
+    return [base.with_name(disc_file_name(base.name, n, iso=iso)) for n in range(1, count + 1)]
 
 
 ReadBack = Callable[[list[Path]], None]
