@@ -66,8 +66,8 @@ def add_spares(paths: list[Path], spares: int) -> list[Path]:
         with path.open("r+b") as fp:
             fp.truncate(header.file_length)  # drop the recovery region: it is redone
             fp.write(dataclasses.replace(header, spares=spares, stripe_length=stripe).pack())
-    base = paths[0].with_suffix("")
-    outs = [base.with_name(f"{base.name}.{n + j:03d}") for j in range(1, spares + 1)]
+    base = paths[0].name.removesuffix(".001.smv")
+    outs = [paths[0].with_name(f"{base}.{n + j:03d}.smv") for j in range(1, spares + 1)]
     files = [o.open("xb") for o in outs]
     try:
         for j, fp in enumerate(files, 1):

@@ -93,7 +93,7 @@ def test_sizing_counts_the_specifications(tmp_path: Path) -> None:
 
 def test_readme_names_the_specifications() -> None:
     text = render_readme(
-        volume_name="ship.sm.001", number=1, count=1, set_hex="0" * 32, notice=None
+        volume_name="ship.sm.001.smv", number=1, count=1, set_hex="0" * 32, notice=None
     ).decode("utf-8")
     assert "FORMAT.TXT" in text
     assert "MEDIA.TXT" in text

@@ -277,7 +277,7 @@ def test_forged_spare_lengths_are_one_line(
     forge(paths[3], **fields)
     given = [paths[0], paths[2], paths[3]]  # volume 2 is missing: the spare is needed
     line = one_line_failure(run_read_only(tmp_path / "t", "verify", *given))
-    assert "spare volume 1 of 1" in line or "ship.sm.004" in line
+    assert "spare volume 1 of 1" in line or "ship.sm.004.smv" in line
     out = tmp_path / "out"
     one_line_failure(run("repair", *given, "-o", out))
     assert files_under(out) == []

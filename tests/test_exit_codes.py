@@ -77,9 +77,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     assert packed.code == 0, packed.stderr
     w.zip_passphrase = (root / "z.pw").read_text().strip()
     made = w.run("pack", "export", "-o", "disc.sm", "-r", "alice.pub", "--media", "2MB", "-q")
-    assert made.code == 0 and (root / "disc.sm.001").is_file(), made.stderr
+    assert made.code == 0 and (root / "disc.sm.001.smv").is_file(), made.stderr
     (root / "rep-exists").mkdir()
-    (root / "rep-exists" / "disc.sm.001").write_bytes(b"")
+    (root / "rep-exists" / "disc.sm.001.smv").write_bytes(b"")
     data = (root / "a.sm").read_bytes()
     (root / "tampered.sm").write_bytes(_flip(data, len(data) - 100))
     data = (root / "z.zip").read_bytes()
@@ -145,9 +145,9 @@ def _cases() -> Iterator[Case]:
     yield c("success", 0, "inspect", "a.sm")
     yield c("success", 0, "plan", "export", "--media", "cd")
     yield c("success", 0, "verify", "a.sm", "-i", "alice")
-    yield c("success", 0, "verify", "disc.sm.001")
-    yield c("success", 0, "repair", "disc.sm.001", "-o", "rep-ok")
-    yield c("success", 0, "list", "disc.sm.001", "-i", "alice")
+    yield c("success", 0, "verify", "disc.sm.001.smv")
+    yield c("success", 0, "repair", "disc.sm.001.smv", "-o", "rep-ok")
+    yield c("success", 0, "list", "disc.sm.001.smv", "-i", "alice")
     yield c("success", 0, "keygen", "-o", "fresh.key", "--no-passphrase")
     # -- 1: a missing file, whatever names it -------------------------------------
     missing = "missing file"
@@ -160,7 +160,7 @@ def _cases() -> Iterator[Case]:
     yield c(missing, 1, "unpack", "nope", "-i", "alice", says="nope")
     yield c(missing, 1, "unpack", "nope.zip", "-p", "-o", "m", zip_pass=True, says="nope")
     yield c(missing, 1, "repair", "nope", "-o", "repaired", says="nope")
-    yield c(missing, 1, "unpack", "disc.sm.001", "disc.sm.002", "-i", "alice", "-o", "m")
+    yield c(missing, 1, "unpack", "disc.sm.001.smv", "disc.sm.002.smv", "-i", "alice", "-o", "m")
     yield c(missing, 1, "pack", "export", "-o", "m3.sm", "-r", "nope.pub", says="nope.pub")
     yield c(missing, 1, "unpack", "a.sm", "-i", "nokey", "-o", "m", says="nokey")
     yield c(missing, 1, "list", "a.sm", "-i", "nokey", says="nokey")
@@ -192,7 +192,7 @@ def _cases() -> Iterator[Case]:
     yield c(exists, 1, "pack", "export", "-o", "a.sm", "-r", "alice.pub", says="exists")
     yield c(exists, 1, "pack", "export", "-o", "z.zip", *zip_out, "e.pw", says="exists")
     yield c(exists, 1, "keygen", "-o", "alice", "--no-passphrase", says="exists")
-    yield c(exists, 1, "repair", "disc.sm.001", "-o", "rep-exists", says="exists")
+    yield c(exists, 1, "repair", "disc.sm.001.smv", "-o", "rep-exists", says="exists")
     yield c(exists, 1, "unpack", "a.sm", "-i", "alice", "-o", "dest-exists", says="exists")
     yield c(exists, 1, "unpack", "z.zip", "-p", "-o", "dest-exists", zip_pass=True)
     # -- 2: usage -------------------------------------------------------------------------
@@ -329,7 +329,7 @@ DISK_FULL_CASES = {
     # the disk (each takes a page): the disk fills while writing.
     "unpack-native": ("unpack", "many.sm", "-i", "alice", "-o", "{disk}/dest"),
     "unpack-zip": ("unpack", "many.zip", "-p", "-o", "{disk}/dest"),
-    "repair": ("repair", "bigdisc.sm.001", "-o", "{disk}/repaired"),
+    "repair": ("repair", "bigdisc.sm.001.smv", "-o", "{disk}/repaired"),
 }  # fmt: skip
 
 

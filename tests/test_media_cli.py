@@ -70,7 +70,7 @@ def test_pack_writes_images_that_fit(shipment: dict[str, Path]) -> None:
     listing = subprocess.run(
         ["xorriso", "-indev", str(discs[0]), "-ls"], capture_output=True, text=True, check=True
     ).stdout
-    assert "'ship.sm.001'" in listing
+    assert "'ship.sm.001.smv'" in listing
     assert "'README.TXT'" in listing
 
 
@@ -129,7 +129,7 @@ def test_volume_files_without_iso(tmp_path: Path, shipment: dict[str, Path]) -> 
     )  # fmt: skip
     assert packed.returncode == 0, packed.stderr
     volumes = sorted(tmp_path.glob("v.sm.*"))
-    assert [p.name for p in volumes] == ["v.sm.001", "v.sm.002"]
+    assert [p.name for p in volumes] == ["v.sm.001.smv", "v.sm.002.smv"]
     assert all(p.stat().st_size <= MEDIUM.capacity for p in volumes)
     assert cli("verify", *volumes).returncode == 0
     result = cli("unpack", "-i", shipment["key"], *volumes[::-1], "-o", tmp_path / "out", "-q")

@@ -51,7 +51,7 @@ def test_xorriso_reads_images(images: tuple[list[Path], bytes], tmp_path: Path) 
     listing = subprocess.run(
         ["xorriso", "-indev", str(image), "-ls"], capture_output=True, text=True, check=True
     ).stdout
-    assert "'ship.sm.002'" in listing
+    assert "'ship.sm.002.smv'" in listing
     assert "'README.TXT'" in listing
     out = tmp_path / "x"
     subprocess.run(
@@ -59,7 +59,7 @@ def test_xorriso_reads_images(images: tuple[list[Path], bytes], tmp_path: Path) 
         capture_output=True,
         check=True,
     )
-    volume = out / "ship.sm.002"
+    volume = out / "ship.sm.002.smv"
     info = read_volume_info(image)
     raw = image.read_bytes()
     assert volume.read_bytes() == raw[info.offset : info.offset + volume.stat().st_size]
@@ -74,7 +74,7 @@ def test_7zip_reads_images_and_readme(images: tuple[list[Path], bytes], tmp_path
     listing = subprocess.run(
         ["7zz", "l", str(paths[0])], capture_output=True, text=True, check=True
     ).stdout
-    assert "ship.sm.001" in listing
+    assert "ship.sm.001.smv" in listing
     subprocess.run(
         ["7zz", "x", "-y", f"-o{tmp_path}", str(paths[0])], capture_output=True, check=True
     )
@@ -86,7 +86,7 @@ def test_7zip_reads_images_and_readme(images: tuple[list[Path], bytes], tmp_path
     set_id = read_volume_info(paths[0]).header.set_hex
     assert f"Set id: {set_id}" in readme
     header = read_volume_info(paths[0]).header
-    assert (tmp_path / "ship.sm.001").stat().st_size == header.payload_length + 2048
+    assert (tmp_path / "ship.sm.001.smv").stat().st_size == header.payload_length + 2048
 
 
 def test_volume_found_when_file_system_is_destroyed(
@@ -101,7 +101,7 @@ def test_volume_found_when_file_system_is_destroyed(
     listing = subprocess.run(
         ["xorriso", "-indev", str(broken), "-ls"], capture_output=True, text=True
     ).stdout
-    assert "ship.sm.001" not in listing  # xorriso sees an empty, blank image
+    assert "ship.sm.001.smv" not in listing  # xorriso sees an empty, blank image
     assert not iso_mod.is_iso_image(broken.read_bytes()[:40_000])
     # No file system, not even "CD001": only the scan of sector boundaries finds it.
     assert read_volume_info(broken).offset == offset
@@ -123,6 +123,6 @@ def test_udf_beside_iso9660_for_large_volumes(
         ["7zz", "l", str(paths[0])], capture_output=True, text=True, check=True
     ).stdout
     assert "Type = Udf" in listing
-    assert "big.sm.001" in listing
+    assert "big.sm.001.smv" in listing
     with open_volume_set(paths) as stream:
         assert stream.read() == data

@@ -58,7 +58,7 @@ def tree_image(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         work / "ship.sm", 1024 * 1024, iso=False, redundancy=None, disc_capacity=None
     ) as writer:
         writer.write(os.urandom(50_000))
-    volume = stage / "ship.sm.001"
+    volume = stage / "ship.sm.001.smv"
     os.replace(writer.paths[0], volume)
     image = work / "tree.iso"
     subprocess.run(

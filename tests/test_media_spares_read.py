@@ -135,7 +135,7 @@ def test_unreadable_file_counts_as_missing(tmp_path: Path, data: bytes) -> None:
     with open_volume_set(paths) as stream:
         assert stream.read() == data
         assert stream.report.unreadable[0][0] == paths[3]
-        assert "ship.sm.004: unreadable (" in stream.report.lines()[0]
+        assert "ship.sm.004.smv: unreadable (" in stream.report.lines()[0]
 
 
 def test_salvage_serves_what_is_there(tmp_path: Path, data: bytes) -> None:
@@ -190,7 +190,7 @@ def test_unpack_and_verify_without_a_disc(tmp_path: Path) -> None:
     packed = cli("pack", dataset, "-r", f"{key}.pub", "-o", out / "s.sm", "--media", "2MB", "-q")
     assert packed.returncode == 0, packed.stderr
     paths = add_spares(sorted(out.glob("s.sm.*")), 1)
-    given = [p for p in paths if not p.name.endswith(".002")]
+    given = [p for p in paths if not p.name.endswith(".002.smv")]
     result = cli("unpack", "-i", key, *given, "-o", tmp_path / "x")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "x" / "dataset" / "a.bin").read_bytes() == (dataset / "a.bin").read_bytes()

@@ -83,7 +83,7 @@ def half_written(out: Path, key: KeyFiles, *extra: str) -> subprocess.Popen[byte
     assert proc.stdin is not None
     proc.stdin.write(os.urandom(3_000_000))
     proc.stdin.flush()
-    wait_for(proc, out, "ship.sm.002")
+    wait_for(proc, out, "ship.sm.002.smv")
     return proc
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from media_support import MEDIUM, cli
+from securemedia.media import recovery
 from securemedia.media.plan import volume_capacity
 from securemedia.media.sizes import SECTOR
 from securemedia.media.volume_set import open_volume_set, read_volume_info
@@ -145,13 +146,13 @@ def test_verify_names_missing_and_foreign(discs: tuple[list[Path], bytes], tmp_p
     result = cli("verify", "--json", *paths, other[0])
     assert result.returncode == 4
     problems = json.loads(result.stdout)["set_problems"]
-    assert any("other.sm.001: volume 1 of 1 belongs to another archive" in p for p in problems)
+    assert any("other.sm.001.smv: volume 1 of 1 belongs to another archive" in p for p in problems)
 
 
 def test_protected_volume_files_without_iso(tmp_path: Path) -> None:
     data = os.urandom(2_500_000)
     paths = make_set(tmp_path / "plain.sm", data, iso=False)
-    assert [p.suffix for p in paths] == [".001", ".002"]
+    assert [p.name for p in paths] == ["plain.sm.001.smv", "plain.sm.002.smv"]
     assert all(p.stat().st_size <= MEDIUM.capacity for p in paths)
     with open_volume_set(paths) as stream:  # the recovery region is not archive data
         assert stream.read() == data
@@ -174,13 +175,21 @@ def test_lost_recovery_region_is_not_mistaken_for_none(
     with image.open("rb") as fp:
         fp.seek(16 * SECTOR + 80)
         iso_bytes = int.from_bytes(fp.read(4), "little") * SECTOR
-    assert iso_bytes < image.stat().st_size
-    # A burn or read-back that stopped where the file system ends.
+    # The file system's space covers the recovery region (MEDIA.md section 3).
+    assert iso_bytes == image.stat().st_size
+    # A burn or read-back that stopped where the files end.
     short = tmp_path / "short.iso"
-    short.write_bytes(image.read_bytes()[:iso_bytes])
+    short.write_bytes(image.read_bytes()[: recovery.protected_data_size(image)])
     result = cli("verify", short)
     assert result.returncode == 4
     assert "volume 1 of" in result.stderr
+    assert f"truncated: {short.stat().st_size:,} bytes" in result.stderr
+    # Without a file system to tell the length, the region is just missing.
+    raw = bytearray(short.read_bytes())
+    raw[16 * SECTOR : 17 * SECTOR] = bytes(SECTOR)
+    short.write_bytes(bytes(raw))
+    result = cli("verify", short)
+    assert result.returncode == 4
     assert "recovery data is missing or unreadable" in result.stderr
     # One that stopped inside the file system's own span.
     shorter = tmp_path / "shorter.iso"
@@ -206,9 +215,9 @@ def test_unprotected_files_only_warn(discs: tuple[list[Path], bytes], tmp_path: 
         capture_output=True,
         check=True,
     )
-    result = cli("verify", tmp_path / "x" / "ship.sm.001")
+    result = cli("verify", tmp_path / "x" / "ship.sm.001.smv")
     assert result.returncode == 4  # one volume of a set of three, the others missing
-    result = cli("verify", "--partial", tmp_path / "x" / "ship.sm.001")
+    result = cli("verify", "--partial", tmp_path / "x" / "ship.sm.001.smv")
     assert result.returncode == 0, result.stderr
     assert "taken off its disc: check the whole disc image instead" in result.stdout
     capacity = volume_capacity(MEDIUM, iso=True, redundancy=None, base_name="bare")

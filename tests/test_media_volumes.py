@@ -49,7 +49,7 @@ def test_sizes_and_media() -> None:
 
 def test_split_and_reassemble_any_order(tmp_path: Path, data: bytes) -> None:
     paths = write_set(tmp_path / "ship.sm", data)
-    assert [p.name for p in paths] == ["ship.sm.001", "ship.sm.002", "ship.sm.003"]
+    assert [p.name for p in paths] == ["ship.sm.001.smv", "ship.sm.002.smv", "ship.sm.003.smv"]
     assert all(p.stat().st_size <= CAP for p in paths)
     assert sorted(os.listdir(tmp_path)) == [p.name for p in paths]  # no temporaries left
     headers = [parse_header(p.read_bytes()[:HEADER_SIZE], p.name) for p in paths]
@@ -117,7 +117,7 @@ def test_foreign_volume(tmp_path: Path, data: bytes) -> None:
     with pytest.raises(MediaError) as err:
         open_volume_set([ours[0], theirs[1], ours[2]])
     message = str(err.value)
-    assert "other.sm.002: volume 2 of 3 belongs to another archive" in message
+    assert "other.sm.002.smv: volume 2 of 3 belongs to another archive" in message
     assert "volume 2 of 3 is missing" in message
 
 
@@ -126,7 +126,7 @@ def test_damaged_or_altered_header(tmp_path: Path, data: bytes) -> None:
     raw = bytearray(paths[1].read_bytes())
     raw[30] ^= 1  # a bit flip in the volume number
     paths[1].write_bytes(bytes(raw))
-    with pytest.raises(MediaError, match=r"ship.sm.002: the volume header is damaged"):
+    with pytest.raises(MediaError, match=r"ship.sm.002.smv: the volume header is damaged"):
         open_volume_set(paths)
     # A header forged with a valid CRC but a count that disagrees with the rest.
     header = parse_header(paths[0].read_bytes()[:HEADER_SIZE], "x")
@@ -140,7 +140,7 @@ def test_truncated_volume(tmp_path: Path, data: bytes) -> None:
     paths = write_set(tmp_path / "ship.sm", data)
     with paths[0].open("r+b") as fp:
         fp.truncate(50_000)
-    with pytest.raises(MediaError, match=r"ship.sm.001: volume 1 of 3 is truncated"):
+    with pytest.raises(MediaError, match=r"ship.sm.001.smv: volume 1 of 3 is truncated"):
         open_volume_set(paths)
 
 
@@ -161,13 +161,13 @@ def test_abort_removes_everything(tmp_path: Path, data: bytes) -> None:
 
 
 def test_refuses_to_overwrite(tmp_path: Path, data: bytes) -> None:
-    (tmp_path / "s.001").write_bytes(b"precious")
+    (tmp_path / "s.001.smv").write_bytes(b"precious")
     with pytest.raises(DestinationExistsError):
         VolumeSetWriter(tmp_path / "s", CAP, redundancy=None)
     # A later volume in the way is found at close; nothing new is left behind.
-    (tmp_path / "s.001").unlink()
-    (tmp_path / "s.003").write_bytes(b"precious")
+    (tmp_path / "s.001.smv").unlink()
+    (tmp_path / "s.003.smv").write_bytes(b"precious")
     with pytest.raises(DestinationExistsError):
         write_set(tmp_path / "s", data)
-    assert sorted(os.listdir(tmp_path)) == ["s.003"]
-    assert (tmp_path / "s.003").read_bytes() == b"precious"
+    assert sorted(os.listdir(tmp_path)) == ["s.003.smv"]
+    assert (tmp_path / "s.003.smv").read_bytes() == b"precious"

@@ -123,7 +123,7 @@ def test_salvage_without_one_volume(
     lost_info = read_volume_info(volumes(shipment)[number - 1])
     for path in volumes(shipment):
         copy = tmp_path / path.name
-        if path.name.endswith(f".{number:03d}"):
+        if path.name.endswith(f".{number:03d}.smv"):
             if how == "zeroed":
                 copy.write_bytes(bytes(path.stat().st_size))
                 given.append(copy)
@@ -247,7 +247,7 @@ def test_salvage_from_images(shipment: dict[str, Path], tmp_path: Path) -> None:
             "-indev",
             str(images[0]),
             "-extract",
-            "/s.sm.001",
+            "/s.sm.001.smv",
             str(inner),
         ],
         capture_output=True,

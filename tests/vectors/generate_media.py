@@ -47,9 +47,9 @@ SET_ID = bytes.fromhex("5ec0e0a5e7c0ffee0123456789abcdef")
 
 # The three sources: (vector name, file name inside the image/set, redundancy).
 SOURCES = {
-    "intact_volume": "ship.sm.001",
+    "intact_volume": "ship.sm.001.smv",
     "intact_image": "ship.sm.001.iso",
-    "intact_interleaved": "wide.sm.001",
+    "intact_interleaved": "wide.sm.001.smv",
 }
 
 

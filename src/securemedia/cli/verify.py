@@ -143,7 +143,7 @@ def _judge_missing_recovery(checked: _Checked, why: str) -> None:
     with checked.path.open("rb") as fp:
         expected = iso_size(fp) if info.image else None
     if expected is not None and size < expected:
-        message = f"truncated: {size:,} bytes, its file system alone spans {expected:,}"
+        message = f"truncated: {size:,} bytes, its file system spans {expected:,}"
     else:
         message = f"its recovery data is missing or unreadable ({why})"
     checked.repairable = False
