@@ -114,18 +114,20 @@ def build_image(
     number: int,
     readme: bytes,
     set_hex: str,
+    udf: bool | None = None,
 ) -> None:
     """Write an ISO image holding the volume file (as ``volume_name``), the README
     and the specifications (``FORMAT.TXT``, ``MEDIA.TXT``).
 
     Every date in it is fixed (``iso_dates.py``): the image depends only on
-    its files and the set id, never on when or where it was made.
+    its files and the set id, never on when or where it was made. ``udf``
+    None adds UDF when the volume file needs it (:func:`needs_udf`).
     """
     from pycdlib.pycdlibexception import PyCdlibException
 
     specs = disc_specs()
     size = volume.stat().st_size
-    udf = needs_udf(size)
+    udf = needs_udf(size) if udf is None else udf
     image = _new_image(number, udf)
     try:
         with volume.open("rb") as src, image_path.open("x+b") as out:

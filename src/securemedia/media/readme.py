@@ -56,9 +56,9 @@ def disc_title(number: int, count: int, spares: int = 0) -> str:
 
 SENDER_LINE = "If you found this disc, please return it to the sender:"
 NO_CONTACT = (
-    "The sender left no address. Please hand the disc to the organisation\n"
-    "named on its label or envelope, or to the police, or destroy it. Please\n"
-    "do not keep or copy it."
+    "The sender left no address. Please hand the disc to the\n"
+    "organisation named on its label or envelope, or to the police,\n"
+    "or destroy it. Please do not keep or copy it."
 )
 """The return note when the sender gave no ``--notice``: what a finder can do
 anyway. (:func:`read_notice` reads it back as no contact at all.)"""
@@ -204,10 +204,10 @@ def render_readme(
         "scratches; it lies inside the file system's space, so a copy of the",
         "whole image keeps it.",
         "",
-        "Without securemedia: FORMAT.TXT on this disc specifies the archive format",
-        "byte by byte, and MEDIA.TXT the volumes, the disc image and the recovery",
-        "data (sector checksums, Reed-Solomon code), enough to write a reader or a",
-        "repairer. Both are public and carry nothing about the data.",
+        "Without securemedia: FORMAT.TXT on this disc specifies the archive",
+        "format byte by byte, and MEDIA.TXT the volumes, the disc image and the",
+        "recovery data (sector checksums, Reed-Solomon code), enough to write a",
+        "reader or a repairer. Both are public and carry nothing about the data.",
         "",
         f"Set id: {set_hex}",
         "(every disc of this shipment carries the same id)",
