@@ -37,7 +37,7 @@ def hostile_image(work: Path, dirs: int) -> Path:
         work / "ship.sm", 4 * 1024 * 1024, iso=False, redundancy=None, disc_capacity=None
     ) as writer:
         writer.write(os.urandom(200_000))
-    os.replace(writer.paths[0], stage / "ship.sm.001")
+    os.replace(writer.paths[0], stage / "ship.sm.001.smv")
     image = work / "hostile.iso"
     subprocess.run(
         ["xorriso", "-as", "mkisofs", "-quiet", "-J", "-r", "-o", str(image), str(stage)],
