@@ -233,6 +233,7 @@ def test_readme_tells_a_finder_and_a_recipient(shipment: dict[str, Path], tmp_pa
     assert "pip install securemedia" in text
     assert "1980-01-01 00:00 UTC" in text
     assert "The set has 2 disc(s)" in text
+    assert "missing" not in text  # no spares: every disc is needed, none left out
     without_notice = text.replace("Data Desk, Example Institute", "").replace(
         "return@example.org", ""
     )
@@ -279,6 +280,7 @@ def test_readme_default_contact_and_large_sets() -> None:
     assert "The set has 11 discs, 9 data disc(s) and 2 spare(s):" in text
     assert "any 2 of the 11 may be missing" in text
     assert "securemedia unpack -i YOUR-KEY-FILE big.sm.*.smv -o DESTINATION" in text
+    assert "Leave out the file of a disc that is missing." in text
     spare = render_readme(
         volume_name="big.sm.010.smv", number=10, count=9, set_hex="0" * 32, notice=None, spares=2
     ).decode("utf-8")

@@ -191,6 +191,7 @@ def render_readme(
         "",
         f"       securemedia unpack -i YOUR-KEY-FILE {images} -o DESTINATION",
         "",
+        *(["   Leave out the file of a disc that is missing.", ""] if spares else []),
         "Check a disc without any key (finds damaged sectors and mixed-up discs):",
         "",
         "    securemedia verify DISC-IMAGE-OR-VOLUME...",
