@@ -174,4 +174,4 @@ def test_pack_on_a_tiny_medium_says_no_copy(tmp_path: Path) -> None:
     )  # fmt: skip
     assert packed.returncode == 0, packed.stderr
     assert "no salvage copy: the index is too large for the medium" in packed.stderr
-    assert not read_volume_info(tmp_path / "s.sm.001").header.has_copy
+    assert not read_volume_info(tmp_path / "s.sm.001.smv").header.has_copy

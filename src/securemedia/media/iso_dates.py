@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..errors import OperationalError
+
 if TYPE_CHECKING:
     import pycdlib
 
@@ -51,8 +53,8 @@ def fix_dates(image: pycdlib.PyCdlib, unique: str) -> None:
         if id(obj) in seen:
             continue
         seen.add(id(obj))
-        if len(seen) > _MAX_OBJECTS:
-            raise RuntimeError("disc image has more objects than expected")
+        if len(seen) > _MAX_OBJECTS:  # not our image: refuse rather than walk on
+            raise OperationalError("cannot fix the dates of a disc image this large")
         if isinstance(obj, dates.DirectoryRecordDate):
             _set(obj, years_since_1900=FIXED_YEAR - 1900, month=1, day_of_month=1)
             _set(obj, hour=0, minute=0, second=0, gmtoffset=0)
