@@ -170,6 +170,10 @@ def test_file_system_spans_the_recovery_region(shipment: dict[str, Path]) -> Non
     image = files(shipment, "images")[0]
     with image.open("rb") as fp:
         assert iso_mod.iso_size(fp) == image.stat().st_size
+    isosize = shutil.which("isosize") or "/usr/sbin/isosize"  # util-linux
+    if Path(isosize).exists():
+        told = subprocess.run([isosize, str(image)], capture_output=True, text=True, check=True)
+        assert int(told.stdout) == image.stat().st_size
     raw = image.read_bytes()
     assert raw[17 * SECTOR + 80 : 17 * SECTOR + 88] == raw[16 * SECTOR + 80 : 16 * SECTOR + 88]
     result = cli("verify", *files(shipment, "images"))
