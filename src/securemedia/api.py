@@ -13,8 +13,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric import ed25519
-
 from .archive.compression import Compression
 from .archive.extract import ExtractResult, extract
 from .archive.reader import ArchiveReader
@@ -22,6 +20,7 @@ from .archive.sources import OwnFiles, scan_inputs, write_sources
 from .archive.writer import ArchiveSummary, ArchiveWriter
 from .atomic import atomic_output
 from .errors import OperationalError, UsageError
+from .keys import PublicKey, SecretKey
 from .recipients import Identity, Recipient
 
 Progress = Callable[[int], None]
@@ -32,7 +31,7 @@ def create_archive(
     path: Path | str,
     recipients: Sequence[Recipient],
     *,
-    signer: ed25519.Ed25519PrivateKey | None = None,
+    signer: SecretKey | None = None,
     compression: Compression | None = None,
     force: bool = False,
     progress: Progress | None = None,
@@ -53,7 +52,7 @@ def open_archive(
     path: Path | str,
     identities: Sequence[Identity],
     *,
-    require_signer: Sequence[bytes] | None = None,
+    require_signer: Sequence[PublicKey] | None = None,
 ) -> Iterator[ArchiveReader]:
     """An :class:`ArchiveReader` on an archive file (header, MAC, index and
     signature already checked); the file is closed when the block ends.
@@ -73,7 +72,7 @@ def pack(
     output: Path | str,
     recipients: Sequence[Recipient],
     *,
-    signer: ed25519.Ed25519PrivateKey | None = None,
+    signer: SecretKey | None = None,
     compression: Compression | None = None,
     force: bool = False,
     progress: Progress | None = None,
@@ -104,7 +103,7 @@ def unpack(
     identities: Sequence[Identity],
     *,
     members: Sequence[str] | None = None,
-    require_signer: Sequence[bytes] | None = None,
+    require_signer: Sequence[PublicKey] | None = None,
     force: bool = False,
     progress: Progress | None = None,
 ) -> ExtractResult:

@@ -103,6 +103,15 @@ class NoIdentityError(SecureMediaError):
     exit_code = 3
 
 
+class WrongSecretKindError(NoIdentityError):
+    """The archive is for a passphrase and only keys were given, or the reverse
+    (exit 3). ``needs`` is "passphrase" or "key": the CLI names its option."""
+
+    def __init__(self, message: str, needs: str) -> None:
+        super().__init__(message)
+        self.needs = needs
+
+
 class FormatError(SecureMediaError):
     """The input is not a valid, intact archive (exit 4).
 
