@@ -105,10 +105,12 @@ class NoIdentityError(SecureMediaError):
 
 class WrongSecretKindError(NoIdentityError):
     """The archive is for a passphrase and only keys were given, or the reverse
-    (exit 3). ``needs`` is "passphrase" or "key": the CLI names its option."""
+    (exit 3). ``needs`` is "passphrase" or "key" and ``fact`` the message without
+    its advice: the CLI replaces the advice with the option to use."""
 
-    def __init__(self, message: str, needs: str) -> None:
-        super().__init__(message)
+    def __init__(self, fact: str, advice: str, needs: str) -> None:
+        super().__init__(f"{fact}: {advice}")
+        self.fact = fact
         self.needs = needs
 
 

@@ -307,13 +307,14 @@ def _wrong_kind_of_secret(header: Header, identities: Sequence[Identity]) -> Non
     has_passphrase = any(isinstance(i, PassphraseIdentity) for i in identities)
     if passphrase_only and not has_passphrase:
         raise WrongSecretKindError(
-            "this archive is encrypted to a passphrase, not to a key: open it with the passphrase",
+            "this archive is encrypted to a passphrase, not to a key",
+            "open it with the passphrase",
             needs="passphrase",
         )
     keys_only = all(s.type != StanzaType.ARGON2ID for s in header.stanzas)
     if keys_only and identities and all(isinstance(i, PassphraseIdentity) for i in identities):
         raise WrongSecretKindError(
-            "this archive is encrypted to keys, not to a passphrase: "
+            "this archive is encrypted to keys, not to a passphrase",
             "open it with a recipient's private key",
             needs="key",
         )

@@ -159,4 +159,4 @@ def _secret_kind_hint() -> Iterator[None]:
         option = _KIND_OPTIONS.get(exc.needs)
         if option is None or option in str(exc):
             raise
-        raise WrongSecretKindError(f"{exc}: use {option}", exc.needs) from None
+        raise WrongSecretKindError(exc.fact, f"use {option}", exc.needs) from None
