@@ -177,6 +177,13 @@ def test_a_bare_ed25519_key_is_refused_as_signer_with_a_clear_type_error(
         )
 
 
+def test_require_signer_of_the_wrong_type_is_a_clear_type_error(classic_key: SecretKey) -> None:
+    archive = make_archive(MEMBERS, [classic_key.public.recipient()])
+    for wrong in (["sender.key.pub"], [classic_key.public.signing]):
+        with pytest.raises(TypeError, match="load_signers"):
+            ArchiveReader(io.BytesIO(archive), [classic_key.identity()], require_signer=wrong)  # type: ignore[arg-type]
+
+
 def test_fingerprint_lookup_in_the_key_directory(
     tmp_path: Path, make_keys: Callable[..., KeyFiles], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -37,7 +37,10 @@ def create_archive(
     progress: Progress | None = None,
 ) -> Iterator[ArchiveWriter]:
     """An :class:`ArchiveWriter` on a new file that appears at ``path`` only once
-    the archive is complete; on an exception nothing is left there."""
+    the archive is complete; on an exception nothing is left there.
+
+    ``signer`` is a key pair (:func:`securemedia.load_signing_key`): readers see
+    its fingerprint, the one ``keygen`` printed."""
     with (
         atomic_output(Path(path), force=force) as sink,
         ArchiveWriter(
@@ -56,6 +59,8 @@ def open_archive(
 ) -> Iterator[ArchiveReader]:
     """An :class:`ArchiveReader` on an archive file (header, MAC, index and
     signature already checked); the file is closed when the block ends.
+    ``require_signer`` lists acceptable signers (:func:`securemedia.load_signers`);
+    ``reader.signer`` is the signer's public key, or None if unsigned.
 
     To read from a pipe, give :class:`ArchiveReader` the stream itself: it holds
     the ciphertext in an anonymous temporary file first (see its docstring)."""
