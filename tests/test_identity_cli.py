@@ -150,6 +150,9 @@ def test_passphrase_archive_and_passphrase_file(
     one_error(with_key, 3, "encrypted to a passphrase", "-p")
     listed = run_cli("list", "p.sm", "-i", office.path)
     one_error(listed, 3, "encrypted to a passphrase", "-p")
+    verified = run_cli("verify", "p.sm", "-i", office.path)
+    assert verified.code == 3, verified.stderr
+    assert "encrypted to a passphrase" in verified.stderr and "unpack -p" in verified.stderr
     restored = run_cli("unpack", "p.sm", "--passphrase-file", "pw.txt", "-o", "out")
     assert restored.code == 0, restored.stderr
     assert (tmp_path / "out" / "export" / "rows.csv").exists()

@@ -46,7 +46,7 @@ from .passphrases import archive_passphrase, key_passphrase_source
 @click.option(
     "--passphrase-file",
     type=click.Path(dir_okay=False),
-    help="Read the archive passphrase from this file's first line (implies -p).",
+    help="Read the archive passphrase from this file's first line (alone, implies -p).",
 )
 @click.option(
     "--sign",

@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 
 import click
 
-from ..errors import MediaError, UsageError
+from ..errors import MediaError, UsageError, WrongSecretKindError
 from ..keys import PublicKey
 from ..media import recovery
 from ..media.header import FLAG_IMAGE_PROTECTED
@@ -379,6 +379,14 @@ def _authenticate(
     from .passphrases import key_passphrase_source
 
     identities = load_identities(str(identity), key_passphrase_source(key_passphrase_file))
-    reader = ArchiveReader(stream, identities, require_signer=required or None)
+    try:
+        reader = ArchiveReader(stream, identities, require_signer=required or None)
+    except WrongSecretKindError as exc:
+        if exc.needs != "passphrase":
+            raise
+        # verify takes no passphrase; unpack -p authenticates every byte before writing.
+        raise WrongSecretKindError(
+            exc.fact, "verify -i takes a key; check it with unpack -p instead", exc.needs
+        ) from None
     reader.verify()
     return reader.signer
