@@ -163,7 +163,7 @@ def make_archive(
     with ArchiveWriter(
         sink,
         recipients,
-        signer=signer.signing_key() if signer else None,
+        signer=signer,
         compression=Compression(enabled=compress),
         _file_key=file_key,
         _payload_nonce=payload_nonce,

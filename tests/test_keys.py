@@ -21,7 +21,7 @@ from securemedia.keyring import (
     load_secret_key,
     load_signers,
 )
-from securemedia.keys import PublicKey, SecretKey, signer_fingerprint
+from securemedia.keys import PublicKey, SecretKey
 from securemedia.recipients.passphrase import PassphraseIdentity, PassphraseRecipient
 from securemedia.recipients.rsa import RSAIdentity
 
@@ -60,9 +60,6 @@ def test_fingerprint_format() -> None:
         assert key.public.fingerprint == fp
         assert fp in key.public.recipient().label
     assert a.public.fingerprint != b.public.fingerprint
-    sfp = signer_fingerprint(a.public.signing)
-    assert FINGERPRINT.match(sfp)
-    assert sfp != a.public.fingerprint  # a signer fingerprint names the signing key only
 
 
 @pytest.mark.parametrize("classic", [False, True], ids=["pq", "x25519"])
@@ -121,7 +118,7 @@ def test_public_key_files(tmp_path: Path) -> None:
     path.write_text("# the team\n\n" + "\n".join(f"  {k.to_line()}  " for k in keys) + "\n# end\n")
     assert load_public_keys(str(path)) == keys
     assert len(load_recipients(str(path))) == 3
-    assert load_signers(str(path)) == [k.signing for k in keys]
+    assert load_signers(str(path)) == keys
     assert load_public_keys(keys[0].to_line()) == [keys[0]]
     damaged = tmp_path / "damaged.pub"
     line = keys[1].to_line()

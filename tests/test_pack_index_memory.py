@@ -39,7 +39,7 @@ def test_streamed_signed_index_reads_back_and_summary_counts(
     classic_key: SecretKey,
 ) -> None:
     # Long names and thousands of members: the index is streamed in several pieces.
-    signer = SecretKey.generate(classic=True).signing_key()
+    signer = SecretKey.generate(classic=True)
     sink = io.BytesIO()
     long = "x" * 150
     with ArchiveWriter(sink, [classic_key.public.recipient()], signer=signer) as writer:
@@ -52,7 +52,7 @@ def test_streamed_signed_index_reads_back_and_summary_counts(
             pass
     summary = writer.summary
     assert (summary.files, summary.directories, summary.input_bytes) == (2, 4001, 13)
-    public = signer.public_key().public_bytes_raw()
+    public = signer.public
     sink.seek(0)
     reader = ArchiveReader(sink, [classic_key.identity()], require_signer=[public])
     read_back = list(reader.iter_members())

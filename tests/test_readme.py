@@ -43,12 +43,13 @@ def test_export_script_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         "PATH": os.environ["PATH"],
         "SECUREMEDIA_KEY_PASSPHRASE": "passphrase",
     }
-    subprocess.run(
-        [sys.executable, "-m", "securemedia", "keygen", "-o", "office.key"],
-        check=True,
-        env=env,
-        capture_output=True,
-    )
+    for name in ("office.key", "sender.key"):
+        subprocess.run(
+            [sys.executable, "-m", "securemedia", "keygen", "-o", name],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
     (tmp_path / "codes").mkdir()
     (tmp_path / "codes" / "atc.csv").write_text("code,name\nA10,diabetes\n")
     rows = [(i, f"name-{i}", "æøå") for i in range(50_000)]
@@ -58,3 +59,5 @@ def test_export_script_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     expected = sum(len(f"{i},name-{i},æøå\r\n".encode()) for i in range(50_000))
     assert any(line.startswith(f"registry.csv {expected} ") for line in seen), seen
     assert any(line.startswith("codes/atc.csv") for line in seen)
+    sender = (tmp_path / "sender.key.pub").read_text().split("fingerprint ")[1].split()[0]
+    assert f"signed by {sender}" in seen, seen

@@ -269,7 +269,7 @@ def test_recipient_specs_that_are_not_recipients(
     # A missing file is operational (exit 1) like every missing input.
     with pytest.raises(OperationalError, match="no such public key or certificate file"):
         load_recipients(str(tmp_path / "missing"))
-    with pytest.raises(UsageError, match="is a public key: this needs the private key"):
+    with pytest.raises(UsageError, match="is a public key file, where the private key file"):
         load_identities(str(keys.pub_path), no_passphrase)
     with pytest.raises(OperationalError, match="no such key file"):
         load_identities(str(tmp_path / "missing"), no_passphrase)

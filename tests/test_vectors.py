@@ -93,7 +93,7 @@ class Vector:
 
     def required(self) -> list[bytes] | None:
         line = self.get("require-signer")
-        return [PublicKey.from_line(line).signing] if line else None
+        return [PublicKey.from_line(line)] if line else None
 
 
 @functools.cache

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from conftest import KeyFiles, RunCli
-from securemedia.keys import signer_fingerprint
 
 
 @pytest.fixture
@@ -54,7 +53,7 @@ def test_verify_names_the_signer_or_says_nobody_signed(
 ) -> None:
     unsigned, signed = archives
     alice, sender, _ = keys
-    fingerprint = signer_fingerprint(sender.secret.public.signing)
+    fingerprint = sender.secret.public.fingerprint  # the one keygen printed
     result = run_cli("verify", unsigned, "-i", alice.path)
     assert result.code == 0, result.stderr
     assert "NOT signed" in result.out

@@ -43,6 +43,7 @@ _EXPORTS = {
     "load_public_keys": "keyring",
     "load_recipients": "keyring",
     "load_signers": "keyring",
+    "load_signing_key": "keyring",
     "PublicKey": "keys",
     "SecretKey": "keys",
     "PassphraseIdentity": "recipients.passphrase",
@@ -72,6 +73,7 @@ __all__ = [
     "load_public_keys",
     "load_recipients",
     "load_signers",
+    "load_signing_key",
     "open_archive",
     "pack",
     "unpack",
@@ -101,6 +103,12 @@ if TYPE_CHECKING:
         SignatureError,
         UsageError,
     )
-    from .keyring import load_identities, load_public_keys, load_recipients, load_signers
+    from .keyring import (
+        load_identities,
+        load_public_keys,
+        load_recipients,
+        load_signers,
+        load_signing_key,
+    )
     from .keys import PublicKey, SecretKey
     from .recipients.passphrase import PassphraseIdentity, PassphraseRecipient

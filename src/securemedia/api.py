@@ -13,8 +13,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric import ed25519
-
 from .archive.compression import Compression
 from .archive.extract import ExtractResult, extract
 from .archive.reader import ArchiveReader
@@ -22,6 +20,7 @@ from .archive.sources import OwnFiles, scan_inputs, write_sources
 from .archive.writer import ArchiveSummary, ArchiveWriter
 from .atomic import atomic_output
 from .errors import OperationalError, UsageError
+from .keys import PublicKey, SecretKey
 from .recipients import Identity, Recipient
 
 Progress = Callable[[int], None]
@@ -32,13 +31,16 @@ def create_archive(
     path: Path | str,
     recipients: Sequence[Recipient],
     *,
-    signer: ed25519.Ed25519PrivateKey | None = None,
+    signer: SecretKey | None = None,
     compression: Compression | None = None,
     force: bool = False,
     progress: Progress | None = None,
 ) -> Iterator[ArchiveWriter]:
     """An :class:`ArchiveWriter` on a new file that appears at ``path`` only once
-    the archive is complete; on an exception nothing is left there."""
+    the archive is complete; on an exception nothing is left there.
+
+    ``signer`` is a key pair (:func:`securemedia.load_signing_key`): readers see
+    its fingerprint, the one ``keygen`` printed."""
     with (
         atomic_output(Path(path), force=force) as sink,
         ArchiveWriter(
@@ -53,10 +55,12 @@ def open_archive(
     path: Path | str,
     identities: Sequence[Identity],
     *,
-    require_signer: Sequence[bytes] | None = None,
+    require_signer: Sequence[PublicKey] | None = None,
 ) -> Iterator[ArchiveReader]:
     """An :class:`ArchiveReader` on an archive file (header, MAC, index and
     signature already checked); the file is closed when the block ends.
+    ``require_signer`` lists acceptable signers (:func:`securemedia.load_signers`);
+    ``reader.signer`` is the signer's public key, or None if unsigned.
 
     To read from a pipe, give :class:`ArchiveReader` the stream itself: it holds
     the ciphertext in an anonymous temporary file first (see its docstring)."""
@@ -73,7 +77,7 @@ def pack(
     output: Path | str,
     recipients: Sequence[Recipient],
     *,
-    signer: ed25519.Ed25519PrivateKey | None = None,
+    signer: SecretKey | None = None,
     compression: Compression | None = None,
     force: bool = False,
     progress: Progress | None = None,
@@ -104,7 +108,7 @@ def unpack(
     identities: Sequence[Identity],
     *,
     members: Sequence[str] | None = None,
-    require_signer: Sequence[bytes] | None = None,
+    require_signer: Sequence[PublicKey] | None = None,
     force: bool = False,
     progress: Progress | None = None,
 ) -> ExtractResult:

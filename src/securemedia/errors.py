@@ -103,6 +103,17 @@ class NoIdentityError(SecureMediaError):
     exit_code = 3
 
 
+class WrongSecretKindError(NoIdentityError):
+    """The archive is for a passphrase and only keys were given, or the reverse
+    (exit 3). ``needs`` is "passphrase" or "key" and ``fact`` the message without
+    its advice: the CLI replaces the advice with the option to use."""
+
+    def __init__(self, fact: str, advice: str, needs: str) -> None:
+        super().__init__(f"{fact}: {advice}")
+        self.fact = fact
+        self.needs = needs
+
+
 class FormatError(SecureMediaError):
     """The input is not a valid, intact archive (exit 4).
 

@@ -1,19 +1,26 @@
 """Turn what a user names on the command line or in a script into recipients,
-identities and signer keys.
+identities, signing keys and required signers.
 
-* a recipient is a public key line, or a file of public key lines (``#``
-  comments allowed), or an X.509 certificate (PEM or DER);
+* a recipient is a public key line, a file of public key lines (``#``
+  comments allowed), a fingerprint of a key at hand (see :mod:`.keydir`), or an
+  X.509 certificate (PEM or DER);
 * an identity is a securemedia key file, or a PEM RSA/EC private key;
-* a signer is a public key line or a file of them (the Ed25519 half is used).
+* a signing key is a securemedia key file (the whole pair signs: see
+  :mod:`.signature`);
+* a required signer is a public key line, a file of them, or a fingerprint.
+
+Every "wrong kind of file" message says what was given and what is needed,
+without naming a command-line option: the library is also used from scripts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .errors import KeyFileError, OperationalError, UsageError, os_error
-from .keys import SECRET_KEY_MARKS, PublicKey, SecretKey
+from .keydir import find_by_fingerprint
+from .keys import SECRET_KEY_MARKS, PublicKey, SecretKey, parse_fingerprint
 from .recipients import Identity, Recipient
 
 MAX_KEY_FILE = 1 << 20
@@ -41,13 +48,22 @@ def _public_lines(data: bytes, source: str) -> list[PublicKey]:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise KeyFileError(f"{source}: not a public key file") from None
+    # A private key file also holds its public key line (as a comment): it is
+    # still refused, so that a secret never travels where a public key goes.
     lines = [
         ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
     ]
-    if not lines:
+    if not lines or any(mark in data for mark in SECRET_KEY_MARKS):
         if any(mark in data for mark in SECRET_KEY_MARKS):
-            raise KeyFileError(f"{source} is a private key file: give its .pub")
+            raise KeyFileError(
+                f"{source} is a private key file, where a public key is needed: "
+                f"give its public key, {source}.pub (or its fingerprint)"
+            )
         raise KeyFileError(f"{source}: holds no public key")
+    if b"-----BEGIN CERTIFICATE-----" in data:
+        raise KeyFileError(
+            f"{source} is an X.509 certificate, where a securemedia public key is needed"
+        )
     keys = []
     for line in lines:
         try:
@@ -66,24 +82,48 @@ def _looks_like_private_key(data: bytes) -> bool:
     return b"-----BEGIN" in data and b"PRIVATE KEY-----" in data
 
 
-def load_public_keys(spec: str) -> list[PublicKey]:
-    """Public keys from a key line or a file of key lines."""
-    if spec.startswith("smpub1-"):
-        return [PublicKey.from_line(spec)]
+def _public_file(spec: str) -> list[PublicKey]:
     return _public_lines(_read(spec, "public key file (and not a public key line)"), spec)
 
 
-def load_recipients(spec: str) -> list[Recipient]:
-    """Recipients from a key line, a file of key lines, or a certificate."""
+def _one_spec(spec: str, extra: Sequence[str]) -> list[PublicKey] | None:
+    """A key line or a fingerprint; None if ``spec`` names a file."""
     if spec.startswith("smpub1-"):
-        return [PublicKey.from_line(spec).recipient()]
+        return [PublicKey.from_line(spec)]
+    fingerprint = parse_fingerprint(spec)
+    if fingerprint is not None and not Path(spec).exists():
+        others = [e for e in extra if e != spec and parse_fingerprint(e) is None]
+        return [find_by_fingerprint(fingerprint, load_public_keys, others)]
+    return None
+
+
+def load_public_keys(spec: str, *, extra: Sequence[str] = ()) -> list[PublicKey]:
+    """Public keys from a key line, a file of key lines, or a fingerprint.
+
+    A fingerprint (``FZY7-...``, dashes optional, any case) is looked up among
+    the keys at hand: the key directory and ``extra`` (other public key lines
+    or files given alongside), see :mod:`securemedia.keydir`.
+    """
+    found = _one_spec(spec, extra)
+    return found if found is not None else _public_file(spec)
+
+
+def load_recipients(spec: str, *, extra: Sequence[str] = ()) -> list[Recipient]:
+    """Recipients from a key line, a file of key lines, a fingerprint of a key at
+    hand (as :func:`load_public_keys`), or an X.509 certificate (PEM or DER)."""
+    found = _one_spec(spec, extra)
+    if found is not None:
+        return [key.recipient() for key in found]
     data = _read(spec, "public key or certificate file (and not a public key line)")
     if _looks_like_certificate(data):
         from .recipients import x509  # only now: the X.509 machinery is slow to import
 
         return [x509.load_certificate(data, spec)]
-    if any(mark in data for mark in SECRET_KEY_MARKS):
-        raise KeyFileError(f"{spec} is a private key file: give its .pub to -r")
+    if _looks_like_private_key(data):
+        raise KeyFileError(
+            f"{spec} is a private key, where a public key or certificate is needed: "
+            "give the certificate instead"
+        )
     return [key.recipient() for key in _public_lines(data, spec)]
 
 
@@ -94,6 +134,11 @@ def load_secret_key(path: str, passphrase: PassphraseSource) -> SecretKey:
 
 
 def _secret_key(data: bytes, path: str, passphrase: PassphraseSource) -> SecretKey:
+    if _looks_like_certificate(data):
+        raise KeyFileError(
+            f"{path} is an X.509 certificate (a public key), where a private key file is "
+            "needed: give the private key that belongs to it (PEM)"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -112,6 +157,31 @@ def load_identities(path: str, passphrase: PassphraseSource) -> list[Identity]:
     return [_secret_key(data, path, passphrase).identity()]
 
 
-def load_signers(spec: str) -> list[bytes]:
-    """Raw Ed25519 public keys of acceptable signers."""
-    return [key.signing for key in load_public_keys(spec)]
+def _no_passphrase() -> bytes:
+    raise UsageError("this key file is protected by a passphrase: give passphrase=")
+
+
+def load_signing_key(path: str, passphrase: PassphraseSource | None = None) -> SecretKey:
+    """The key pair that signs, from a securemedia private key file.
+
+    Returns what ``create_archive(signer=...)``, ``pack(signer=...)`` and
+    ``ArchiveWriter(signer=...)`` take. ``passphrase`` is called only if the
+    file is protected. A PEM key cannot sign: a signature names a securemedia
+    key pair by its fingerprint.
+    """
+    data = _read(path, "key file")
+    if _looks_like_private_key(data):
+        raise KeyFileError(
+            f"{path} is a PEM private key: signing needs a securemedia key file "
+            "(made by securemedia keygen)"
+        )
+    return _secret_key(data, path, passphrase or _no_passphrase)
+
+
+def load_signers(spec: str, *, extra: Sequence[str] = ()) -> list[PublicKey]:
+    """Acceptable signers, for ``require_signer=``: a public key line, a file of
+    them, or a fingerprint of a key at hand (as :func:`load_public_keys`).
+
+    The whole public key is compared (its encryption and signing keys), so a
+    signer is the key pair whose fingerprint ``keygen`` printed."""
+    return load_public_keys(spec, extra=extra)

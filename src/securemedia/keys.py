@@ -26,6 +26,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import ed25519, mlkem, x25519
@@ -85,6 +86,25 @@ class PublicKey:
     kind: str
     encryption: bytes
     signing: bytes
+
+    BLOB_SIZES: ClassVar[dict[int, int]] = {
+        1: 1 + _MLKEM_PUB + _X25519 + _ED25519,  # pq
+        2: 1 + _X25519 + _ED25519,  # x25519
+    }
+    """Length of :meth:`to_blob` by its first byte, the kind (as in key files)."""
+
+    def to_blob(self) -> bytes:
+        """kind (1: pq, 2: x25519) || encryption public key || Ed25519 public key:
+        the form an archive's signature block carries."""
+        return bytes([_KIND_BYTE[self.kind]]) + self.encryption + self.signing
+
+    @classmethod
+    def from_blob(cls, blob: bytes) -> PublicKey:
+        """Parse :meth:`to_blob`'s form; ValueError if its kind or length is wrong."""
+        kind = {1: PQ, 2: CLASSIC}.get(blob[0] if blob else 0)
+        if kind is None or len(blob) != cls.BLOB_SIZES[blob[0]]:
+            raise ValueError("not a public key blob")
+        return cls(kind, blob[1:-_ED25519], blob[-_ED25519:])
 
     @classmethod
     def from_line(cls, line: str) -> PublicKey:
@@ -339,12 +359,22 @@ def _not_a_key_file(text: str, source: str, *, found: int) -> KeyFileError:
     if head.startswith(_PRIVATE_HEADER) or _PRIVATE_HEADER.startswith(head.rstrip()):
         return _damaged(source, "its key line is missing: the file is truncated")
     if _PUBLIC_PREFIX in text:
-        return KeyFileError(f"{source} is a public key: this needs the private key file")
+        private = f" ({source.removesuffix('.pub')})" if source.endswith(".pub") else ""
+        return KeyFileError(
+            f"{source} is a public key file, where the private key file is needed{private}"
+        )
     return KeyFileError(f"{source}: not a securemedia key file")
 
 
-def signer_fingerprint(signing_public: bytes) -> str:
-    """Fingerprint of an Ed25519 signing key alone (what an archive's signature names)."""
-    digest = hashlib.sha256(b"securemedia/v1 signer\x00" + signing_public).digest()
-    text = base64.b32encode(digest).decode()[:20]
-    return "-".join(text[i : i + 4] for i in range(0, 20, 4))
+_BASE32 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+
+
+def parse_fingerprint(text: str) -> str | None:
+    """``text`` as a fingerprint in its printed form (``ABCD-EFGH-...``), or None.
+
+    Dashes and spaces are optional and case does not matter, so a fingerprint
+    read over the phone can be typed as heard."""
+    plain = "".join(text.split()).replace("-", "").upper()
+    if len(plain) != 20 or not set(plain) <= _BASE32:
+        return None
+    return "-".join(plain[i : i + 4] for i in range(0, 20, 4))

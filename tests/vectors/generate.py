@@ -119,6 +119,12 @@ def key_line(key: SecretKey) -> str:
     return "smkey1-" + b64(bytes([kind]) + key.encryption + key.signing)
 
 
+def signer_blob(key: SecretKey) -> bytes:
+    """kind || encryption public || Ed25519 public: a signature block's key (section 9)."""
+    public = key.public
+    return u8({PQ: 1, CLASSIC: 2}[key.kind]) + public.encryption + public.signing
+
+
 ALICE = secret(CLASSIC, "alice")  # X25519
 BOB = secret(PQ, "bob")  # ML-KEM-768+X25519
 CAROL = secret(CLASSIC, "carol")  # another X25519 recipient
@@ -352,13 +358,14 @@ def payload(
     if signature is None:
         signature = b""
         if signer is not None:
+            public = signer_blob(signer)
             msg = (
                 b"securemedia/v1 signature\x00"
                 + hashlib.sha256(header_raw).digest()
                 + hashlib.sha256(sign_index if sign_index is not None else index_raw).digest()
+                + hashlib.sha256(public).digest()
             )
-            key = signer.signing_key()
-            signature = key.public_key().public_bytes_raw() + key.sign(msg)
+            signature = public + signer.signing_key().sign(msg)
     index_offset = len(members)
     make_trailer = trailer or (lambda o, n, s: u64(o) + u64(n) + u32(s) + b"SMEND001")
     return (
@@ -462,7 +469,7 @@ def writer_archive(
     with ArchiveWriter(
         sink,
         recipients,
-        signer=signer.signing_key() if signer else None,
+        signer=signer,
         compression=compression or Compression(enabled=False),
         _file_key=det(f"{name}/file-key"),
         _payload_nonce=det(f"{name}/nonce", 16),
@@ -736,7 +743,7 @@ def success(b: Builder) -> None:
             name,
             "success",
             body,
-            "signed by the sender's Ed25519 key"
+            "signed by the sender's key pair (ML-KEM-768+X25519, 1313-byte block)"
             + (", and that signer is required" if required else ", no signer required"),
             identities=[ID_PASS],
             payload=file_hash(BASIC),
@@ -1438,7 +1445,7 @@ def index_failures(b: Builder) -> None:
     )
     add(
         "index_trailer_signature_length_5",
-        "trailer signature_length 5 with 5 extra bytes: neither 0 nor 96",
+        "trailer signature_length 5 with 5 extra bytes: neither 0, 129 nor 1313",
         signature=b"\x00" * 5,
     )
     add(
@@ -1616,8 +1623,23 @@ def index_failures(b: Builder) -> None:
     )
     add(
         "index_signature_block_64_bytes",
-        "a 64-byte signature block: neither 0 nor 96",
+        "a 64-byte signature block: neither 0, 129 nor 1313",
         signature=bytes(64),
+    )
+    add(
+        "index_signature_block_legacy_96_bytes",
+        "a 96-byte block (Ed25519 key and signature only, a form never read): malformed",
+        signature=MALLORY.public.signing + bytes(64),
+    )
+    add(
+        "index_signature_block_unknown_kind",
+        "a 129-byte signature block whose kind byte is 3: malformed",
+        signature=u8(3) + bytes(128),
+    )
+    add(
+        "index_signature_block_kind_length_mismatch",
+        "a 129-byte signature block (the x25519 length) whose kind byte says pq (1): malformed",
+        signature=u8(1) + bytes(128),
     )
 
 
@@ -1710,6 +1732,18 @@ def signature_failures(b: Builder) -> None:
         "sig_signer_key_altered",
         hdr + b"".join(stream(payload_key(fk, nonce), flip(plain, len(plain) - 28 - 96 + 3))),
         "one bit of the signer's public key in the block flipped",
+        None,
+    )
+    # Someone who can decrypt puts another encryption key into the block, so that
+    # readers would show another fingerprint: the message binds the whole key.
+    block_at = len(plain) - 28 - len(signer_blob(SENDER)) - 64
+    bob_encryption = BOB.public.encryption  # as long as the sender's: both are pq
+    start, end = block_at + 1, block_at + 1 + len(bob_encryption)
+    grafted = plain[:start] + bob_encryption + plain[end:]
+    add(
+        "sig_encryption_key_grafted",
+        hdr + b"".join(stream(payload_key(fk, nonce), grafted)),
+        "the sender's signature kept, the encryption key in its block replaced by bob's",
         None,
     )
     add(

@@ -21,9 +21,11 @@ from typing import Any, BinaryIO
 
 from .. import signature
 from ..envelope import open_header
-from ..errors import FormatError, IntegrityError, UsageError
-from ..header import Header, read_header
+from ..errors import FormatError, IntegrityError, NoIdentityError, UsageError, WrongSecretKindError
+from ..header import Header, StanzaType, read_header
+from ..keys import PublicKey
 from ..recipients import Identity
+from ..recipients.passphrase import PassphraseIdentity
 from ..stream import CHUNK_SIZE, SequentialSource, StreamReader, chunk_count
 from .index import FILE, Member, check_member_meta
 from .index_stream import iter_index
@@ -83,11 +85,22 @@ class ArchiveReader:
         source: BinaryIO,
         identities: Sequence[Identity],
         *,
-        require_signer: Sequence[bytes] | None = None,
+        require_signer: Sequence[PublicKey] | None = None,
     ) -> None:
         self._require = list(require_signer) if require_signer else None
+        wrong = [k for k in self._require or () if not isinstance(k, PublicKey)]
+        if wrong:
+            # Before this took raw Ed25519 keys; a signer is now the whole key pair.
+            raise TypeError(
+                "require_signer takes securemedia PublicKey objects "
+                f"(securemedia.load_signers(spec)), not {type(wrong[0]).__name__}"
+            )
         self.header: Header = read_header(source)
-        key = open_header(self.header, identities)
+        try:
+            key = open_header(self.header, identities)
+        except NoIdentityError:
+            _wrong_kind_of_secret(self.header, identities)
+            raise
         self._spool: BinaryIO | None = None
         if _seekable(source):
             start = source.tell()  # the payload follows the header, wherever it began
@@ -99,7 +112,7 @@ class ArchiveReader:
         size = source.seek(0, io.SEEK_END) - start
         source.seek(start)
         self._stream = StreamReader(key, source, start=start, size=size)
-        self.signer: bytes | None = None
+        self.signer: PublicKey | None = None  # the whole public key: see signature.py
         self.member_count = 0
         self.total_size = 0
         self._members: list[Member] | None = None
@@ -291,6 +304,27 @@ class ArchiveReader:
                 raise IntegrityError()
             yield piece
             offset += len(piece)
+
+
+def _wrong_kind_of_secret(header: Header, identities: Sequence[Identity]) -> None:
+    """Raise WrongSecretKindError if no identity could open ``header`` because of
+    its kind: the stanza types are public (``inspect`` shows them), so saying so
+    leaks nothing and tells the user what to give instead."""
+    passphrase_only = {s.type for s in header.stanzas} == {StanzaType.ARGON2ID}
+    has_passphrase = any(isinstance(i, PassphraseIdentity) for i in identities)
+    if passphrase_only and not has_passphrase:
+        raise WrongSecretKindError(
+            "this archive is encrypted to a passphrase, not to a key",
+            "open it with the passphrase",
+            needs="passphrase",
+        )
+    keys_only = all(s.type != StanzaType.ARGON2ID for s in header.stanzas)
+    if keys_only and identities and all(isinstance(i, PassphraseIdentity) for i in identities):
+        raise WrongSecretKindError(
+            "this archive is encrypted to keys, not to a passphrase",
+            "open it with a recipient's private key",
+            needs="key",
+        )
 
 
 def _check_record_end(source: SequentialSource) -> None:

@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from cryptography.hazmat.primitives.asymmetric import ed25519
-
 from .. import signature
 from ..envelope import FileKeyIdentity, seal_header_for_writer
 from ..errors import FormatError, InputError
 from ..finishing import Finishing
 from ..header import Header
+from ..keys import SecretKey
 from ..recipients import Recipient
 from ..stream import CHUNK_SIZE, CIPHER_CHUNK_SIZE, StreamWriter
 from .compression import Compression
@@ -60,6 +59,7 @@ class ArchiveSummary:
     input_bytes: int = 0
     archive_bytes: int = 0
     signed: bool = False
+    signer: str | None = None  # the signer's fingerprint
     recipients: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     # The index entries, as written (set when the archive is finished).
@@ -79,6 +79,7 @@ class ArchiveSummary:
             "archive_bytes": self.archive_bytes,
             "input_bytes": self.input_bytes,
             "signed": self.signed,
+            "signer": self.signer,
             "recipients": self.recipients,
             "elapsed_seconds": round(self.elapsed, 3),
             "members": [
@@ -102,12 +103,19 @@ class ArchiveWriter(Finishing):
         sink: BinaryIO,
         recipients: Sequence[Recipient],
         *,
-        signer: ed25519.Ed25519PrivateKey | None = None,
+        signer: SecretKey | None = None,
         compression: Compression | None = None,
         progress: Progress | None = None,
         _file_key: bytes | None = None,
         _payload_nonce: bytes | None = None,
     ) -> None:
+        if signer is not None and not isinstance(signer, SecretKey):
+            # The signature carries the whole key pair's public half (signature.py):
+            # a bare Ed25519 key, or a path, cannot sign.
+            raise TypeError(
+                "signer must be a securemedia SecretKey (securemedia.load_signing_key(path)), "
+                f"not {type(signer).__name__}"
+            )
         self.compression = compression or Compression()
         self._signer = signer
         self._progress = progress
@@ -199,6 +207,7 @@ class ArchiveWriter(Finishing):
         self._closed = True
         self.summary._entries = self._entries
         self.summary.signed = bool(block)
+        self.summary.signer = self._signer.public.fingerprint if self._signer else None
         self.summary.archive_bytes = len(self.header.raw) + self._stream.ciphertext_bytes
         return self.summary
 

@@ -6,12 +6,16 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from typing import BinaryIO, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 import click
 
-from ..errors import OperationalError, UsageError
-from ..keyring import load_identities
+from ..errors import OperationalError, UsageError, WrongSecretKindError
+from ..keyring import load_identities, load_signers
+from ..keys import PublicKey
+
+if TYPE_CHECKING:
+    from ..archive.writer import ArchiveSummary
 from ..recipients import Identity
 from ..recipients.passphrase import PassphraseIdentity
 from .passphrases import archive_passphrase, key_passphrase_source
@@ -38,12 +42,12 @@ def key_options(func: F) -> F:
             "--passphrase",
             "use_passphrase",
             is_flag=True,
-            help="The archive is encrypted to a passphrase.",
+            help="The archive is encrypted to a passphrase (implied by --passphrase-file alone).",
         ),
         click.option(
             "--passphrase-file",
             type=click.Path(dir_okay=False),
-            help="Read the archive passphrase from this file's first line.",
+            help="Read the archive passphrase from this file's first line (alone, implies -p).",
         ),
         click.option(
             "--key-passphrase-file",
@@ -56,10 +60,33 @@ def key_options(func: F) -> F:
     return func
 
 
-def signer_label(signing_key: bytes | None) -> str:
-    from ..keys import signer_fingerprint
+def signer_label(signer: PublicKey | None) -> str:
+    """The signer's fingerprint, the one ``keygen`` printed for its key pair."""
+    return signer.fingerprint if signer else ""
 
-    return signer_fingerprint(signing_key) if signing_key else ""
+
+NOT_SIGNED = (
+    "not signed: nobody vouches for who made it (anyone with a recipient's public key could)"
+)
+
+
+def signer_line(signer: PublicKey | None) -> str:
+    """What the reading commands say about who made the archive."""
+    return f"signed by {signer.fingerprint}" if signer else NOT_SIGNED
+
+
+def recipients_said(summary: ArchiveSummary) -> str:
+    """What ``pack`` says it encrypted to and who signed: the fingerprints and
+    certificate subjects the receiving office can check (one line, as the
+    summary is one line)."""
+    signed = f"signed by {summary.signer}" if summary.signer else "not signed"
+    return f"for {'; '.join(summary.recipients)}; {signed}"
+
+
+def load_required_signers(specs: tuple[str, ...]) -> list[PublicKey]:
+    """--require-signer's keys; a fingerprint is also looked for among the
+    other public keys given with --require-signer."""
+    return [key for spec in specs for key in load_signers(spec, extra=specs)]
 
 
 def identities_from_options(
@@ -68,7 +95,8 @@ def identities_from_options(
     passphrase_file: str | None,
     key_passphrase_file: str | None,
 ) -> list[Identity]:
-    if use_passphrase:
+    # --passphrase-file alone can only mean a passphrase archive.
+    if use_passphrase or (passphrase_file and not specs):
         found: list[Identity] = [
             PassphraseIdentity(archive_passphrase(passphrase_file, confirm=False))
         ]
@@ -94,16 +122,17 @@ def open_input(archives: tuple[str, ...]) -> Iterator[BinaryIO]:
     """
     from ..media.volume_set import open_volume_inputs, wants_volume_set
 
-    if wants_volume_set(archives):  # volume files or disc images, in any order
-        with open_volume_inputs(archives) as stream:
-            yield stream
-        return
-    name = archives[0]
-    if name == "-":
-        yield sys.stdin.buffer
-        return
-    with open_archive_file(name) as handle:
-        yield handle
+    with _secret_kind_hint():
+        if wants_volume_set(archives):  # volume files or disc images, in any order
+            with open_volume_inputs(archives) as stream:
+                yield stream
+            return
+        name = archives[0]
+        if name == "-":
+            yield sys.stdin.buffer
+            return
+        with open_archive_file(name) as handle:
+            yield handle
 
 
 @contextlib.contextmanager
@@ -113,5 +142,21 @@ def open_archive_file(name: str) -> Iterator[BinaryIO]:
         handle = open(name, "rb")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
         raise OperationalError(f"cannot read {name}: {exc.strerror}") from None
-    with handle:
+    with _secret_kind_hint(), handle:
         yield handle
+
+
+_KIND_OPTIONS = {"passphrase": "-p (or --passphrase-file)", "key": "-i KEYFILE"}
+
+
+@contextlib.contextmanager
+def _secret_kind_hint() -> Iterator[None]:
+    """Add the option to use when the archive was opened with the wrong kind of
+    secret (the library's message names no option)."""
+    try:
+        yield
+    except WrongSecretKindError as exc:
+        option = _KIND_OPTIONS.get(exc.needs)
+        if option is None or option in str(exc):
+            raise
+        raise WrongSecretKindError(exc.fact, f"use {option}", exc.needs) from None

@@ -15,7 +15,7 @@ import click
 from ..archive.index import Member
 from ..archive.paths import display_name
 from ..archive.reader import ArchiveReader
-from .inputs import identities_from_options, key_options, open_input, signer_label
+from .inputs import identities_from_options, key_options, open_input, signer_label, signer_line
 from .output import human_bytes
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
@@ -42,7 +42,8 @@ def listing(
     """
     keys = identities_from_options(identities, use_passphrase, passphrase_file, key_passphrase_file)
     with open_input(archives) as source, ArchiveReader(source, keys) as reader:
-        signer = signer_label(reader.signer) if reader.signer else None
+        signer = signer_label(reader.signer) or None
+        said = signer_line(reader.signer)
         if as_json:
             head = {
                 "archive": archives[0] if len(archives) == 1 else list(archives),
@@ -53,8 +54,7 @@ def listing(
             return
         for member in reader.iter_members():
             click.echo(member_line(member))
-    if signer:
-        click.echo(f"signed by signing key {signer}", err=True)
+    click.echo(said, err=True)
 
 
 def member_line(member: Member) -> str:

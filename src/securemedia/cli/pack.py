@@ -16,9 +16,10 @@ from ..archive.sources import OwnFiles, Scan, scan_inputs, write_sources
 from ..archive.writer import ArchiveWriter
 from ..atomic import atomic_output
 from ..errors import UsageError, writing_to
-from ..keyring import load_recipients, load_secret_key
+from ..keyring import load_recipients, load_signing_key
 from ..recipients import Recipient
 from ..recipients.passphrase import PassphraseRecipient
+from .inputs import recipients_said
 from .output import emit_json, human_bytes, info, progress_bar
 from .passphrases import archive_passphrase, key_passphrase_source
 
@@ -32,7 +33,8 @@ from .passphrases import archive_passphrase, key_passphrase_source
     "recipients",
     multiple=True,
     metavar="RECIPIENT",
-    help="Public key line, file of public keys, or X.509 certificate. Repeatable.",
+    help="Public key line, file of public keys, fingerprint of a key in the key directory, "
+    "or X.509 certificate. Repeatable.",
 )
 @click.option(
     "-p",
@@ -44,14 +46,14 @@ from .passphrases import archive_passphrase, key_passphrase_source
 @click.option(
     "--passphrase-file",
     type=click.Path(dir_okay=False),
-    help="Read the archive passphrase from this file's first line.",
+    help="Read the archive passphrase from this file's first line (alone, implies -p).",
 )
 @click.option(
     "--sign",
     "sign_key",
     type=click.Path(dir_okay=False),
     metavar="KEYFILE",
-    help="Sign the archive with this key file's Ed25519 key.",
+    help="Sign the archive with this private key file (readers see its fingerprint).",
 )
 @click.option(
     "--key-passphrase-file",
@@ -195,7 +197,7 @@ def pack(
     wrap_to = _recipients(recipients, use_passphrase, passphrase_file)
     signer = None
     if sign_key:
-        signer = load_secret_key(sign_key, key_passphrase_source(key_passphrase_file)).signing_key()
+        signer = load_signing_key(sign_key, key_passphrase_source(key_passphrase_file))
     compression = Compression(enabled=not no_compress, level=level, threads=threads)
     stdin = sys.stdin.buffer if "-" in inputs else None
     with (
@@ -222,8 +224,7 @@ def pack(
         files = summary.files
         info(
             f"packed {files} file(s), {human_bytes(summary.input_bytes)}, into {output} "
-            f"({human_bytes(summary.archive_bytes)}) for {len(wrap_to)} recipient(s)"
-            f"{', signed' if summary.signed else ''}",
+            f"({human_bytes(summary.archive_bytes)}) {recipients_said(summary)}",
             quiet=quiet,
         )
         if discs:
@@ -243,13 +244,13 @@ def _recipients(
             "-p (passphrase) cannot be combined with -r: a passphrase archive "
             "has exactly one recipient"
         )
-    if use_passphrase:
+    if use_passphrase or (passphrase_file and not specs):  # --passphrase-file alone means -p
         return [PassphraseRecipient(archive_passphrase(passphrase_file, confirm=True))]
     if not specs:
         raise UsageError("give at least one recipient with -r, or -p for a passphrase")
     found: list[Recipient] = []
     for spec in specs:
-        found.extend(load_recipients(spec))
+        found.extend(load_recipients(spec, extra=specs))  # a fingerprint among the other -r
     return found
 
 

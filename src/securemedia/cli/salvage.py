@@ -13,6 +13,7 @@ import click
 from ..archive.reader import ArchiveReader
 from ..archive.salvage import salvage
 from ..errors import LostDataError
+from ..keys import PublicKey
 from ..recipients import Identity
 from .inputs import open_archive_file, signer_label
 from .output import emit_json, human_bytes, info, progress_bar
@@ -21,7 +22,7 @@ from .output import emit_json, human_bytes, info, progress_bar
 def unpack_salvage(
     archives: tuple[str, ...],
     keys: Sequence[Identity],
-    required: Sequence[bytes],
+    required: Sequence[PublicKey],
     dest: str | None,
     *,
     force: bool,
@@ -76,7 +77,7 @@ def unpack_salvage(
 
 
 def _open_reader(
-    source: BinaryIO, keys: Sequence[Identity], required: Sequence[bytes]
+    source: BinaryIO, keys: Sequence[Identity], required: Sequence[PublicKey]
 ) -> ArchiveReader:
     """The archive reader, as for a normal unpack (header MAC, signed index,
     required signer); a lost header or index is said as such."""

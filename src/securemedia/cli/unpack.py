@@ -12,8 +12,14 @@ from ..archive.extract import copy_member, extract
 from ..archive.reader import ArchiveReader
 from ..compat_zip import is_compat_zip
 from ..errors import UsageError
-from ..keyring import load_signers
-from .inputs import identities_from_options, key_options, open_input, signer_label
+from .inputs import (
+    identities_from_options,
+    key_options,
+    load_required_signers,
+    open_input,
+    signer_label,
+    signer_line,
+)
 from .output import emit_json, human_bytes, info, progress_bar
 
 
@@ -45,7 +51,8 @@ from .output import emit_json, human_bytes, info, progress_bar
     "signers",
     multiple=True,
     metavar="PUBKEY",
-    help="Refuse the archive unless signed by this public key (line or file).",
+    help="Refuse the archive unless signed by this key: a public key line or file, or the "
+    "fingerprint of a key in the key directory. Repeatable.",
 )
 @click.option("--force", is_flag=True, help="Overwrite existing files at the destination.")
 @click.option(
@@ -115,7 +122,7 @@ def unpack(
         )
         return
     keys = identities_from_options(identities, use_passphrase, passphrase_file, key_passphrase_file)
-    required = [key for spec in signers for key in load_signers(spec)]
+    required = load_required_signers(signers)
     if salvage:
         if to_stdout or members:
             raise UsageError("--salvage restores into a directory: no --stdout or --member")
@@ -154,9 +161,9 @@ def unpack(
         emit_json(doc | _media_json(source))
     else:
         files = result.files
-        signed = f", signed by {signer_label(reader.signer)}" if reader.signer else ""
         info(
-            f"restored {files} file(s), {human_bytes(result.bytes)}, into {target}{signed}",
+            f"restored {files} file(s), {human_bytes(result.bytes)}, into {target}, "
+            f"{signer_line(reader.signer)}",
             quiet=quiet,
         )
 

@@ -15,8 +15,8 @@ from typing import Any, BinaryIO
 
 import click
 
-from ..errors import MediaError, UsageError
-from ..keyring import load_signers
+from ..errors import MediaError, UsageError, WrongSecretKindError
+from ..keys import PublicKey
 from ..media import recovery
 from ..media.header import FLAG_IMAGE_PROTECTED
 from ..media.healing import describe_ranges
@@ -31,7 +31,7 @@ from ..media.volume_set import (
     read_volume_info,
     read_volume_info_healed,
 )
-from .inputs import signer_label
+from .inputs import load_required_signers, signer_label
 
 _SHOWN_PROBLEMS = 3
 
@@ -170,7 +170,8 @@ def _judge_missing_recovery(checked: _Checked, why: str) -> None:
     "signers",
     multiple=True,
     metavar="PUBKEY",
-    help="With -i: refuse the archive unless signed by this public key (line or file).",
+    help="With -i: refuse the archive unless signed by this key (public key line or file, "
+    "or a fingerprint).",
 )
 @click.option(
     "--partial",
@@ -202,7 +203,7 @@ def verify(
     """
     if signers and identity is None:
         raise UsageError("--require-signer needs -i KEYFILE: a signature is inside the encryption")
-    required = [key for spec in signers for key in load_signers(spec)]
+    required = load_required_signers(signers)
     if len(paths) == 1 and _is_plain_archive(paths[0]):
         _verify_plain_archive(paths[0], identity, key_passphrase_file, required, as_json)
         return
@@ -225,7 +226,7 @@ def verify(
         }
     problems = [f"{c.name()}: {p}" for c in checked for p in c.short] + set_problems
     authenticated: bool | None = None
-    signer: bytes | None = None
+    signer: PublicKey | None = None
     copies: list[str] = []
     media: SetReport | None = None
     if identity is not None:
@@ -305,7 +306,7 @@ def _verify_plain_archive(
     path: Path,
     identity: Path | None,
     key_passphrase_file: str | None,
-    required: list[bytes],
+    required: list[PublicKey],
     as_json: bool,
 ) -> None:
     """An archive written without --media has no sector checksums or recovery data.
@@ -321,7 +322,7 @@ def _verify_plain_archive(
         header = read_header(handle)
         size = handle.seek(0, 2)
     payload_plaintext_size(size - len(header.raw))  # an impossible length is truncation
-    signer: bytes | None = None
+    signer: PublicKey | None = None
     if identity is not None:
         with open(path, "rb") as handle:
             signer = _authenticate(handle, identity, key_passphrase_file, required)
@@ -360,7 +361,7 @@ def _verify_plain_archive(
         )
 
 
-def _authenticated_line(signer: bytes | None) -> str:
+def _authenticated_line(signer: PublicKey | None) -> str:
     if signer:
         return f"archive authenticated end to end, signed by {signer_label(signer)}"
     return (
@@ -370,14 +371,22 @@ def _authenticated_line(signer: bytes | None) -> str:
 
 
 def _authenticate(
-    stream: BinaryIO, identity: Path, key_passphrase_file: str | None, required: list[bytes]
-) -> bytes | None:
+    stream: BinaryIO, identity: Path, key_passphrase_file: str | None, required: list[PublicKey]
+) -> PublicKey | None:
     """Read and authenticate every byte of the archive; return its signer's key, if signed."""
     from ..archive.reader import ArchiveReader
     from ..keyring import load_identities
     from .passphrases import key_passphrase_source
 
     identities = load_identities(str(identity), key_passphrase_source(key_passphrase_file))
-    reader = ArchiveReader(stream, identities, require_signer=required or None)
+    try:
+        reader = ArchiveReader(stream, identities, require_signer=required or None)
+    except WrongSecretKindError as exc:
+        if exc.needs != "passphrase":
+            raise
+        # verify takes no passphrase; unpack -p authenticates every byte before writing.
+        raise WrongSecretKindError(
+            exc.fact, "verify -i takes a key; check it with unpack -p instead", exc.needs
+        ) from None
     reader.verify()
     return reader.signer

@@ -158,7 +158,7 @@ def salvage_reserve(names: Iterable[str], header_length: int = MAX_HEADER_SIZE) 
     chunk the tail starts with; its ciphertext adds a tag per chunk. The result
     is in whole sectors, the block's own header sector included.
     """
-    plain = CHUNK_SIZE + 1 + index_bound(names) + signature.BLOCK_SIZE + TRAILER.size
+    plain = CHUNK_SIZE + 1 + index_bound(names) + signature.MAX_BLOCK_SIZE + TRAILER.size
     chunks = -(-plain // CHUNK_SIZE) + 1
     content = header_length + plain + chunks * TAG_SIZE
     return COPY_HEADER_SIZE + -(-content // SECTOR) * SECTOR

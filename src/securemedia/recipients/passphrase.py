@@ -80,7 +80,7 @@ class PassphraseRecipient:
 
     @property
     def label(self) -> str:
-        return "passphrase"
+        return "a passphrase"
 
     def wrap(self, file_key: bytes) -> Stanza:
         return self._wrap_with_salt(file_key, os.urandom(16))

@@ -38,8 +38,10 @@ def load_certificate(
             f"to {cert.not_valid_after_utc:%Y-%m-%d})"
         )
     subject = cert.subject.rfc4514_string() or "certificate"
-    fingerprint = cert.fingerprint(hashes.SHA256()).hex()[:16]
-    description = f"{subject} (certificate {fingerprint})"
+    # Whole, in the form `openssl x509 -noout -fingerprint -sha256` prints, so the
+    # sender can compare it with what the receiving office reads out.
+    fingerprint = cert.fingerprint(hashes.SHA256()).hex(":").upper()
+    description = f"certificate {subject} (SHA-256 {fingerprint})"
     key = cert.public_key()
     if isinstance(key, rsa.RSAPublicKey):
         return RSARecipient(key, description)
