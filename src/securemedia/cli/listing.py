@@ -16,7 +16,7 @@ from ..archive.index import Member
 from ..archive.paths import display_name
 from ..archive.reader import ArchiveReader
 from .inputs import identities_from_options, key_options, open_input, signer_label
-from .output import human_bytes
+from .output import human_bytes, info, output_options
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
@@ -24,7 +24,7 @@ _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 @click.command(name="list")
 @click.argument("archives", nargs=-1, required=True)
 @key_options
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@output_options
 def listing(
     archives: tuple[str, ...],
     identities: tuple[str, ...],
@@ -32,6 +32,7 @@ def listing(
     passphrase_file: str | None,
     key_passphrase_file: str | None,
     as_json: bool,
+    quiet: bool,
 ) -> None:
     """List the members of ARCHIVE (a file, or all volumes or disc images of a
     set): name, size, time and BLAKE3 digest.
@@ -54,7 +55,7 @@ def listing(
         for member in reader.iter_members():
             click.echo(member_line(member))
     if signer:
-        click.echo(f"signed by signing key {signer}", err=True)
+        info(f"signed by signing key {signer}", quiet=quiet)
 
 
 def member_line(member: Member) -> str:

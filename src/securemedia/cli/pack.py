@@ -19,7 +19,7 @@ from ..errors import UsageError, writing_to
 from ..keyring import load_recipients, load_secret_key
 from ..recipients import Recipient
 from ..recipients.passphrase import PassphraseRecipient
-from .output import emit_json, human_bytes, info, progress_bar
+from .output import current, emit_json, human_bytes, info, output_options, phase_bars
 from .passphrases import archive_passphrase, key_passphrase_source
 
 
@@ -121,10 +121,7 @@ from .passphrases import archive_passphrase, key_passphrase_source
     is_flag=True,
     help="With --media: skip reading the finished set back (it is authenticated by default).",
 )
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print one JSON document describing the result."
-)
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
+@output_options
 def pack(
     inputs: tuple[str, ...],
     output: str,
@@ -156,6 +153,8 @@ def pack(
     The archive passphrase (-p) comes from $SECUREMEDIA_PASSPHRASE, --passphrase-file
     or a prompt; never from the command line.
     """
+    # stdout may carry the archive: then --json (errors too) goes to stderr.
+    current().json_to_stderr = "-" in (output, passphrase_out)
     if archive_format == "zip" and media:
         raise UsageError("--media splits native archives: it cannot be used with --format zip")
     if archive_format == "zip":
@@ -200,10 +199,11 @@ def pack(
     stdin = sys.stdin.buffer if "-" in inputs else None
     with (
         writing_to("standard output" if output == "-" else output),  # says where a disk filled
+        phase_bars(quiet=quiet) as phases,  # open until the discs are finished too
         discs or _open_output(output, force=force) as sink,
-        progress_bar("packing", _total(sources), quiet=quiet) as progress,
     ):
         own.add_stream(sink)
+        progress = phases("packing", _total(sources)) if phases else None
         writer = ArchiveWriter(
             sink, wrap_to, signer=signer, compression=compression, progress=progress
         )
@@ -211,6 +211,7 @@ def pack(
             # Every member name is known from the scan: room for the salvage copy.
             discs.reserve_salvage((s.name for s in sources), len(writer.header.raw))
             discs.read_back_with(writer)  # before the set gets its names
+            discs.show_phases(phases)
         with writer:
             write_sources(writer, sources, stdin=stdin, exclude=own)
     summary = writer.summary

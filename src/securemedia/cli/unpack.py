@@ -14,7 +14,7 @@ from ..compat_zip import is_compat_zip
 from ..errors import UsageError
 from ..keyring import load_signers
 from .inputs import identities_from_options, key_options, open_input, signer_label
-from .output import emit_json, human_bytes, info, progress_bar
+from .output import current, emit_json, human_bytes, info, output_options, progress_bar
 
 
 @click.command()
@@ -54,10 +54,7 @@ from .output import emit_json, human_bytes, info, progress_bar
     help="Restore every intact member of a damaged or incomplete set, list the lost ones "
     "(exit 4 if any).",
 )
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print one JSON document describing the result."
-)
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
+@output_options
 def unpack(
     archives: tuple[str, ...],
     identities: tuple[str, ...],
@@ -101,6 +98,7 @@ def unpack(
     exit status is 4 if anything was lost. Missing volumes are simply left out.
     """
     started = time.monotonic()
+    current().json_to_stderr = to_stdout  # stdout carries the member
     if to_stdout and dest:
         raise UsageError("-o and --stdout exclude each other")
     if to_stdout and len(members) > 1:

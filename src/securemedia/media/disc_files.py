@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..atomic import StagingDirectory
+from ..progress import Phases, no_phases
 from . import iso as iso_mod
 from . import recovery
 from .readme import render_readme
@@ -28,14 +29,18 @@ def finish_disc(
     spares: int,
     iso: bool,
     redundancy: float | Literal["default"] | None,
+    phases: Phases = no_phases,
 ) -> str:
     """Make staged volume ``part`` (volume ``number`` of ``count`` data volumes)
     into its disc file in ``staging``; returns the disc file's staged name.
 
     ``redundancy`` is the recovery data to add: a fraction, ``"default"`` for the
-    recovery module's default, None for none.
+    recovery module's default, None for none. ``phases`` is told of each step
+    ("disc 1 of 2: writing image", "disc 1 of 2: recovery data").
     """
     disc = part
+    # Spares are numbered after the data volumes: "disc 5 of 5", not "of 4".
+    which = f"disc {number} of {count + spares}"
     if iso:
         disc = part + ".iso"
         readme = render_readme(
@@ -46,18 +51,23 @@ def finish_disc(
             notice=notice,
             spares=spares,
         )
+        size = (staging.path / part).stat().st_size
         iso_mod.build_image(
             staging.path / part,
             staging.path / disc,
             volume_name=part,
             number=number,
             readme=readme,
+            progress=phases(f"{which}: writing image", size),
         )
         staging.remove(part)  # keep peak disk use to the archive plus one image
-    if redundancy == "default":
-        recovery.protect_file(staging.path / disc)
-    elif redundancy is not None:
-        recovery.protect_file(staging.path / disc, redundancy)
+    if redundancy is not None:
+        size = (staging.path / disc).stat().st_size
+        progress = phases(f"{which}: recovery data", size)
+        if redundancy == "default":
+            recovery.protect_file(staging.path / disc, progress=progress)
+        else:
+            recovery.protect_file(staging.path / disc, redundancy, progress=progress)
     return disc
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import OperationalError
+from ..progress import Progress, ignore
 from ..specs import disc_specs
 from .header import HEADER_SIZE, is_valid_header
 from .sizes import SECTOR
@@ -97,10 +98,17 @@ def _add(image: pycdlib.PyCdlib, fp: BinaryIO, length: int, name: str, udf: bool
 
 
 def build_image(
-    volume: Path, image_path: Path, *, volume_name: str, number: int, readme: bytes
+    volume: Path,
+    image_path: Path,
+    *,
+    volume_name: str,
+    number: int,
+    readme: bytes,
+    progress: Progress = ignore,
 ) -> None:
     """Write an ISO image holding the volume file (as ``volume_name``), the README
-    and the specifications (``FORMAT.TXT``, ``MEDIA.TXT``)."""
+    and the specifications (``FORMAT.TXT``, ``MEDIA.TXT``). ``progress`` counts
+    the image bytes written (about the volume file's size in all)."""
     from pycdlib.pycdlibexception import PyCdlibException
 
     specs = disc_specs()
@@ -116,7 +124,14 @@ def build_image(
             _add(image, io.BytesIO(readme), len(readme), "README.TXT", udf)
             for name, text in specs:
                 _add(image, io.BytesIO(text), len(text), name, udf)
-            image.write_fp(out, blocksize=1024 * 1024)
+            done = 0
+
+            def written(so_far: int, _total: int, _opaque: object) -> None:
+                nonlocal done
+                progress(so_far - done)
+                done = so_far
+
+            image.write_fp(out, blocksize=1024 * 1024, progress_cb=written)
     except PyCdlibException as exc:
         raise OperationalError(f"cannot build disc image {image_path}: {exc}") from exc
     finally:
