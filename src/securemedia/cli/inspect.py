@@ -23,7 +23,7 @@ _KINDS = {
 
 
 @click.command()
-@click.argument("archives", nargs=-1, required=True)
+@click.argument("archives", nargs=-1, required=True, metavar="ARCHIVE...")
 @output_options
 def inspect(archives: tuple[str, ...], as_json: bool, quiet: bool) -> None:
     """Show what anyone can see of ARCHIVE without a key (a file, or all

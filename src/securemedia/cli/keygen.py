@@ -20,7 +20,8 @@ from .passphrases import key_passphrase_source
     "output",
     required=True,
     type=click.Path(dir_okay=False),
-    help="Private key file to write (mode 0600); the public key goes to OUTPUT.pub. "
+    metavar="KEYFILE",
+    help="Private key file to write (mode 0600); the public key goes to KEYFILE.pub. "
     "Both appear together or neither does.",
 )
 @click.option(

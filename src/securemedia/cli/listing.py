@@ -16,13 +16,13 @@ from ..archive.index import Member
 from ..archive.paths import display_name
 from ..archive.reader import ArchiveReader
 from .inputs import identities_from_options, key_options, open_input, signer_label
-from .output import human_bytes, info, output_options
+from .output import current, human_bytes, info, output_options
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
 @click.command(name="list")
-@click.argument("archives", nargs=-1, required=True)
+@click.argument("archives", nargs=-1, required=True, metavar="ARCHIVE...")
 @key_options
 @output_options
 def listing(
@@ -81,8 +81,17 @@ def _echo_json(head: Mapping[str, object], members: Iterable[Member]) -> None:
     click.echo("\n".join(lines))
     click.echo('  "members": [', nl=False)
     first = True
+
+    def close_with(fields: Mapping[str, object]) -> None:
+        # A failure half-way (main passes ok, exit_code, error): the list ends
+        # where it stopped and the document stays one valid JSON document.
+        tail = "".join(f",\n  {json.dumps(k)}: {json.dumps(v)}" for k, v in fields.items())
+        click.echo(("]" if first else "\n  ]") + tail + "\n}")
+
+    current().finish_stream = close_with
     for member in members:
         text = json.dumps(member.to_json(), indent=2, ensure_ascii=False).replace("\n", "\n    ")
         click.echo(("\n    " if first else ",\n    ") + text, nl=False)
         first = False
+    current().finish_stream = None
     click.echo("]\n}" if first else "\n  ]\n}")

@@ -24,8 +24,14 @@ from .passphrases import archive_passphrase, key_passphrase_source
 
 
 @click.command()
-@click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--output", required=True, help="Archive to write, or - for standard output.")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="FILE",
+    help="Archive to write, or - for standard output.",
+)
 @click.option(
     "-r",
     "--recipient",
@@ -62,19 +68,22 @@ from .passphrases import archive_passphrase, key_passphrase_source
 @click.option(
     "--level",
     type=click.IntRange(1, 19),
+    metavar="LEVEL",
     default=3,
     show_default=True,
-    help="zstd compression level.",
+    help="zstd compression level, 1 to 19.",
 )
 @click.option(
     "--threads",
     type=click.IntRange(0, 64),
+    metavar="N",
     default=0,
     help="Compression threads (0: one per core).",
 )
 @click.option(
     "--stdin-name",
     default="stdin",
+    metavar="NAME",
     show_default=True,
     help="Member name for data read from '-' (standard input).",
 )

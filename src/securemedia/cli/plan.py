@@ -12,7 +12,9 @@ from .output import emit_json, output_options
 
 
 @click.command("plan")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "inputs", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="INPUT..."
+)
 @click.option(
     "--media",
     "media",
@@ -39,6 +41,7 @@ from .output import emit_json, output_options
     "--output",
     "output",
     type=click.Path(path_type=Path),
+    metavar="FILE",
     help="The archive name pack will be given (it appears on each disc).",
 )
 @output_options

@@ -30,13 +30,16 @@ from .output import info as message
 
 
 @click.command("repair")
-@click.argument("damaged", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "damaged", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="DAMAGED..."
+)
 @click.option(
     "-o",
     "--output",
     "outdir",
     required=True,
     type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
     help="Directory for the repaired files (same file names).",
 )
 @click.option("--force", is_flag=True, help="Replace repaired files already in the directory.")
@@ -47,7 +50,7 @@ def repair(
     """Rebuild DAMAGED... byte for byte into a directory.
 
     Read each disc into a file first, with unreadable sectors as zeros (for
-    example ``ddrescue -b 2048``); damage to the image's own file system is
+    example ddrescue -b 2048); damage to the image's own file system is
     repaired too. Given the surviving discs of a set with spare discs, the
     missing ones (as many as there are spares) are rebuilt too, as files ready
     to burn. A file that cannot be rebuilt leaves nothing in the directory.

@@ -18,13 +18,14 @@ from .output import current, emit_json, human_bytes, info, output_options, progr
 
 
 @click.command()
-@click.argument("archives", nargs=-1, required=True)
+@click.argument("archives", nargs=-1, required=True, metavar="ARCHIVE...")
 @key_options
 @click.option(
     "-o",
     "--output",
     "dest",
     type=click.Path(file_okay=False),
+    metavar="DIR",
     help="Directory to restore into (created if missing). Default: current directory.",
 )
 @click.option(
@@ -77,7 +78,7 @@ def unpack(
     was. A new top-level name appears in one rename; members merged into an
     existing folder are moved one by one (README: what a killed run leaves).
 
-    ARCHIVE may also be the volume files or disc images of a ``pack --media``
+    ARCHIVE may also be the volume files or disc images of a pack --media
     set, all of them, in any order; mixed-up discs are refused before anything
     is written.
 

@@ -153,12 +153,15 @@ def _judge_missing_recovery(checked: _Checked, why: str) -> None:
 
 
 @click.command("verify")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="VOLUME_OR_IMAGE..."
+)
 @click.option(
     "-i",
     "--identity",
     "identity",
     type=click.Path(path_type=Path, dir_okay=False),
+    metavar="KEYFILE",
     help="Also authenticate the whole archive with this recipient key file.",
 )
 @click.option(
