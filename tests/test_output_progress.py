@@ -24,6 +24,7 @@ import pytest
 from media_support import cli
 
 SRC = Path(__file__).resolve().parents[1] / "src"
+_MAIN = "from securemedia.cli.main import main; main()"
 PHASE_WORDS = (
     "packing",
     "writing image",
@@ -66,7 +67,7 @@ def on_terminal(*args: str | Path) -> tuple[int, str, str]:
     reader.start()
     try:
         result = subprocess.run(
-            [sys.executable, "-c", "from securemedia.cli.main import main; main()", *map(str, args)],
+            [sys.executable, "-c", _MAIN, *map(str, args)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=slave,
@@ -157,7 +158,8 @@ def test_zip_and_unpack_show_progress(work: Path, tmp_path: Path) -> None:
     )
     assert code == 0, shown
     assert "packing" in shown
-    assert cli("pack", work / "data", "-r", work / "office.key.pub", "-o", tmp_path / "a.sm").returncode == 0
+    packed = cli("pack", work / "data", "-r", work / "office.key.pub", "-o", tmp_path / "a.sm")
+    assert packed.returncode == 0, packed.stderr
     code, _out, shown = on_terminal(
         "unpack", tmp_path / "a.sm", "-i", work / "office.key", "-o", tmp_path / "out"
     )
