@@ -118,6 +118,9 @@ def output_options(func: F) -> F:
 def emit_json(doc: dict[str, Any], *, to_stderr: bool = False) -> None:
     """Hand the command's JSON document over: it is printed once the command is
     over (main adds the error to it if the command fails after this)."""
+    if click.get_current_context(silent=True) is None:  # not under main: print it now
+        print_json(doc, to_stderr=to_stderr)
+        return
     mode = current()
     mode.result = doc
     mode.json_to_stderr = mode.json_to_stderr or to_stderr
