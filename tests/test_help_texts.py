@@ -111,3 +111,17 @@ def test_every_command_is_in_the_readme(helps: dict[str, str]) -> None:
     for command in helps:
         assert f"securemedia {command}" in README, command
     assert "--json" in README and "-q" in README
+
+
+def test_readme_uses_only_options_the_help_lists(helps: dict[str, str]) -> None:
+    """Every option a README command line gives is one its --help lists."""
+    checked = 0
+    for line in re.findall(r"securemedia (\w+)([^`\n]*)", README):
+        command, rest = line
+        if command not in helps:
+            continue
+        listed = set(re.findall(r"(?<![\w-])(--?[\w-]+)", helps[command].split("Options:", 1)[1]))
+        for option in re.findall(r"(?<![\w./-])(--?[a-z][\w-]*)", rest.split("#", 1)[0]):
+            assert option in listed, (command, option, rest)
+            checked += 1
+    assert checked > 20
