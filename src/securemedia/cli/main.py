@@ -1,5 +1,9 @@
 """Entry point: the command group, and the one place that maps errors to exit codes.
 
+It also ends every command's output (``cli/output.py``): progress bars are taken
+down, and with ``--json`` the one JSON document is printed here, the command's
+own or, on a failure, that with ``ok``, ``exit_code`` and ``error`` added.
+
 Exit codes (scripts depend on them; the README has the same table, and
 ``errors.py`` puts each code on its exception class):
 
