@@ -69,6 +69,12 @@ def one_line_failure(result: subprocess.CompletedProcess[str], code: int = 4) ->
     return errors[0]
 
 
+def verify_failure(result: subprocess.CompletedProcess[str]) -> str:
+    """As :func:`one_line_failure` for ``verify``, whose report on stdout names
+    each problem (its error line only points there): the report and the line."""
+    return one_line_failure(result) + "\n" + result.stdout
+
+
 def files_under(root: Path) -> list[str]:
     if not root.exists():
         return []
@@ -215,7 +221,7 @@ def test_repair_refuses_a_survivor_whose_payload_offset_is_forged(
     line = one_line_failure(run("repair", *given, "-o", out))
     assert "volume 1 of 3" in line
     assert files_under(out) == []
-    assert "volume 1 of 3" in one_line_failure(run_read_only(tmp_path / "t", "verify", *given))
+    assert "volume 1 of 3" in verify_failure(run_read_only(tmp_path / "t", "verify", *given))
 
 
 def test_a_forged_spare_count_is_bounded(
@@ -226,7 +232,7 @@ def test_a_forged_spare_count_is_bounded(
     paths = copy_of(spare_set, tmp_path / "in")
     for path in paths:
         forge(path, spares=253)
-    line = one_line_failure(run_read_only(tmp_path / "t", "verify", *paths))
+    line = verify_failure(run_read_only(tmp_path / "t", "verify", *paths))
     assert "spare volume 2 of 253 is missing" in line
     # The data volumes are authentic: they restore; the forged count changes nothing.
     dest = tmp_path / "dest"
@@ -256,7 +262,7 @@ def test_one_forged_disc_naming_255_volumes_of_the_largest_disc_costs_no_memory(
     line = one_line_failure(cli(*args, preexec_fn=_tight))
     assert "nothing can be salvaged" in line and len(line) < 600, line
     assert files_under(dest) == []
-    one_line_failure(run_read_only(tmp_path / "t", "verify", lone))
+    verify_failure(run_read_only(tmp_path / "t", "verify", lone))
     # One clear line: the 254 missing volumes are one run, not 254 sentences.
     line = one_line_failure(run("unpack", lone, "-i", keys / "key", "-o", dest))
     assert "volumes 1 to 254 of 255 are missing" in line and len(line) < 400, line
@@ -276,7 +282,7 @@ def test_forged_spare_lengths_are_one_line(
     paths = copy_of(spare_set, tmp_path / "in")
     forge(paths[3], **fields)
     given = [paths[0], paths[2], paths[3]]  # volume 2 is missing: the spare is needed
-    line = one_line_failure(run_read_only(tmp_path / "t", "verify", *given))
+    line = verify_failure(run_read_only(tmp_path / "t", "verify", *given))
     assert "spare volume 1 of 1" in line or "ship.sm.004.smv" in line
     out = tmp_path / "out"
     one_line_failure(run("repair", *given, "-o", out))
@@ -339,7 +345,7 @@ def test_forged_copy_length_is_not_used(
     _, original = copy_set
     paths = copy_of(original, tmp_path / "in")
     forge(paths[0], copy_length=copy_length)
-    one_line_failure(run_read_only(tmp_path / "t", "verify", paths[0]))
+    verify_failure(run_read_only(tmp_path / "t", "verify", paths[0]))
     dest = tmp_path / "dest"
     one_line_failure(run("unpack", "--salvage", paths[0], "-i", keys / "key", "-o", dest))
     assert files_under(dest) == []
@@ -438,7 +444,7 @@ def test_a_spare_of_another_set_is_refused(
     line = one_line_failure(run("unpack", *given, "-i", keys / "key", "-o", tmp_path / "d"))
     assert "belongs to another archive" in line
     assert files_under(tmp_path / "d") == []
-    line = one_line_failure(run_read_only(tmp_path / "t", "verify", *given))
+    line = verify_failure(run_read_only(tmp_path / "t", "verify", *given))
     assert "belongs to another archive" in line
     out = tmp_path / "out"
     one_line_failure(run("repair", *given, "-o", out))
@@ -464,7 +470,7 @@ def test_one_disc_alone_of_a_spare_set(
     given = spare_set[alone]
     line = one_line_failure(run("unpack", given, "-i", keys / "key", "-o", tmp_path / "d"))
     assert "give at least 2 of them" in line
-    one_line_failure(run_read_only(tmp_path / "t", "verify", given))
+    verify_failure(run_read_only(tmp_path / "t", "verify", given))
     out = tmp_path / "out"
     assert "rebuild at most 1" in one_line_failure(run("repair", given, "-o", out))
     assert files_under(out) == []
@@ -484,7 +490,7 @@ def test_a_rebuilt_volume_fed_back(
     assert (dest / "data" / "a.bin").read_bytes() == (small_data / "a.bin").read_bytes()
     # Given again with the original it stands in for: a duplicate, refused.
     twice = [*spare_set, rebuilt]
-    assert "was given more than once" in one_line_failure(
+    assert "was given more than once" in verify_failure(
         run_read_only(tmp_path / "t", "verify", *twice)
     )
 
@@ -514,7 +520,7 @@ def test_verify_names_a_damaged_or_forged_salvage_copy(
     at = header_of(paths[1]).copy_offset + (9 if where == "header" else COPY_HEADER_SIZE + 10)
     poke(paths[1], at, b"Z")
     args = ("verify", *paths) if where == "header" else ("verify", "-i", keys / "key", *paths)
-    line = one_line_failure(run_read_only(tmp_path / "t", *args))
+    line = verify_failure(run_read_only(tmp_path / "t", *args))
     assert "volume 2 of 2" in line and "salvage copy" in line, line
 
 

@@ -24,6 +24,7 @@ from ..envelope import open_header
 from ..errors import FormatError, IntegrityError, NoIdentityError, UsageError, WrongSecretKindError
 from ..header import Header, StanzaType, read_header
 from ..keys import PublicKey
+from ..progress import Progress, counted
 from ..recipients import Identity
 from ..recipients.passphrase import PassphraseIdentity
 from ..stream import CHUNK_SIZE, SequentialSource, StreamReader, chunk_count
@@ -146,6 +147,11 @@ class ArchiveReader:
         return self.header.archive_id
 
     @property
+    def payload_size(self) -> int:
+        """Bytes of decrypted payload (what :meth:`verify` reports progress in)."""
+        return self._stream.plaintext_size
+
+    @property
     def chunks_decrypted(self) -> int:
         """How many payload chunks were decrypted so far (for tests and stats)."""
         return self._stream.chunks_decrypted
@@ -207,13 +213,14 @@ class ArchiveReader:
         reader.after_end = lambda: _check_record_end(source)
         return reader
 
-    def walk(self) -> Iterator[WalkEntry]:
+    def walk(self, progress: Progress | None = None) -> Iterator[WalkEntry]:
         """Every member in payload order, each record checked against its index
         entry as it is met and each file bounded by its declared size. When the
         loop ends, every chunk and every member's digest have been checked (the
-        index and the signature were checked when the reader opened)."""
+        index and the signature were checked when the reader opened).
+        ``progress`` counts the payload bytes decrypted (:attr:`payload_size`)."""
         count = chunk_count(self._stream.size_known())
-        chunks = (self._stream.chunk(i) for i in range(count))
+        chunks = counted((self._stream.chunk(i) for i in range(count)), progress)
         source = Pieces(chunks)
         entries = self.iter_members()
         while True:
@@ -236,9 +243,9 @@ class ArchiveReader:
         if next(entries, None) is not None:
             raise FormatError("archive index does not match its records")
 
-    def verify(self) -> None:
-        """Authenticate the whole archive, writing nothing."""
-        for _ in self.walk():
+    def verify(self, progress: Progress | None = None) -> None:
+        """Authenticate the whole archive, writing nothing; ``progress`` as for :meth:`walk`."""
+        for _ in self.walk(progress):
             pass
 
     # -- the index -------------------------------------------------------------

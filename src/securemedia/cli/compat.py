@@ -20,7 +20,8 @@ from ..compat_zip import (
     write_passphrase_file,
 )
 from ..errors import DestinationExistsError, SignatureError, UsageError
-from .output import emit_json, human_bytes, info
+from ..progress import no_phases
+from .output import current, emit_json, human_bytes, info
 from .passphrases import archive_passphrase
 
 # "-" names standard output.
@@ -106,8 +107,14 @@ def pack_zip(
     try:
         sink = sys.stdout.buffer if output == "-" else out
         summary = write_compat_zip(
-            [Path(p) for p in inputs], sink, passphrase, force=force, exclude=own
+            [Path(p) for p in inputs],
+            sink,
+            passphrase,
+            force=force,
+            exclude=own,
+            phases=current().phases() or no_phases,
         )
+        current().end_progress()
     except BaseException:
         # A passphrase for a ZIP that was never written would only mislead.
         if pass_path is not None:

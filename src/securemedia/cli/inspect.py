@@ -10,7 +10,7 @@ from ..errors import UsageError
 from ..header import StanzaType, read_header
 from ..stream import CHUNK_SIZE, chunk_count, payload_plaintext_size
 from .inputs import open_input
-from .output import emit_json, human_bytes
+from .output import emit_json, human_bytes, output_options
 
 _KINDS = {
     StanzaType.X25519: "X25519 (HPKE)",
@@ -23,9 +23,9 @@ _KINDS = {
 
 
 @click.command()
-@click.argument("archives", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-def inspect(archives: tuple[str, ...], as_json: bool) -> None:
+@click.argument("archives", nargs=-1, required=True, metavar="ARCHIVE...")
+@output_options
+def inspect(archives: tuple[str, ...], as_json: bool, quiet: bool) -> None:
     """Show what anyone can see of ARCHIVE without a key (a file, or all
     volumes or disc images of a set).
 

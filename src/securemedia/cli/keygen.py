@@ -9,7 +9,7 @@ import click
 
 from ..errors import DestinationExistsError
 from ..keys import SecretKey
-from .output import emit_json
+from .output import emit_json, info, output_options
 from .passphrases import key_passphrase_source
 
 
@@ -20,7 +20,8 @@ from .passphrases import key_passphrase_source
     "output",
     required=True,
     type=click.Path(dir_okay=False),
-    help="Private key file to write (mode 0600); the public key goes to OUTPUT.pub. "
+    metavar="KEYFILE",
+    help="Private key file to write (mode 0600); the public key goes to KEYFILE.pub. "
     "Both appear together or neither does.",
 )
 @click.option(
@@ -39,7 +40,7 @@ from .passphrases import key_passphrase_source
     help="Read the key's passphrase from this file's first line.",
 )
 @click.option("--force", is_flag=True, help="Replace existing key files.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")
+@output_options
 def keygen(
     output: str,
     no_passphrase: bool,
@@ -47,6 +48,7 @@ def keygen(
     key_passphrase_file: str | None,
     force: bool,
     as_json: bool,
+    quiet: bool,
 ) -> None:
     """Generate a key pair and print its public key.
 
@@ -77,6 +79,6 @@ def keygen(
             }
         )
         return
-    click.echo(f"# fingerprint: {public.fingerprint}", err=True)
-    click.echo(f"# wrote {output} (private, keep it secret) and {pub_path} (public)", err=True)
+    info(f"# fingerprint: {public.fingerprint}", quiet=quiet)
+    info(f"# wrote {output} (private, keep it secret) and {pub_path} (public)", quiet=quiet)
     click.echo(public.to_line())

@@ -16,15 +16,15 @@ from ..archive.index import Member
 from ..archive.paths import display_name
 from ..archive.reader import ArchiveReader
 from .inputs import identities_from_options, key_options, open_input, signer_label, signer_line
-from .output import human_bytes
+from .output import current, human_bytes, info, output_options
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
 @click.command(name="list")
-@click.argument("archives", nargs=-1, required=True)
+@click.argument("archives", nargs=-1, required=True, metavar="ARCHIVE...")
 @key_options
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@output_options
 def listing(
     archives: tuple[str, ...],
     identities: tuple[str, ...],
@@ -32,6 +32,7 @@ def listing(
     passphrase_file: str | None,
     key_passphrase_file: str | None,
     as_json: bool,
+    quiet: bool,
 ) -> None:
     """List the members of ARCHIVE (a file, or all volumes or disc images of a
     set): name, size, time and BLAKE3 digest.
@@ -54,7 +55,7 @@ def listing(
             return
         for member in reader.iter_members():
             click.echo(member_line(member))
-    click.echo(said, err=True)
+    info(said, quiet=quiet)
 
 
 def member_line(member: Member) -> str:
@@ -80,8 +81,17 @@ def _echo_json(head: Mapping[str, object], members: Iterable[Member]) -> None:
     click.echo("\n".join(lines))
     click.echo('  "members": [', nl=False)
     first = True
+
+    def close_with(fields: Mapping[str, object]) -> None:
+        # A failure half-way (main passes ok, exit_code, error): the list ends
+        # where it stopped and the document stays one valid JSON document.
+        tail = "".join(f",\n  {json.dumps(k)}: {json.dumps(v)}" for k, v in fields.items())
+        click.echo(("]" if first else "\n  ]") + tail + "\n}")
+
+    current().finish_stream = close_with
     for member in members:
         text = json.dumps(member.to_json(), indent=2, ensure_ascii=False).replace("\n", "\n    ")
         click.echo(("\n    " if first else ",\n    ") + text, nl=False)
         first = False
+    current().finish_stream = None
     click.echo("]\n}" if first else "\n  ]\n}")

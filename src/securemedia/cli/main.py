@@ -1,5 +1,9 @@
 """Entry point: the command group, and the one place that maps errors to exit codes.
 
+It also ends every command's output (``cli/output.py``): progress bars are taken
+down, and with ``--json`` the one JSON document is printed here, the command's
+own or, on a failure, that with ``ok``, ``exit_code`` and ``error`` added.
+
 Exit codes (scripts depend on them; the README has the same table, and
 ``errors.py`` puts each code on its exception class):
 
@@ -23,6 +27,7 @@ import importlib
 import os
 import signal
 import sys
+from typing import Any
 
 import click
 
@@ -35,6 +40,7 @@ from ..errors import (
 )
 from .allocator import keep_large_buffers
 from .commands import COMMANDS
+from .output import Output, meta_output, print_json
 from .signals import signals_raise
 
 
@@ -69,29 +75,46 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str] | None) -> int:
-    """Run one command; map what it raised to an exit code and one line on stderr."""
+    """Run one command; map what it raised to an exit code and one line on stderr
+    (or, with --json, one JSON document)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    meta: dict[str, Any] = {}
     try:
         # Not cli.main(): it turns EPIPE into a silent exit 1 and Ctrl-C into
         # Abort, before this mapping could see them.
-        args = sys.argv[1:] if argv is None else list(argv)
         with cli.make_context("securemedia", args) as ctx:
+            meta = ctx.meta  # shared with the command's context: its output settings
             cli.invoke(ctx)
+            meta_output(meta).end_progress()
+            _print_result(meta_output(meta))
     except click.exceptions.Exit as exc:  # --help, --version
         return exc.exit_code
     except (KeyboardInterrupt, click.exceptions.Abort):
         # click's own prompts turn Ctrl-C into Abort.
-        return _fail("interrupted", 128 + signal.SIGINT)
+        return _fail(meta, "interrupted", 128 + signal.SIGINT)
     except Terminated as exc:
-        return _fail(str(exc), exc.exit_code)
+        return _fail(meta, str(exc), exc.exit_code)
     except click.exceptions.NoArgsIsHelpError as exc:
         # A bare command asks for its help: show it, not as an error.
         click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)
         return 2
     except click.ClickException as exc:
-        return _fail(exc.format_message(), 2)
+        if _asks_json(args):
+            # The arguments did not parse, so --json's own callback never ran.
+            meta_output(meta).json = True
+        return _fail(meta, exc.format_message(), 2)
     except Exception as exc:  # classified in _classify; bugs included
-        return _report(exc)
+        return _report(meta, exc)
     return 0
+
+
+def _asks_json(args: list[str]) -> bool:
+    return "--json" in args[: args.index("--")] if "--" in args else "--json" in args
+
+
+def _print_result(mode: Output) -> None:
+    if mode.result is not None:
+        print_json(mode.result, to_stderr=mode.json_to_stderr)
 
 
 def _classify(exc: Exception) -> SecureMediaError | None:
@@ -110,30 +133,52 @@ def _classify(exc: Exception) -> SecureMediaError | None:
     return None
 
 
-def _report(exc: Exception) -> int:
+def _report(meta: dict[str, Any], exc: Exception) -> int:
     error = _classify(exc)
     if isinstance(error, OutputClosedError):
         _silence_output()
         return error.exit_code
     if error is not None:
-        return _fail(str(error), error.exit_code)
+        return _fail(
+            meta, str(error), error.exit_code, shown=meta_output(meta).reported.get(id(exc))
+        )
     # A bug. Name its type only: its message could quote data we handled.
     if os.environ.get("SECUREMEDIA_DEBUG"):
         raise exc
     return _fail(
+        meta,
         f"internal error ({type(exc).__name__}); rerun with SECUREMEDIA_DEBUG=1 "
         "for details and please report it",
         1,
     )
 
 
-def _fail(message: str, code: int) -> int:
+def _fail(meta: dict[str, Any], message: str, code: int, *, shown: str | None = None) -> int:
+    """Report a failure once: one line on stderr, or with --json one document
+    (the command's own, if it made one, with the error added).
+
+    ``shown``: the command's report on stdout already listed the problems, so
+    stderr gets this short line instead of the same text a second time.
+    """
     # The error is reported in one line: objects the failed run left behind must
     # not add "Exception ignored" noise while they are collected at exit.
     sys.unraisablehook = lambda _unraisable: None
+    mode = meta_output(meta)
+    with contextlib.suppress(Exception):  # a terminal gone: nothing to take down
+        mode.end_progress()
     # stderr may be gone too (a hung-up terminal): the exit code still tells.
     with contextlib.suppress(OSError):
-        click.echo(f"securemedia: error: {message}", err=True)
+        if mode.json:
+            fields = {"ok": False, "exit_code": code, "error": message}
+            if mode.finish_stream is not None:
+                mode.finish_stream(fields)
+            else:
+                print_json({**(mode.result or {}), **fields}, to_stderr=mode.json_to_stderr)
+        if not (mode.json and mode.json_to_stderr):
+            # The line for people, also beside a JSON document on stdout; never
+            # after one on stderr, which must stay one parsable document.
+            brief = message if mode.json else shown or message  # shown: already on stdout
+            click.echo(f"securemedia: error: {brief}", err=True)
     return code
 
 

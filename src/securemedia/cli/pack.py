@@ -20,13 +20,19 @@ from ..keyring import load_recipients, load_signing_key
 from ..recipients import Recipient
 from ..recipients.passphrase import PassphraseRecipient
 from .inputs import recipients_said
-from .output import emit_json, human_bytes, info, progress_bar
+from .output import current, emit_json, human_bytes, info, output_options, phase_bars
 from .passphrases import archive_passphrase, key_passphrase_source
 
 
 @click.command()
-@click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--output", required=True, help="Archive to write, or - for standard output.")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="FILE",
+    help="Archive to write, or - for standard output.",
+)
 @click.option(
     "-r",
     "--recipient",
@@ -64,19 +70,22 @@ from .passphrases import archive_passphrase, key_passphrase_source
 @click.option(
     "--level",
     type=click.IntRange(1, 19),
+    metavar="LEVEL",
     default=3,
     show_default=True,
-    help="zstd compression level.",
+    help="zstd compression level, 1 to 19.",
 )
 @click.option(
     "--threads",
     type=click.IntRange(0, 64),
+    metavar="N",
     default=0,
     help="Compression threads (0: one per core).",
 )
 @click.option(
     "--stdin-name",
     default="stdin",
+    metavar="NAME",
     show_default=True,
     help="Member name for data read from '-' (standard input).",
 )
@@ -123,10 +132,7 @@ from .passphrases import archive_passphrase, key_passphrase_source
     is_flag=True,
     help="With --media: skip reading the finished set back (it is authenticated by default).",
 )
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print one JSON document describing the result."
-)
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
+@output_options
 def pack(
     inputs: tuple[str, ...],
     output: str,
@@ -158,6 +164,8 @@ def pack(
     The archive passphrase (-p) comes from $SECUREMEDIA_PASSPHRASE, --passphrase-file
     or a prompt; never from the command line.
     """
+    # stdout may carry the archive: then --json (errors too) goes to stderr.
+    current().json_to_stderr = "-" in (output, passphrase_out)
     if archive_format == "zip" and media:
         raise UsageError("--media splits native archives: it cannot be used with --format zip")
     if archive_format == "zip":
@@ -202,10 +210,11 @@ def pack(
     stdin = sys.stdin.buffer if "-" in inputs else None
     with (
         writing_to("standard output" if output == "-" else output),  # says where a disk filled
+        phase_bars(quiet=quiet) as phases,  # open until the discs are finished too
         discs or _open_output(output, force=force) as sink,
-        progress_bar("packing", _total(sources), quiet=quiet) as progress,
     ):
         own.add_stream(sink)
+        progress = phases("packing", _total(sources)) if phases else None
         writer = ArchiveWriter(
             sink, wrap_to, signer=signer, compression=compression, progress=progress
         )
@@ -213,6 +222,7 @@ def pack(
             # Every member name is known from the scan: room for the salvage copy.
             discs.reserve_salvage((s.name for s in sources), len(writer.header.raw))
             discs.read_back_with(writer)  # before the set gets its names
+            discs.show_phases(phases)
         with writer:
             write_sources(writer, sources, stdin=stdin, exclude=own)
     summary = writer.summary

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from ..media.plan import estimate_archive, plan_discs, resolve_redundancy, volume_capacity
 from ..media.sizes import parse_medium
+from .output import emit_json, output_options
 
 
 @click.command("plan")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "inputs", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="INPUT..."
+)
 @click.option(
     "--media",
     "media",
@@ -39,9 +41,10 @@ from ..media.sizes import parse_medium
     "--output",
     "output",
     type=click.Path(path_type=Path),
+    metavar="FILE",
     help="The archive name pack will be given (it appears on each disc).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@output_options
 def plan(
     inputs: tuple[Path, ...],
     media: str,
@@ -51,6 +54,7 @@ def plan(
     no_compress: bool,
     output: Path | None,
     as_json: bool,
+    quiet: bool,
 ) -> None:
     """Show how many discs INPUT... needs and how full each one is.
 
@@ -93,7 +97,7 @@ def plan(
                 for d in discs
             ],
         }
-        click.echo(json.dumps(document, indent=2))
+        emit_json(document)
         return
     kind = "ISO images" if iso else "volume files"
     recovery = f"{fraction:.0%} recovery data" if fraction else "no recovery data"

@@ -4,7 +4,6 @@ recovery data, and lost discs of a set from its spare volumes."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -25,25 +24,33 @@ from ..media.header import FLAG_IMAGE_PROTECTED, FLAG_VOLUME_PROTECTED
 from ..media.rebuild import RebuildPlan, plan_rebuild, rebuild_missing
 from ..media.sources import PayloadSource, PlainSource
 from ..media.volume_set import VolumeInfo, read_volume_info, read_volume_info_healed
+from ..progress import Phases, no_phases
+from .output import current, emit_json, output_options
+from .output import info as message
 
 
 @click.command("repair")
-@click.argument("damaged", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "damaged", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="DAMAGED..."
+)
 @click.option(
     "-o",
     "--output",
     "outdir",
     required=True,
     type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
     help="Directory for the repaired files (same file names).",
 )
 @click.option("--force", is_flag=True, help="Replace repaired files already in the directory.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-def repair(damaged: tuple[Path, ...], outdir: Path, force: bool, as_json: bool) -> None:
+@output_options
+def repair(
+    damaged: tuple[Path, ...], outdir: Path, force: bool, as_json: bool, quiet: bool
+) -> None:
     """Rebuild DAMAGED... byte for byte into a directory.
 
     Read each disc into a file first, with unreadable sectors as zeros (for
-    example ``ddrescue -b 2048``); damage to the image's own file system is
+    example ddrescue -b 2048); damage to the image's own file system is
     repaired too. Given the surviving discs of a set with spare discs, the
     missing ones (as many as there are spares) are rebuilt too, as files ready
     to burn. A file that cannot be rebuilt leaves nothing in the directory.
@@ -68,6 +75,7 @@ def repair(damaged: tuple[Path, ...], outdir: Path, force: bool, as_json: bool) 
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OperationalError(f"cannot create {outdir}: {exc.strerror or exc}") from exc
+    phases = current().phases() or no_phases
     results: list[dict[str, Any]] = []
     failures: dict[str, str] = {}  # what failed -> why
     usable: dict[Path, Path] = {}  # given file -> the file to read it from
@@ -83,7 +91,7 @@ def repair(damaged: tuple[Path, ...], outdir: Path, force: bool, as_json: bool) 
         # is removed, so the final name only ever holds a good file.
         try:
             with atomic_output(target, force=force) as out:
-                report = recovery.repair_into(path, out, target)
+                report = recovery.repair_into(path, out, target, phases)
         except MediaError as exc:
             failures[str(path)] = str(exc)
             results.append({"path": str(path), "ok": False, "output": None, "error": str(exc)})
@@ -94,27 +102,27 @@ def repair(damaged: tuple[Path, ...], outdir: Path, force: bool, as_json: bool) 
         results.append(entry)
     rebuilt: list[dict[str, Any]] = []
     if plan is not None:
-        rebuilt = _rebuild(plan, infos, usable, failures, outdir, force=force)
+        rebuilt = _rebuild(plan, infos, usable, failures, outdir, force=force, phases=phases)
+    current().end_progress()
     if as_json:
         document = {"ok": not failures, "files": results, "rebuilt": rebuilt}
-        click.echo(json.dumps(document, indent=2))
+        emit_json(document)
     else:
         for entry in results:
             if entry.get("as_is"):
                 click.echo(f"{entry['path']}: no recovery data, used as it is")
             elif entry["ok"]:
                 click.echo(f"{entry['path']}: repaired -> {entry['output']}")
-            else:
-                click.echo(f"{entry['path']}: NOT repaired: {entry['error']}")
+            # A file not repaired is said once, in the error below (stderr).
         for item in rebuilt:
             click.echo(f"{item['label']}: rebuilt from the other volumes -> {item['output']}")
         if rebuilt:
             # Parity has no key and no MAC: a forged spare rebuilds a wrong disc
             # that only the archive's authentication can tell.
-            click.echo(
+            message(
                 "note: a rebuilt disc is checked against its parity, not authenticated "
                 "(that needs the recipient's key: securemedia verify -i KEY on the whole set)",
-                err=True,
+                quiet=quiet,
             )
     if failures:
         raise MediaError("; ".join(f"{what}: {why}" for what, why in failures.items()))
@@ -174,6 +182,7 @@ def _rebuild(
     outdir: Path,
     *,
     force: bool,
+    phases: Phases,
 ) -> list[dict[str, Any]]:
     """Rebuild the missing volumes, and the given ones beyond their own repair
     while the spares allow it; resolved failures are taken off ``failures``."""
@@ -195,7 +204,9 @@ def _rebuild(
             sources[info.header.number] = PlainSource(copy_from)
         if any(n in lost for n in plan.missing):
             _check_free(plan, list(lost), outdir, force=force)
-        paths = rebuild_missing(plan, sources, outdir, force=force, copy_from=copy_from)
+        paths = rebuild_missing(
+            plan, sources, outdir, force=force, copy_from=copy_from, phases=phases
+        )
     except MediaError as exc:
         failures[plan.describe_missing()] = f"not rebuilt: {exc}"
         return []

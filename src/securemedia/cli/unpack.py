@@ -20,17 +20,18 @@ from .inputs import (
     signer_label,
     signer_line,
 )
-from .output import emit_json, human_bytes, info, progress_bar
+from .output import current, emit_json, human_bytes, info, output_options, progress_bar
 
 
 @click.command()
-@click.argument("archives", nargs=-1, required=True)
+@click.argument("archives", nargs=-1, required=True, metavar="ARCHIVE...")
 @key_options
 @click.option(
     "-o",
     "--output",
     "dest",
     type=click.Path(file_okay=False),
+    metavar="DIR",
     help="Directory to restore into (created if missing). Default: current directory.",
 )
 @click.option(
@@ -61,10 +62,7 @@ from .output import emit_json, human_bytes, info, progress_bar
     help="Restore every intact member of a damaged or incomplete set, list the lost ones "
     "(exit 4 if any).",
 )
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print one JSON document describing the result."
-)
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
+@output_options
 def unpack(
     archives: tuple[str, ...],
     identities: tuple[str, ...],
@@ -87,7 +85,7 @@ def unpack(
     was. A new top-level name appears in one rename; members merged into an
     existing folder are moved one by one (README: what a killed run leaves).
 
-    ARCHIVE may also be the volume files or disc images of a ``pack --media``
+    ARCHIVE may also be the volume files or disc images of a pack --media
     set, all of them, in any order; mixed-up discs are refused before anything
     is written.
 
@@ -108,6 +106,7 @@ def unpack(
     exit status is 4 if anything was lost. Missing volumes are simply left out.
     """
     started = time.monotonic()
+    current().json_to_stderr = to_stdout  # stdout carries the member
     if to_stdout and dest:
         raise UsageError("-o and --stdout exclude each other")
     if to_stdout and len(members) > 1:

@@ -8,7 +8,6 @@ authenticates the whole archive end to end.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -31,7 +30,9 @@ from ..media.volume_set import (
     read_volume_info,
     read_volume_info_healed,
 )
+from ..progress import Phases, no_phases
 from .inputs import load_required_signers, signer_label
+from .output import current, emit_json, output_options
 
 _SHOWN_PROBLEMS = 3
 
@@ -76,11 +77,11 @@ def _ranges(ranges: list[tuple[int, int]]) -> str:
     return f"{size:,} bytes in {len(ranges)} range(s): {describe_ranges(ranges)}"
 
 
-def _check_file(path: Path) -> _Checked:
+def _check_file(path: Path, phases: Phases) -> _Checked:
     checked = _Checked(path)
     no_recovery: str | None
     try:
-        report = recovery.verify_file(path)
+        report = recovery.verify_file(path, phases)
     except recovery.NotProtectedError as exc:
         no_recovery = str(exc)
     except MediaError as exc:
@@ -152,12 +153,15 @@ def _judge_missing_recovery(checked: _Checked, why: str) -> None:
 
 
 @click.command("verify")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="VOLUME_OR_IMAGE..."
+)
 @click.option(
     "-i",
     "--identity",
     "identity",
     type=click.Path(path_type=Path, dir_okay=False),
+    metavar="KEYFILE",
     help="Also authenticate the whole archive with this recipient key file.",
 )
 @click.option(
@@ -178,7 +182,7 @@ def _judge_missing_recovery(checked: _Checked, why: str) -> None:
     is_flag=True,
     help="Check only the discs given (one at a time after burning): missing ones are fine.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@output_options
 def verify(
     paths: tuple[Path, ...],
     identity: Path | None,
@@ -186,6 +190,7 @@ def verify(
     signers: tuple[str, ...],
     partial: bool,
     as_json: bool,
+    quiet: bool,
 ) -> None:
     """Check volume files or disc images VOLUME_OR_IMAGE... (no key needed).
 
@@ -207,7 +212,8 @@ def verify(
     if len(paths) == 1 and _is_plain_archive(paths[0]):
         _verify_plain_archive(paths[0], identity, key_passphrase_file, required, as_json)
         return
-    checked = [_check_file(path) for path in paths]
+    phases = current().phases() or no_phases  # one bar per file checked
+    checked = [_check_file(path, phases) for path in paths]
     infos = [c.info for c in checked if c.info is not None]
     set_problems: list[str] = []
     set_facts: dict[str, Any] = {"set_id": None, "count": None}
@@ -246,6 +252,7 @@ def verify(
             except MediaError as exc:
                 set_problems.append(f"not authenticated: {exc}")
                 problems.append(str(exc))
+    current().end_progress()
     if as_json:
         document = {
             "ok": not problems and not copies,
@@ -257,7 +264,7 @@ def verify(
         }
         if media is not None:
             document["media"] = media.to_json()
-        click.echo(json.dumps(document, indent=2))
+        emit_json(document)
     else:
         for c in checked:
             status = "; ".join(c.problems) if c.problems else "OK"
@@ -276,7 +283,11 @@ def verify(
     if failed:
         shown = "; ".join(failed[:_SHOWN_PROBLEMS])
         more = len(failed) - _SHOWN_PROBLEMS
-        raise MediaError(shown + (f"; and {more} more problem(s)" if more > 0 else ""))
+        error = MediaError(shown + (f"; and {more} more problem(s)" if more > 0 else ""))
+        # The report above (stdout) named each problem: stderr only says so.
+        raise current().shown_in_report(
+            error, f"the discs did not pass: {len(failed)} problem(s), listed in the report"
+        )
 
 
 def _check_copies(checked: list[_Checked], archive: BinaryIO) -> list[str]:
@@ -326,6 +337,7 @@ def _verify_plain_archive(
     if identity is not None:
         with open(path, "rb") as handle:
             signer = _authenticate(handle, identity, key_passphrase_file, required)
+        current().end_progress()
     facts = {
         "archive": str(path),
         "archive_id": header.archive_id,
@@ -346,7 +358,7 @@ def _verify_plain_archive(
         else:
             document |= {"authenticated": False, "checked": checked}
             document["not_checked"] = ["content", "length (truncation)"]
-        click.echo(json.dumps(document, indent=2))
+        emit_json(document)
     else:
         click.echo(
             f"{path}: securemedia archive {header.archive_id}: header read, "
@@ -378,6 +390,7 @@ def _authenticate(
     from ..keyring import load_identities
     from .passphrases import key_passphrase_source
 
+    current().end_progress()  # a passphrase prompt may follow: no bar over it
     identities = load_identities(str(identity), key_passphrase_source(key_passphrase_file))
     try:
         reader = ArchiveReader(stream, identities, require_signer=required or None)
@@ -388,5 +401,6 @@ def _authenticate(
         raise WrongSecretKindError(
             exc.fact, "verify -i takes a key; check it with unpack -p instead", exc.needs
         ) from None
-    reader.verify()
+    phases = current().phases()
+    reader.verify(phases("authenticating", reader.payload_size) if phases else None)
     return reader.signer

@@ -14,6 +14,7 @@ from pyzipper.zipfile_aes import WZ_AES_V2, AESZipInfo
 from ..archive.sources import OwnFiles, Source, open_source, scan_inputs
 from ..atomic import atomic_output
 from ..errors import OperationalError, SecureMediaError, UsageError
+from ..progress import Phases, Progress, ignore, no_phases
 from .layout import INNER_NAME
 
 
@@ -35,6 +36,7 @@ def write_compat_zip(
     *,
     force: bool = False,
     exclude: OwnFiles | None = None,
+    phases: Phases = no_phases,
 ) -> ZipSummary:
     """Write ``inputs`` (files and directories) as a compatibility ZIP.
 
@@ -50,7 +52,7 @@ def write_compat_zip(
     Inputs are walked and opened as by the native ``pack`` (:mod:`..archive.sources`):
     links never followed, a file swapped after the walk refused, and the ZIP
     itself, its temporaries and the files in ``exclude`` (say, the passphrase
-    file) never packed.
+    file) never packed. ``phases`` is told of the one step ("packing", the input bytes).
     """
     if not passphrase:
         raise UsageError("an empty passphrase cannot protect a ZIP")
@@ -60,24 +62,30 @@ def write_compat_zip(
     else:
         own.add_stream(out)
     entries = _collect(inputs, own)
+    progress = phases("packing", sum(e.size for e in entries))
     if isinstance(out, Path):
-        return _write_to_path(entries, out, passphrase, force, own)
+        return _write_to_path(entries, out, passphrase, force, own, progress)
     try:
-        size = _write_zip(entries, out, passphrase, own)
+        size = _write_zip(entries, out, passphrase, own, progress)
     except OSError as exc:
         raise OperationalError(f"cannot write the ZIP: {exc.strerror or exc}") from exc
     return _summary(entries, size, None)
 
 
 def _write_to_path(
-    entries: list[Source], out: Path, passphrase: str, force: bool, own: OwnFiles
+    entries: list[Source],
+    out: Path,
+    passphrase: str,
+    force: bool,
+    own: OwnFiles,
+    progress: Progress,
 ) -> ZipSummary:
     # The one way outputs are made (atomic.py): an exclusive temporary beside
     # ``out``, the umask-based mode, and the final name only once complete.
     try:
         with atomic_output(out, force=force, durable=True) as handle:
             own.add_stream(handle)
-            size = _write_zip(entries, handle, passphrase, own)
+            size = _write_zip(entries, handle, passphrase, own, progress)
     except OSError as exc:  # writing the ZIP (a full disk): say where
         raise OperationalError(f"cannot write {out}: {exc.strerror or exc}") from exc
     return _summary(entries, size, out)
@@ -109,7 +117,13 @@ def _tar_size_bound(entries: list[Source]) -> int:
     return total
 
 
-def _write_zip(entries: list[Source], out: IO[bytes], passphrase: str, own: OwnFiles) -> int:
+def _write_zip(
+    entries: list[Source],
+    out: IO[bytes],
+    passphrase: str,
+    own: OwnFiles,
+    progress: Progress = ignore,
+) -> int:
     start = out.tell() if out.seekable() else 0
     counter = _CountingWriter(out)
     try:
@@ -137,7 +151,7 @@ def _write_zip(entries: list[Source], out: IO[bytes], passphrase: str, own: OwnF
             ):
                 for entry in entries:
                     if not own.has_id(entry.dev, entry.ino):
-                        _add_member(tar, entry)
+                        _add_member(tar, entry, progress)
     except SecureMediaError:
         raise
     except OSError:
@@ -156,7 +170,7 @@ def _write_zip(entries: list[Source], out: IO[bytes], passphrase: str, own: OwnF
     return counter.count - start if not out.seekable() else out.tell() - start
 
 
-def _add_member(tar: tarfile.TarFile, entry: Source) -> None:
+def _add_member(tar: tarfile.TarFile, entry: Source, progress: Progress = ignore) -> None:
     info = tarfile.TarInfo(entry.name)
     # Neutral owner: the recipient needs no local user names or ids.
     info.uid = info.gid = 0
@@ -176,9 +190,22 @@ def _add_member(tar: tarfile.TarFile, entry: Source) -> None:
         info.mode = st.st_mode & 0o777
         info.size = st.st_size
         try:
-            tar.addfile(info, handle)
+            tar.addfile(info, _Counted(handle, progress))
         except OSError as exc:
             raise OperationalError(f"cannot read {entry.path}: {exc.strerror or exc}") from None
+
+
+class _Counted:
+    """A file read through, each read's length told to ``progress`` (tar reads with read())."""
+
+    def __init__(self, raw: IO[bytes], progress: Progress) -> None:
+        self._raw = raw
+        self._progress = progress
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self._progress(len(data))
+        return data
 
 
 def _set_times(info: tarfile.TarInfo, mtime_ns: int) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..atomic import StagingDirectory
+from ..progress import Phases, no_phases
 from . import iso as iso_mod
 from . import recovery
 from .disc_names import IMAGE_SUFFIX, VOLUME_SUFFIX
@@ -31,14 +32,18 @@ def finish_disc(
     spares: int,
     iso: bool,
     redundancy: float | Literal["default"] | None,
+    phases: Phases = no_phases,
 ) -> str:
     """Make staged volume ``part`` (volume ``number`` of ``count`` data volumes)
     into its disc file in ``staging``; returns the disc file's staged name.
 
     ``redundancy`` is the recovery data to add: a fraction, ``"default"`` for the
-    recovery module's default, None for none.
+    recovery module's default, None for none. ``phases`` is told of each step
+    ("disc 1 of 2: writing image", "disc 1 of 2: recovery data").
     """
     disc = part
+    # Spares are numbered after the data volumes: "disc 5 of 5", not "of 4".
+    which = f"disc {number} of {count + spares}"
     if iso:
         disc = part.removesuffix(VOLUME_SUFFIX) + IMAGE_SUFFIX
         readme = render_readme(
@@ -49,6 +54,7 @@ def finish_disc(
             notice=notice,
             spares=spares,
         )
+        size = (staging.path / part).stat().st_size
         iso_mod.build_image(
             staging.path / part,
             staging.path / disc,
@@ -56,19 +62,21 @@ def finish_disc(
             number=number,
             readme=readme,
             set_hex=set_hex,
+            progress=phases(f"{which}: writing image", size),
         )
         staging.remove(part)  # keep peak disk use to the archive plus one image
     if redundancy is None:
         return disc
     fraction = recovery.DEFAULT_REDUNDANCY if redundancy == "default" else redundancy
+    size = (staging.path / disc).stat().st_size
     if iso:
         # The file system's space covers the recovery region: set before the
         # region is computed, since the region protects these bytes too.
-        size = (staging.path / disc).stat().st_size
         iso_mod.extend_volume_space(
             staging.path / disc, size + recovery.recovery_overhead(size, fraction)
         )
-    recovery.protect_file(staging.path / disc, fraction)
+    progress = phases(f"{which}: recovery data", size)
+    recovery.protect_file(staging.path / disc, fraction, progress=progress)
     return disc
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import OperationalError
+from ..progress import Progress, ignore
 from ..specs import disc_specs
 from .header import HEADER_SIZE, is_valid_header
 from .iso_dates import FIXED_VD_DATE, VD_MODIFIED, fix_dates
@@ -115,6 +116,7 @@ def build_image(
     readme: bytes,
     set_hex: str,
     udf: bool | None = None,
+    progress: Progress = ignore,
 ) -> None:
     """Write an ISO image holding the volume file (as ``volume_name``), the README
     and the specifications (``FORMAT.TXT``, ``MEDIA.TXT``).
@@ -122,6 +124,7 @@ def build_image(
     Every date in it is fixed (``iso_dates.py``): the image depends only on
     its files and the set id, never on when or where it was made. ``udf``
     None adds UDF when the volume file needs it (:func:`needs_udf`).
+    ``progress`` counts the image bytes written (about the volume file's size).
     """
     from pycdlib.pycdlibexception import PyCdlibException
 
@@ -139,7 +142,14 @@ def build_image(
             for name, text in specs:
                 _add(image, io.BytesIO(text), len(text), name, udf)
             fix_dates(image, set_hex[:16])
-            image.write_fp(out, blocksize=1024 * 1024)
+            done = 0
+
+            def written(so_far: int, _total: int, _opaque: object) -> None:
+                nonlocal done
+                progress(so_far - done)
+                done = so_far
+
+            image.write_fp(out, blocksize=1024 * 1024, progress_cb=written)
             # pycdlib stamps the modification date as it writes the descriptors.
             for offset in _volume_descriptors(out):
                 out.seek(offset + VD_MODIFIED)

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from ..errors import FormatError, OperationalError, UsageError
+from ..progress import Phases, no_phases
 from ..recipients import Identity
 from .plan import resolve_redundancy, volume_capacity
 from .readme import load_notice
@@ -85,11 +86,17 @@ class MediaOutput:
 
         def check(paths: list[Path]) -> None:
             started = time.monotonic()
-            read_back(paths, identity)
+            read_back(paths, identity, self.writer.phases)
             self.read_back_seconds = time.monotonic() - started
             self.verified = True
 
         self.writer.read_back = check
+
+    def show_phases(self, phases: Phases | None) -> None:
+        """Tell ``phases`` of each step of finishing the set once the archive is
+        written: spare discs, images, recovery data, reading back."""
+        if phases is not None:
+            self.writer.phases = phases
 
     def reserve_salvage(self, names: Iterable[str], header_length: int) -> None:
         """Keep room in every volume for the salvage copy of an archive whose
@@ -156,7 +163,7 @@ class MediaOutput:
         return line
 
 
-def read_back(paths: list[Path], identity: Identity) -> None:
+def read_back(paths: list[Path], identity: Identity, phases: Phases = no_phases) -> None:
     """Authenticate, end to end, the archive that the disc files ``paths`` hold.
 
     Reads the files as they are on disk through the same code as ``unpack`` and
@@ -164,13 +171,15 @@ def read_back(paths: list[Path], identity: Identity) -> None:
     MAC, every chunk, index, signature, every member's digest), and the salvage
     copies byte for byte against it.
     :class:`OperationalError` if anything fails: the set is not worth keeping.
+    ``phases`` is told of the step ("reading back", the archive's bytes).
     """
     from ..archive.reader import ArchiveReader  # only a pack --media pays for it
     from .salvage_view import check_copies
 
     try:
         with open_volume_set(paths) as stream:
-            ArchiveReader(stream, [identity]).verify()
+            reader = ArchiveReader(stream, [identity])
+            reader.verify(phases("reading back", reader.payload_size))
             check_copies(paths, stream)  # the salvage copies repeat those very bytes
     except (FormatError, OSError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else str(exc)

@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from ..atomic import StagingDirectory
 from ..errors import MediaError, OperationalError, os_error
+from ..progress import Phases, Progress, ignore, no_phases
 from . import iso as iso_mod
 from . import recovery
 from .disc_files import finish_disc
@@ -187,6 +188,7 @@ def rebuild_missing(
     *,
     force: bool = False,
     copy_from: VolumeInfo | None = None,
+    phases: Phases = no_phases,
 ) -> list[Path]:
     """Rebuild ``plan.missing`` into ``out_dir`` from ``sources`` (surviving volumes by number).
 
@@ -195,7 +197,8 @@ def rebuild_missing(
     appear together, or none does; an existing file is replaced only with
     ``force``. The salvage-copy block, when the set has one, is copied from
     ``copy_from`` (default: the first surviving volume of the plan). Returns
-    their paths in volume order.
+    their paths in volume order. ``phases`` is told of each step (decoding,
+    then each disc's image and recovery data).
     """
     t = plan.template
     usable = sorted(n for n in sources if n not in plan.missing)
@@ -216,13 +219,14 @@ def rebuild_missing(
                 outs = {n: stack.enter_context(staging.create(parts[n])) for n in plan.missing}
                 for n, out in outs.items():
                     out.write(plan.header(n).pack())
-                _write_payloads(plan, {n: sources[n] for n in chosen}, outs)
+                progress = phases(f"rebuilding {plan.describe_missing()}", t.stripe_length)
+                _write_payloads(plan, {n: sources[n] for n in chosen}, outs, progress)
                 if t.has_copy:
                     _write_copies(copy_from or next(iter(plan.present.values())), outs, plan)
             except OSError as exc:
                 why = exc.strerror or exc
                 raise OperationalError(f"cannot write to {out_dir}: {why}") from None
-        staged = [_finish(plan, staging, n, parts[n]) for n in plan.missing]
+        staged = [_finish(plan, staging, n, parts[n], phases) for n in plan.missing]
         return staging.publish(
             [(name, plan.file_name(n)) for n, name in zip(plan.missing, staged, strict=True)],
             force=force,
@@ -230,7 +234,10 @@ def rebuild_missing(
 
 
 def _write_payloads(
-    plan: RebuildPlan, chosen: Mapping[int, PayloadSource], outs: Mapping[int, BinaryIO]
+    plan: RebuildPlan,
+    chosen: Mapping[int, PayloadSource],
+    outs: Mapping[int, BinaryIO],
+    progress: Progress = ignore,
 ) -> None:
     """Decode the set stripe by stripe and append the missing payloads to ``outs``."""
     t = plan.template
@@ -258,6 +265,7 @@ def _write_payloads(
             )
         for n, out in outs.items():
             out.write(rows[n - 1][: max(0, min(size, lengths[n] - start))])
+        progress(size)
 
 
 def _write_copies(info: VolumeInfo, outs: Mapping[int, BinaryIO], plan: RebuildPlan) -> None:
@@ -274,7 +282,9 @@ def _write_copies(info: VolumeInfo, outs: Mapping[int, BinaryIO], plan: RebuildP
             append_block(out, plan.header(n), fp, info.offset + info.header.copy_offset)
 
 
-def _finish(plan: RebuildPlan, staging: StagingDirectory, number: int, part: str) -> str:
+def _finish(
+    plan: RebuildPlan, staging: StagingDirectory, number: int, part: str, phases: Phases
+) -> str:
     """Turn the staged volume file into its disc file (image, recovery data)."""
     t = plan.template
     return finish_disc(
@@ -287,6 +297,7 @@ def _finish(plan: RebuildPlan, staging: StagingDirectory, number: int, part: str
         spares=t.spares,
         iso=plan.iso,
         redundancy=plan.redundancy,
+        phases=phases,
     )
 
 

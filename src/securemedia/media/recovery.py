@@ -26,6 +26,7 @@ from typing import BinaryIO
 
 from ..atomic import atomic_output
 from ..errors import MediaError, os_error
+from ..progress import Phases, Progress, ignore, no_phases
 from . import rsgroups, rsprotect
 from .sectors import (
     DESC_MAGIC,
@@ -149,8 +150,12 @@ def recovery_overhead(data_size: int, redundancy: float = DEFAULT_REDUNDANCY) ->
     return layout_for_redundancy(data_size, redundancy).total_size - data_size
 
 
-def protect_file(path: Path, redundancy: float = DEFAULT_REDUNDANCY) -> None:
+def protect_file(
+    path: Path, redundancy: float = DEFAULT_REDUNDANCY, *, progress: Progress = ignore
+) -> None:
     """Append the recovery region to `path` in place; original bytes untouched.
+
+    ``progress`` counts the data bytes encoded (the file's size in all).
 
     Streams: constant memory. If anything fails the file is cut back to its
     original length. A file that is already protected is refused (MediaError):
@@ -168,7 +173,7 @@ def protect_file(path: Path, redundancy: float = DEFAULT_REDUNDANCY) -> None:
             try:
                 f.truncate(lay.total_size)
                 rsprotect.write_data_crcs(f, lay)
-                rsprotect.encode_parity(f, lay)
+                rsprotect.encode_parity(f, lay, progress)
                 rsprotect.write_tables(f, lay)
                 f.flush()
                 os.fsync(f.fileno())
@@ -227,9 +232,10 @@ def _describe(scan: rsgroups.Scan) -> str:
 
 
 def analyse(
-    f: BinaryIO, path: Path
+    f: BinaryIO, path: Path, phases: Phases = no_phases
 ) -> tuple[Layout, rsgroups.Table, rsgroups.Table, rsgroups.Scan, VerifyReport, str]:
-    """Find the layout (bounded), the checksum tables and every damaged sector of ``f``.
+    """Find the layout (bounded), the checksum tables and every damaged sector of ``f``;
+    ``phases`` is told of the scan ("checking NAME", the protected size).
 
     Returns (layout, data table, parity table, scan, report, why): ``why`` is empty
     when the damage is repairable, else the reason it is not.
@@ -239,7 +245,7 @@ def analyse(
     ptab = rsgroups.parity_table(f, lay)
     rebuilt, lost_crc = rsgroups.recover_crc_sectors(f, lay, ptab)
     ctab = rsgroups.data_table(f, lay, rebuilt)
-    scan = rsgroups.scan(f, lay, ctab, ptab)
+    scan = rsgroups.scan(f, lay, ctab, ptab, phases(f"checking {path.name}", lay.total_size))
     beyond = sum(1 for n in scan.lost if n > lay.p)
     report = VerifyReport(
         path=path,
@@ -270,12 +276,12 @@ def analyse(
     return lay, ctab, ptab, scan, report, why
 
 
-def verify_file(path: Path) -> VerifyReport:
+def verify_file(path: Path, phases: Phases = no_phases) -> VerifyReport:
     """Keyless: find damaged sectors (CRC32C per sector), report damaged byte ranges in the file, and whether repair can fix them."""  # noqa: E501
     path = Path(path)
     try:
         with open(path, "rb") as f:
-            return analyse(f, path)[4]
+            return analyse(f, path, phases)[4]
     except OSError as e:
         raise os_error(e, "read", path) from e
 
@@ -301,20 +307,24 @@ def repair_file(damaged: Path, out: Path, *, force: bool = True) -> RepairReport
         raise os_error(e, "repair", f"{damaged} into {out.parent}") from e
 
 
-def repair_into(damaged: Path, dst: BinaryIO, out: Path | None = None) -> RepairReport:
+def repair_into(
+    damaged: Path, dst: BinaryIO, out: Path | None = None, phases: Phases = no_phases
+) -> RepairReport:
     """Write the repaired copy of `damaged` into `dst` (write and seek only; never read).
 
     For callers that own the output file; MediaError if it is unrepairable, with
     nothing written. The output is exactly the announced protected size, which
-    was checked against the damaged file's size and the largest disc.
+    was checked against the damaged file's size and the largest disc. ``phases``
+    is told of each step ("checking NAME", "repairing NAME").
     """
     damaged = Path(damaged)
     try:
         with open(damaged, "rb") as src:
-            analysis = analyse(src, damaged)
+            analysis = analyse(src, damaged, phases)
             if analysis[5]:
                 raise MediaError(f"{damaged.name}: {analysis[5]}")
-            return _repair(src, dst, damaged, out or damaged, analysis)
+            progress = phases(f"repairing {damaged.name}", analysis[0].total_size)
+            return _repair(src, dst, damaged, out or damaged, analysis, progress)
     except OSError as e:
         where = f"{damaged} into {out.parent}" if out is not None else str(damaged)
         raise os_error(e, "repair", where) from e
@@ -324,13 +334,19 @@ _Analysis = tuple[Layout, rsgroups.Table, rsgroups.Table, rsgroups.Scan, VerifyR
 
 
 def _repair(
-    src: BinaryIO, dst: BinaryIO, damaged: Path, out: Path, analysis: _Analysis
+    src: BinaryIO,
+    dst: BinaryIO,
+    damaged: Path,
+    out: Path,
+    analysis: _Analysis,
+    progress: Progress = ignore,
 ) -> RepairReport:
     lay, ctab, ptab, scan, report, _ = analysis
     # Copy what is there, cut or zero-padded to the announced size (bounded).
     for s0 in range(0, lay.total_sectors, rsgroups.STRIDE):
         n = min(rsgroups.STRIDE, lay.total_sectors - s0)
         rsgroups.write_at(dst, s0, rsgroups.read_sectors(src, s0, n))
+        progress(n * SECTOR)
     repaired, rebuilt_crcs = rsgroups.rebuild(src, dst, lay, ctab, ptab, scan)
 
     def known(first: int, count: int) -> list[int]:

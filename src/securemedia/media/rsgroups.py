@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, cast
 
 from ..errors import MediaError
+from ..progress import Progress, ignore
 from . import rs_backend
 from .sectors import (
     ENTRIES,
@@ -253,13 +254,15 @@ class Scan:
         return sum(e - s for s, e in zip(self.starts, self.ends, strict=True))
 
 
-def scan(f: BinaryIO, lay: Layout, ctab: Table, ptab: Table) -> Scan:
-    """Check every sector of the protected file against its checksum, in file order."""
+def scan(f: BinaryIO, lay: Layout, ctab: Table, ptab: Table, progress: Progress = ignore) -> Scan:
+    """Check every sector of the protected file against its checksum, in file order;
+    ``progress`` counts the bytes checked."""
     res = Scan(lost=array("H", [0]) * lay.columns)
     for seg_start, seg_end, kind, number in lay.segments():
         for s0 in range(seg_start, seg_end, STRIDE):
             n = min(STRIDE, seg_end - s0)
             blocks = blocks_of(read_sectors(f, s0, n), n)
+            progress(n * SECTOR)
             if kind == "data":
                 want = ctab.entries(s0, n)
                 good = [w is not None and crc32c(b) == w for b, w in zip(blocks, want, strict=True)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import BinaryIO
 
+from ..progress import Progress, ignore
 from . import rs_backend, rsgroups
 from .sectors import (
     ENTRIES,
@@ -45,8 +46,11 @@ def write_data_crcs(f: BinaryIO, lay: Layout) -> None:
         t += 1
 
 
-def encode_parity(f: BinaryIO, lay: Layout) -> None:
-    """Compute every parity row, one batch of columns at a time, in two reused buffers."""
+def encode_parity(f: BinaryIO, lay: Layout, progress: Progress = ignore) -> None:
+    """Compute every parity row, one batch of columns at a time, in two reused buffers.
+
+    ``progress`` counts the data bytes of each batch (``lay.data_size`` in all).
+    """
     codec = rs_backend.codec(lay.k, lay.m)
     step = rsgroups.batch_columns(lay)
     width = step * SECTOR
@@ -62,6 +66,8 @@ def encode_parity(f: BinaryIO, lay: Layout) -> None:
         codec.encode_into(rows, outs)
         for j, out in enumerate(outs):
             rsgroups.write_at(f, lay.parity_rows[j] + c0, out)
+        # Each batch holds the same share of every data row.
+        progress(lay.data_size * c1 // lay.columns - lay.data_size * c0 // lay.columns)
 
 
 def write_tables(f: BinaryIO, lay: Layout, known: ParityCrcs | None = None) -> None:

@@ -14,6 +14,7 @@ from typing import BinaryIO
 
 from ..atomic import StagingDirectory
 from ..errors import OperationalError
+from ..progress import Progress, ignore
 from .header import HEADER_SIZE, VolumeHeader
 from .sources import PlainSource
 from .spares import encode_stripe, stripe_width
@@ -31,13 +32,15 @@ def write_spare_files(
     spare_parts: list[str],
     headers: list[VolumeHeader],
     finish: Callable[[BinaryIO, VolumeHeader], None] | None = None,
+    progress: Progress = ignore,
 ) -> list[bytes]:
     """Write spare volume files ``spare_parts`` (with ``headers``) into ``staging``.
 
     ``data_parts`` are the staged data volume files (headers final) and
     ``lengths`` their payload lengths; ``finish``, if given, appends what follows
     each spare's payload (its salvage copy). Returns the BLAKE2b digest of each
-    spare's payload, for :func:`check_spare_files`.
+    spare's payload, for :func:`check_spare_files`. ``progress`` counts the
+    stripe bytes done (``headers[0].stripe_length`` in all).
     """
     if not spare_parts:
         return []
@@ -67,6 +70,7 @@ def write_spare_files(
                 ):
                     out.write(parity)
                     digest.update(parity)
+                progress(size)
             if finish is not None:
                 for out, header in zip(outputs, headers, strict=True):
                     finish(out, header)
@@ -77,12 +81,13 @@ def write_spare_files(
     return [digest.digest() for digest in digests]
 
 
-def check_spare_files(paths: list[Path], digests: list[bytes]) -> None:
+def check_spare_files(paths: list[Path], digests: list[bytes], progress: Progress = ignore) -> None:
     """Read each finished spare disc file back and compare its payload with ``digests``.
 
     Reads the payload where a reader will find it (inside the image, after the
     volume header), so a fault in building the image or adding recovery data
     is caught before the set is kept. :class:`OperationalError` on a mismatch.
+    ``progress`` counts the payload bytes read.
     """
     for path, want in zip(paths, digests, strict=True):
         info = read_volume_info(path)
@@ -93,6 +98,7 @@ def check_spare_files(paths: list[Path], digests: list[bytes]) -> None:
             step = 1024 * 1024
             for start in range(0, length, step):
                 digest.update(source.read_payload(start, min(step, length - start)))
+                progress(min(step, length - start))
         finally:
             source.close()
         if digest.digest() != want:

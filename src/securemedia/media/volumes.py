@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, BinaryIO, Literal
 from ..atomic import StagingDirectory
 from ..errors import DestinationExistsError, MediaError, OperationalError, UsageError
 from ..finishing import Finishing
+from ..progress import Phases, no_phases
 from . import salvage_copy as salvage
 from .disc_files import finish_disc
 from .disc_names import disc_file_name, volume_file_name
@@ -114,6 +115,8 @@ class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
         self.notice = notice
         self.disc_capacity = disc_capacity
         self.read_back = read_back
+        self.phases: Phases = no_phases
+        """Told of each step of finishing the set (spares, images, recovery data, read-back)."""
         self.set_id = secrets.token_bytes(SET_ID_SIZE)
         self._payload_capacity = capacity_per_volume - HEADER_SIZE
         self._overwrite = overwrite
@@ -283,7 +286,13 @@ class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
             for j in range(1, self.spares + 1)
         ]
         digests = write_spare_files(
-            staging, self._parts, self._lengths, spare_parts, spare_headers, self._append_copy
+            staging,
+            self._parts,
+            self._lengths,
+            spare_parts,
+            spare_headers,
+            self._append_copy,
+            progress=self.phases("spare discs", stripe) if self.spares else no_phases("", 0),
         )
         self.count = count
         staged = [
@@ -293,7 +302,13 @@ class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
         self._drop_copy()  # (spare volumes, built from the data volumes, take it too)
         if self.read_back is not None:
             self.read_back([staging.path / name for name in staged[:count]])
-            check_spare_files([staging.path / name for name in staged[count:]], digests)
+            check_spare_files(
+                [staging.path / name for name in staged[count:]],
+                digests,
+                self.phases("reading back spare discs", stripe * self.spares)
+                if self.spares
+                else no_phases("", 0),
+            )
         self.paths = staging.publish(
             [(name, final.name) for name, final in zip(staged, finals, strict=True)],
             force=self._overwrite,
@@ -342,6 +357,7 @@ class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
             spares=self.spares,
             iso=self.iso,
             redundancy=self.redundancy,
+            phases=self.phases,
         )
         size = (staging.path / disc).stat().st_size
         if self.disc_capacity is not None and size > self.disc_capacity:
