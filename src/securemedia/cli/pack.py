@@ -95,7 +95,8 @@ from .passphrases import archive_passphrase, key_passphrase_source
 @click.option(
     "--media",
     metavar="KIND",
-    help="Split into volumes for discs: cd, cd74, dvd, dvd-dl, bd, bd-dl, or a SIZE (700MiB).",
+    help="Split into volumes for discs: cd, cd74, dvd, dvd-dl, bd, bd-dl, or a SIZE "
+    "(700MiB; at least 256KiB, with --iso at least 704KiB).",
 )
 @click.option("--iso", is_flag=True, help="With --media: write one ISO 9660 image per disc.")
 @click.option(
@@ -156,6 +157,8 @@ def pack(
     The archive passphrase (-p) comes from $SECUREMEDIA_PASSPHRASE, --passphrase-file
     or a prompt; never from the command line.
     """
+    if not media:
+        _check_not_directory(output, inputs, ".zip" if archive_format == "zip" else ".sm")
     if archive_format == "zip" and media:
         raise UsageError("--media splits native archives: it cannot be used with --format zip")
     if archive_format == "zip":
@@ -228,6 +231,17 @@ def pack(
         )
         if discs:
             info(discs.describe(), quiet=quiet)
+
+
+def _check_not_directory(output: str, inputs: tuple[str, ...], suffix: str) -> None:
+    """Refuse ``-o DIR`` at once (before the scan), naming a file that would do."""
+    if output != "-" and Path(output).is_dir():
+        stem = Path(inputs[0]).resolve().name if inputs[0] != "-" else "archive"
+        suggested = Path(output) / f"{stem or 'archive'}{suffix}"
+        raise UsageError(
+            f"-o names the archive file to write, and {output} is a directory: "
+            f"give a file name inside it, such as -o {suggested}"
+        )
 
 
 def _total(sources: Scan) -> int | None:

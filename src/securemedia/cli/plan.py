@@ -18,7 +18,8 @@ from ..media.sizes import parse_medium
     "media",
     required=True,
     metavar="KIND",
-    help="cd, cd74, dvd, dvd-dl, bd, bd-dl, or a SIZE like 700MiB or 8MB.",
+    help="cd, cd74, dvd, dvd-dl, bd, bd-dl, or a SIZE like 700MiB or 8MB "
+    "(at least 256KiB, with --iso at least 704KiB).",
 )
 @click.option("--iso", is_flag=True, help="Plan ISO images (as pack --iso writes).")
 @click.option(
@@ -101,9 +102,14 @@ def plan(
     if no_compress:
         click.echo(f"archive:  about {estimate.archive_bytes:,} bytes (not compressed)")
     else:
+        sample = (
+            "all of it"
+            if estimate.sampled_bytes == estimate.content_bytes
+            else f"a {estimate.sampled_bytes:,}-byte sample"
+        )
         click.echo(
             f"archive:  about {estimate.archive_bytes:,} bytes (estimated: zstd level 3 "
-            f"compresses a {estimate.sampled_bytes:,}-byte sample to {estimate.ratio:.1%})"
+            f"compresses {sample} to {estimate.ratio:.1%})"
         )
     click.echo(f"medium:   {medium.name}, {medium.capacity:,} bytes; {kind}, {recovery}")
     click.echo(f"volume:   up to {capacity:,} bytes each")
