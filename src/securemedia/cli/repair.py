@@ -3,6 +3,7 @@ recovery data, and lost discs of a set from its spare volumes."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -11,7 +12,6 @@ from typing import Any
 
 import click
 
-from ..atomic import atomic_output
 from ..errors import (
     DestinationExistsError,
     DiskFullError,
@@ -25,6 +25,7 @@ from ..media.header import FLAG_IMAGE_PROTECTED, FLAG_VOLUME_PROTECTED
 from ..media.rebuild import RebuildPlan, plan_rebuild, rebuild_missing
 from ..media.sources import PayloadSource, PlainSource
 from ..media.volume_set import VolumeInfo, read_volume_info, read_volume_info_healed
+from .repair_advice import beyond_repair, no_recovery_data
 
 
 @click.command("repair")
@@ -64,12 +65,14 @@ def repair(damaged: tuple[Path, ...], outdir: Path, force: bool, as_json: bool) 
     plan = plan_rebuild(list(infos.values()))
     if plan is not None:
         _check_free(plan, plan.missing, outdir, force=force)
+    created = not outdir.exists()  # removed again if nothing is written into it
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OperationalError(f"cannot create {outdir}: {exc.strerror or exc}") from exc
     results: list[dict[str, Any]] = []
     failures: dict[str, str] = {}  # what failed -> why
+    unprotected: set[str] = set()  # failures that are files without recovery data
     usable: dict[Path, Path] = {}  # given file -> the file to read it from
     for path, target in zip(damaged, targets, strict=True):
         info = infos.get(path)
@@ -78,16 +81,30 @@ def repair(damaged: tuple[Path, ...], outdir: Path, force: bool, as_json: bool) 
             usable[path] = path
             results.append({"path": str(path), "ok": True, "output": None, "as_is": True})
             continue
-        # The atomic-output primitive: a temporary created exclusively beside the
-        # target, renamed over it only once complete and verified; on failure it
-        # is removed, so the final name only ever holds a good file.
+        # Through the atomic-output primitive: a temporary created exclusively
+        # beside the target, renamed over it only once complete and verified; on
+        # failure it is removed, so the final name only ever holds a good file.
         try:
-            with atomic_output(target, force=force) as out:
-                report = recovery.repair_into(path, out, target)
-        except MediaError as exc:
-            failures[str(path)] = str(exc)
-            results.append({"path": str(path), "ok": False, "output": None, "error": str(exc)})
+            report = recovery.repair_if_damaged(path, target, force=force)
+        except recovery.NotProtectedError as exc:
+            why = no_recovery_data(path, info, str(exc))
+            failures[str(path)] = why
+            unprotected.add(str(path))
+            results.append({"path": str(path), "ok": False, "output": None, "error": why})
             continue
+        except MediaError as exc:
+            why = beyond_repair(path, str(exc))
+            failures[str(path)] = why
+            results.append({"path": str(path), "ok": False, "output": None, "error": why})
+            continue
+        if report is None and not (plan is not None and plan.missing):
+            # Intact: a copy would only pass for a repaired disc. (Where missing
+            # discs are rebuilt, it is copied below: DIR then holds the whole set.)
+            usable[path] = path
+            results.append({"path": str(path), "ok": True, "output": None, "intact": True})
+            continue
+        if report is None:
+            report = recovery.repair_file(path, target, force=force)
         usable[path] = target
         entry: dict[str, Any] = {"path": str(path), "ok": True, "output": str(target)}
         entry["report"] = report.to_json()
@@ -95,6 +112,9 @@ def repair(damaged: tuple[Path, ...], outdir: Path, force: bool, as_json: bool) 
     rebuilt: list[dict[str, Any]] = []
     if plan is not None:
         rebuilt = _rebuild(plan, infos, usable, failures, outdir, force=force)
+    if created and not failures and not any(entry["output"] for entry in results):
+        with contextlib.suppress(OSError):
+            outdir.rmdir()
     if as_json:
         document = {"ok": not failures, "files": results, "rebuilt": rebuilt}
         click.echo(json.dumps(document, indent=2))
@@ -102,10 +122,14 @@ def repair(damaged: tuple[Path, ...], outdir: Path, force: bool, as_json: bool) 
         for entry in results:
             if entry.get("as_is"):
                 click.echo(f"{entry['path']}: no recovery data, used as it is")
+            elif entry.get("intact"):
+                click.echo(f"{entry['path']}: intact, nothing to repair (nothing written)")
+            elif entry["path"] in unprotected:
+                click.echo(entry["error"])
             elif entry["ok"]:
                 click.echo(f"{entry['path']}: repaired -> {entry['output']}")
             else:
-                click.echo(f"{entry['path']}: NOT repaired: {entry['error']}")
+                click.echo(f"{entry['path']}: {entry['error']}")
         for item in rebuilt:
             click.echo(f"{item['label']}: rebuilt from the other volumes -> {item['output']}")
         if rebuilt:
@@ -116,8 +140,15 @@ def repair(damaged: tuple[Path, ...], outdir: Path, force: bool, as_json: bool) 
                 "(that needs the recipient's key: securemedia verify -i KEY on the whole set)",
                 err=True,
             )
+    if failures and set(failures) <= unprotected:
+        # Nothing is damaged that repair could rebuild: the wrong tool, not a bad disc.
+        raise UsageError("; ".join(failures.values()))
     if failures:
-        raise MediaError("; ".join(f"{what}: {why}" for what, why in failures.items()))
+        raise MediaError(
+            "; ".join(
+                why if what in unprotected else f"{what}: {why}" for what, why in failures.items()
+            )
+        )
 
 
 def _volume_info(path: Path) -> VolumeInfo | None:

@@ -13,6 +13,7 @@ from ..archive.reader import ArchiveReader
 from ..compat_zip import is_compat_zip
 from ..errors import UsageError
 from ..keyring import load_signers
+from .damage_advice import explain_damage, healed_lines
 from .inputs import identities_from_options, key_options, open_input, signer_label
 from .output import emit_json, human_bytes, info, progress_bar
 
@@ -124,6 +125,7 @@ def unpack(
         unpack_salvage(archives, keys, required, dest, force=force, as_json=as_json, quiet=quiet)
         return
     with (
+        explain_damage(archives),  # which disc, and what to run next
         open_input(archives) as source,
         ArchiveReader(source, keys, require_signer=required or None) as reader,
     ):
@@ -165,7 +167,7 @@ def _media_lines(source: object, *, quiet: bool) -> None:
     """One line per disc that was missing or needed repair while reading (a disc set)."""
     report = getattr(source, "report", None)
     if report is not None:
-        for line in report.lines():
+        for line in report.lines() + healed_lines(report):
             info(line, quiet=quiet)
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "protected_layout",
     "recovery_overhead",
     "repair_file",
+    "repair_if_damaged",
     "repair_into",
     "verify_file",
 ]
@@ -298,6 +299,24 @@ def repair_file(damaged: Path, out: Path, *, force: bool = True) -> RepairReport
                 return _repair(src, dst, damaged, out, analysis)
     except OSError as e:
         # A full disk or an unreadable file is operational, not a damaged volume.
+        raise os_error(e, "repair", f"{damaged} into {out.parent}") from e
+
+
+def repair_if_damaged(damaged: Path, out: Path, *, force: bool = False) -> RepairReport | None:
+    """:func:`repair_file`, except that an intact file (every sector checks, no
+    bytes missing or extra) gives None and nothing is written: a copy of it
+    would add nothing but the chance of taking the copy for a repaired disc."""
+    damaged, out = Path(damaged), Path(out)
+    try:
+        with open(damaged, "rb") as src:
+            analysis = analyse(src, damaged)
+            if analysis[4].ok:
+                return None
+            if analysis[5]:
+                raise MediaError(f"{damaged.name}: {analysis[5]}")
+            with atomic_output(out, force=force) as dst:
+                return _repair(src, dst, damaged, out, analysis)
+    except OSError as e:
         raise os_error(e, "repair", f"{damaged} into {out.parent}") from e
 
 
