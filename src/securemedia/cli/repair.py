@@ -87,9 +87,11 @@ def repair(damaged: tuple[Path, ...], outdir: Path, force: bool, as_json: bool) 
         try:
             report = recovery.repair_if_damaged(path, target, force=force)
         except recovery.NotProtectedError as exc:
-            why = no_recovery_data(path, info, str(exc))
+            said = no_recovery_data(path, info)
+            why = said or f"NOT repaired: {str(exc).removeprefix(f'{path.name}: ')}"
             failures[str(path)] = why
-            unprotected.add(str(path))
+            if said is not None:  # one of ours, without recovery data: the wrong tool
+                unprotected.add(str(path))
             results.append({"path": str(path), "ok": False, "output": None, "error": why})
             continue
         except MediaError as exc:

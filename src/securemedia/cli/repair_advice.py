@@ -16,9 +16,10 @@ from ..media.header import FLAG_IMAGE_PROTECTED, FLAG_VOLUME_PROTECTED
 from ..media.volume_set import VolumeInfo
 
 
-def no_recovery_data(path: Path, info: VolumeInfo | None, why: str) -> str:
-    """One line for ``path``, in which no recovery region was found (``why``: the
-    library's reason), given its volume header ``info`` if one could be read."""
+def no_recovery_data(path: Path, info: VolumeInfo | None) -> str | None:
+    """One line for ``path``, in which no recovery region was found, given its
+    volume header ``info`` if one could be read; None if the file is none of
+    ours (the library's reason then stands)."""
     salvage = f"securemedia unpack --salvage -i KEYFILE {path} -o DIR"
     if info is not None:
         label = info.header.label()
@@ -47,7 +48,7 @@ def no_recovery_data(path: Path, info: VolumeInfo | None, why: str) -> str:
             f"{path}: a compat ZIP (pack --format zip): it carries no recovery data, so "
             "repair has nothing to rebuild it from; use another copy if it is damaged"
         )
-    return f"{path}: not a securemedia disc image or volume file ({why})"
+    return None
 
 
 def _plain_kind(path: Path) -> str | None:
