@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..atomic import DIR_FLAGS, READ_FLAGS
 from ..errors import FormatError, InputError, OperationalError, UsageError, os_error, packing_input
+from .changing import OnChange, copy_scanned
 from .index import check_mtime_ns
 from .input_names import name_conflict, same_top_name, unsafe_name
 from .name_check import NameCheck, NameConflictError
@@ -201,9 +202,14 @@ def write_sources(
     *,
     stdin: BinaryIO | None = None,
     exclude: OwnFiles | None = None,
+    on_change: OnChange | None = None,
 ) -> None:
     """Add scanned members to an open writer, each file opened without following
     links and refused if it is not the one the scan saw.
+
+    A file that grows, shrinks or is rewritten while it is packed raises
+    :class:`~.changing.InputChangedError`, unless ``on_change`` accepts it: the
+    member then holds what was read, at most the scanned size (:mod:`.changing`).
 
     The scan checked the names against each other; the writer checks them
     against everything else it holds when it is closed (see
@@ -230,8 +236,7 @@ def write_sources(
                 with writer.open_member(
                     source.name, mode=mode, mtime_ns=mtime_ns, _scanned=True
                 ) as out:
-                    while n := handle.readinto(buffer):
-                        out.write(buffer[:n])
+                    copy_scanned(handle, st, source, out.write, buffer, on_change)
 
 
 def write_inputs(

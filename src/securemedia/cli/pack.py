@@ -11,6 +11,7 @@ from typing import BinaryIO
 
 import click
 
+from ..archive.changing import Change, InputChangedError
 from ..archive.compression import Compression
 from ..archive.sources import OwnFiles, Scan, scan_inputs, write_sources
 from ..archive.writer import ArchiveWriter
@@ -123,6 +124,12 @@ from .passphrases import archive_passphrase, key_passphrase_source
     help="With --media: skip reading the finished set back (it is authenticated by default).",
 )
 @click.option(
+    "--allow-changing",
+    is_flag=True,
+    help="Pack a file that grows, shrinks or is rewritten while it is packed as it was "
+    "read (at most its size when scanned), with a warning, instead of refusing.",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON document describing the result."
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
@@ -150,6 +157,7 @@ def pack(
     redundancy: str | None = None,
     no_verify: bool = False,
     spare_discs: int | None = None,
+    allow_changing: bool = False,
 ) -> None:
     """Pack INPUT files and directories (or - for standard input) into an archive.
 
@@ -159,6 +167,8 @@ def pack(
     """
     if not media:
         _check_not_directory(output, inputs, ".zip" if archive_format == "zip" else ".sm")
+    if archive_format == "zip" and allow_changing:
+        raise UsageError("--allow-changing is for native archives: a ZIP refuses a changing file")
     if archive_format == "zip" and media:
         raise UsageError("--media splits native archives: it cannot be used with --format zip")
     if archive_format == "zip":
@@ -214,8 +224,9 @@ def pack(
             # Every member name is known from the scan: room for the salvage copy.
             discs.reserve_salvage((s.name for s in sources), len(writer.header.raw))
             discs.read_back_with(writer)  # before the set gets its names
-        with writer:
-            write_sources(writer, sources, stdin=stdin, exclude=own)
+        on_change = _warn_changed if allow_changing else None
+        with writer, _suggest_allow_changing():
+            write_sources(writer, sources, stdin=stdin, exclude=own, on_change=on_change)
     summary = writer.summary
     summary.elapsed = time.monotonic() - started
     if as_json:
@@ -231,6 +242,22 @@ def pack(
         )
         if discs:
             info(discs.describe(), quiet=quiet)
+
+
+def _warn_changed(change: Change) -> None:
+    # Not silenced by -q: the archive holds something else than the file is now.
+    click.echo(
+        f"securemedia: warning: {change.describe()}: packed {change.packed:,} bytes of it",
+        err=True,
+    )
+
+
+@contextlib.contextmanager
+def _suggest_allow_changing() -> Iterator[None]:
+    try:
+        yield
+    except InputChangedError as exc:
+        raise InputChangedError(exc.change, f"{exc}, or give --allow-changing") from None
 
 
 def _check_not_directory(output: str, inputs: tuple[str, ...], suffix: str) -> None:
