@@ -47,6 +47,17 @@ def test_pack_to_a_directory_names_a_file_inside_it(
     assert zipped.code == 2 and "-o outdir/export.zip" in zipped.stderr
 
 
+def test_media_set_name_beside_a_directory_but_not_inside_it(
+    tmp_path: Path, run_cli: RunCli, key: KeyFiles, export: Path
+) -> None:
+    (tmp_path / "ship").mkdir()
+    inside = run_cli("pack", "export", "-o", "ship/", "-r", key.pub_path, "--media", "2MB")
+    assert inside.code == 2 and "-o ship/export.sm" in inside.stderr
+    beside = run_cli("pack", "export", "-o", "ship", "-r", key.pub_path, "--media", "2MB", "-q")
+    assert beside.code == 0, beside.stderr
+    assert (tmp_path / "ship.001").is_file()
+
+
 def test_pack_into_the_suggested_name_works(
     tmp_path: Path, run_cli: RunCli, key: KeyFiles, export: Path
 ) -> None:
@@ -127,6 +138,7 @@ def test_plan_of_a_tiny_input_never_samples_more_than_the_input(
     result = run_cli("plan", "tiny.txt", "--media", "cd")
     assert result.code == 0, result.stderr
     assert "compresses all of it to" in result.out
+    assert "inputs:   1 file(s), 3 bytes" in result.out
     assert "sample" not in result.out
     doc = json.loads(run_cli("plan", "tiny.txt", "--media", "cd", "--json").out)
     assert doc["estimate"]["sampled_bytes"] == doc["estimate"]["content_bytes"] == 3

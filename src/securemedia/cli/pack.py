@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -165,8 +166,7 @@ def pack(
     The archive passphrase (-p) comes from $SECUREMEDIA_PASSPHRASE, --passphrase-file
     or a prompt; never from the command line.
     """
-    if not media:
-        _check_not_directory(output, inputs, ".zip" if archive_format == "zip" else ".sm")
+    _check_not_directory(output, inputs, ".zip" if archive_format == "zip" else ".sm", media)
     if archive_format == "zip" and allow_changing:
         raise UsageError("--allow-changing is for native archives: a ZIP refuses a changing file")
     if archive_format == "zip" and media:
@@ -260,9 +260,15 @@ def _suggest_allow_changing() -> Iterator[None]:
         raise InputChangedError(exc.change, f"{exc}, or give --allow-changing") from None
 
 
-def _check_not_directory(output: str, inputs: tuple[str, ...], suffix: str) -> None:
-    """Refuse ``-o DIR`` at once (before the scan), naming a file that would do."""
-    if output != "-" and Path(output).is_dir():
+def _check_not_directory(
+    output: str, inputs: tuple[str, ...], suffix: str, media: str | None
+) -> None:
+    """Refuse ``-o DIR`` at once (before the scan), naming a file that would do.
+    (With --media, ``-o NAME`` names the set: NAME.001 may lie beside a folder
+    NAME, but ``-o DIR/`` would write ``DIR.001`` outside it.)"""
+    if output == "-" or not Path(output).is_dir():
+        return
+    if not media or output.endswith(("/", os.sep)):
         stem = Path(inputs[0]).resolve().name if inputs[0] != "-" else "archive"
         suggested = Path(output) / f"{stem or 'archive'}{suffix}"
         raise UsageError(

@@ -98,7 +98,7 @@ def plan(
         return
     kind = "ISO images" if iso else "volume files"
     recovery = f"{fraction:.0%} recovery data" if fraction else "no recovery data"
-    click.echo(f"inputs:   {estimate.files:,} files, {estimate.content_bytes:,} bytes")
+    click.echo(f"inputs:   {estimate.files:,} file(s), {estimate.content_bytes:,} bytes")
     if no_compress:
         click.echo(f"archive:  about {estimate.archive_bytes:,} bytes (not compressed)")
     else:
