@@ -154,3 +154,30 @@ def test_repair_of_a_file_without_recovery_data_says_what_it_is(
     assert "descriptor" not in result.stderr + result.out  # no jargon
     assert "verify" in result.stderr
     assert not (work / "fixed").exists() or not list((work / "fixed").iterdir())
+
+
+def test_an_altered_set_with_recovery_data_is_not_called_repairable(
+    shipment: Path, tmp_path: Path
+) -> None:
+    """Bytes changed and the recovery data made anew to match (what a forger
+    does): every sector checks, authentication fails, and the advice says so."""
+    from securemedia.media.recovery import protect_file, protected_data_size
+
+    root = tmp_path / "w"
+    root.mkdir()
+    shutil.copy(shipment / "office.key", root / "office.key")
+    made = run_cli_in(shipment, "pack", "export", "-r", "office.key.pub", "-q",
+                      "-o", str(root / "ship.sm"), "--media", "2MB")  # fmt: skip
+    assert made.code == 0, made.stderr
+    volume = root / "ship.sm.002"
+    data = bytearray(volume.read_bytes()[: protected_data_size(volume)])
+    data[len(data) // 2] ^= 1
+    volume.write_bytes(bytes(data))
+    protect_file(volume, 0.15)
+    result = run_cli_in(root, "unpack", "-i", "office.key", "ship.sm.001", "ship.sm.002",
+                        "-o", "out")  # fmt: skip
+    assert result.code == 4
+    assert "archive failed authentication" in result.stderr
+    assert "every sector read matched its checksum" in result.stderr
+    assert "another copy" in result.stderr
+    assert "unpack --salvage -i KEYFILE ship.sm.001 ship.sm.002 -o DIR" in result.stderr

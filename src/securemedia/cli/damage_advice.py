@@ -80,7 +80,7 @@ def _failed_authentication(archives: tuple[str, ...]) -> str:
         return (
             "its discs carry recovery data and every sector read matched its checksum, "
             "so this is no damage that repair can rebuild: the archive was altered after "
-            "it was written; ask the sender for another copy"
+            f"it was written; ask the sender for another copy, or {_restore(archives)}"
         )
     what = "its discs carry" if kind == "set" else "it carries"
     return (
