@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -12,7 +11,6 @@ from typing import BinaryIO
 
 import click
 
-from ..archive.changing import Change, InputChangedError
 from ..archive.compression import Compression
 from ..archive.sources import OwnFiles, Scan, scan_inputs, write_sources
 from ..archive.writer import ArchiveWriter
@@ -22,6 +20,7 @@ from ..keyring import load_recipients, load_secret_key
 from ..recipients import Recipient
 from ..recipients.passphrase import PassphraseRecipient
 from .output import emit_json, human_bytes, info, progress_bar
+from .pack_checks import check_not_directory, suggest_allow_changing, warn_changed
 from .passphrases import archive_passphrase, key_passphrase_source
 
 
@@ -166,7 +165,7 @@ def pack(
     The archive passphrase (-p) comes from $SECUREMEDIA_PASSPHRASE, --passphrase-file
     or a prompt; never from the command line.
     """
-    _check_not_directory(output, inputs, ".zip" if archive_format == "zip" else ".sm", media)
+    check_not_directory(output, inputs, ".zip" if archive_format == "zip" else ".sm", media)
     if archive_format == "zip" and allow_changing:
         raise UsageError("--allow-changing is for native archives: a ZIP refuses a changing file")
     if archive_format == "zip" and media:
@@ -224,8 +223,8 @@ def pack(
             # Every member name is known from the scan: room for the salvage copy.
             discs.reserve_salvage((s.name for s in sources), len(writer.header.raw))
             discs.read_back_with(writer)  # before the set gets its names
-        on_change = _warn_changed if allow_changing else None
-        with writer, _suggest_allow_changing():
+        on_change = warn_changed if allow_changing else None
+        with writer, suggest_allow_changing():
             write_sources(writer, sources, stdin=stdin, exclude=own, on_change=on_change)
     summary = writer.summary
     summary.elapsed = time.monotonic() - started
@@ -242,39 +241,6 @@ def pack(
         )
         if discs:
             info(discs.describe(), quiet=quiet)
-
-
-def _warn_changed(change: Change) -> None:
-    # Not silenced by -q: the archive holds something else than the file is now.
-    click.echo(
-        f"securemedia: warning: {change.describe()}: packed {change.packed:,} bytes of it",
-        err=True,
-    )
-
-
-@contextlib.contextmanager
-def _suggest_allow_changing() -> Iterator[None]:
-    try:
-        yield
-    except InputChangedError as exc:
-        raise InputChangedError(exc.change, f"{exc}, or give --allow-changing") from None
-
-
-def _check_not_directory(
-    output: str, inputs: tuple[str, ...], suffix: str, media: str | None
-) -> None:
-    """Refuse ``-o DIR`` at once (before the scan), naming a file that would do.
-    (With --media, ``-o NAME`` names the set: NAME.001 may lie beside a folder
-    NAME, but ``-o DIR/`` would write ``DIR.001`` outside it.)"""
-    if output == "-" or not Path(output).is_dir():
-        return
-    if not media or output.endswith(("/", os.sep)):
-        stem = Path(inputs[0]).resolve().name if inputs[0] != "-" else "archive"
-        suggested = Path(output) / f"{stem or 'archive'}{suffix}"
-        raise UsageError(
-            f"-o names the archive file to write, and {output} is a directory: "
-            f"give a file name inside it, such as -o {suggested}"
-        )
 
 
 def _total(sources: Scan) -> int | None:
