@@ -137,7 +137,19 @@ def test_api_refuses_by_default_and_reports_to_a_callback(tmp_path: Path) -> Non
     seen: list[Change] = []
     with (tmp_path / "b.sm").open("wb") as sink2, ArchiveWriter(sink2, [recipient]) as writer:
         write_sources(writer, sources, on_change=seen.append)
-    assert seen == [Change(str(rows), len(ROWS), len(ROWS) + 2900, len(ROWS))]
+    assert seen == [Change(str(rows), len(ROWS), len(ROWS) + 2900, len(ROWS), True)]
+
+
+def test_a_file_whose_size_does_not_tell_is_not_packed_empty(tmp_path: Path, key: KeyFiles) -> None:
+    proc_file = Path("/proc/self/status")  # 0 bytes by stat, text when read
+    if not proc_file.exists() or proc_file.stat().st_size != 0:
+        pytest.skip("needs a Linux /proc")
+    result = run_cli_in(tmp_path, "pack", str(proc_file), "-o", "p.sm", "-r", key.pub_path)
+    assert result.code == 1, result.stderr
+    assert "status grew while it was packed (0 bytes when the inputs were scanned, " in (
+        result.stderr
+    )
+    assert "more than 0 now" in result.stderr
 
 
 def test_allow_changing_is_refused_for_a_zip(tmp_path: Path) -> None:

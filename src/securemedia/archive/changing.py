@@ -37,18 +37,24 @@ class Change:
     """Its size after the copy."""
     packed: int
     """Bytes the member holds."""
+    longer: bool = False
+    """Bytes past the scanned size could be read (its size may not say so: a
+    file in /proc or /sys reports 0 bytes and has more)."""
 
     def describe(self) -> str:
         """``export/log.csv grew while it was packed (1,000 bytes when ..., 1,200 now)``."""
+        now = f"{self.now:,}"
         if self.now > self.scanned:
             what = "grew"
+        elif self.longer:
+            what, now = "grew", f"more than {self.scanned:,}"
         elif self.now < self.scanned:
             what = "shrank"
         else:
             what = "was rewritten"
         return (
             f"{self.path} {what} while it was packed ({self.scanned:,} bytes when the "
-            f"inputs were scanned, {self.now:,} now)"
+            f"inputs were scanned, {now} now)"
         )
 
 
@@ -80,16 +86,20 @@ def copy_scanned(
         write(buffer[:n])
         remaining -= n
     packed = source.size - remaining
+    # One byte more is read, not trusted to st_size: a file whose size does not
+    # tell (in /proc or /sys) must not go in empty without a word.
+    longer = remaining == 0 and handle.readinto(buffer[:1]) > 0
     after = os.fstat(handle.fileno())
     changed = (
-        packed != source.size
+        longer
+        or packed != source.size
         or after.st_size != source.size
         or after.st_mtime_ns != source.mtime_ns
         or opened.st_mtime_ns != source.mtime_ns
     )
     if not changed:
         return
-    change = Change(display_name(str(source.path)), source.size, after.st_size, packed)
+    change = Change(display_name(str(source.path)), source.size, after.st_size, packed, longer)
     if on_change is None:
         raise InputChangedError(change)
     on_change(change)
