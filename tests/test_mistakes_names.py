@@ -80,7 +80,7 @@ def test_case_folded_duplicate_names_both_files(export: Path, run_cli: RunCli) -
     (export / "rows" / "zz-README.TXT").write_bytes(b"b")
     line = refused(run_cli, "export")
     assert "export/rows/zz-Readme.txt" in line and "export/rows/zz-README.TXT" in line
-    assert "differ only in upper and lower case" in line
+    assert "differs from that of" in line
     assert "rename one of them" in line
 
 

@@ -67,10 +67,9 @@ def name_conflict(sources: Sequence[Source], number: int, rule: str) -> InputErr
             )
         if other is not None:
             return InputError(
-                f"cannot pack {_where(at)}: its name {quoted_name(at.name)} and that of "
-                f"{_where(other)} ({quoted_name(other.name)}) differ only in upper and "
-                "lower case or Unicode form, so they would overwrite each other on "
-                f"Windows and macOS; rename one of them, {_OR_MOVE}"
+                f"cannot pack {_where(at)}: its name differs from that of {_where(other)} "
+                "only in upper and lower case or Unicode form, so the two would overwrite "
+                f"each other on Windows and macOS; rename one of them, {_OR_MOVE}"
             )
     elif rule == "inside":
         file = _first(sources, number, lambda k: key.startswith(k + "/"))
