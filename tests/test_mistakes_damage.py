@@ -181,3 +181,22 @@ def test_an_altered_set_with_recovery_data_is_not_called_repairable(
     assert "every sector read matched its checksum" in result.stderr
     assert "another copy" in result.stderr
     assert "unpack --salvage -i KEYFILE ship.sm.001 ship.sm.002 -o DIR" in result.stderr
+
+
+def test_repair_copies_intact_discs_only_to_complete_a_rebuilt_set(
+    shipment: Path, tmp_path: Path
+) -> None:
+    out = str(tmp_path / "ship.sm")
+    made = run_cli_in(shipment, "pack", "export", "-r", "office.key.pub", "-q", "-o", out,
+                      "--media", "2MB", "--spare-discs", "1")  # fmt: skip
+    assert made.code == 0, made.stderr
+    discs = sorted(p.name for p in tmp_path.glob("ship.sm.*"))
+    assert discs == ["ship.sm.001", "ship.sm.002", "ship.sm.003"]
+    result = run_cli_in(tmp_path, "repair", "ship.sm.001", "ship.sm.003", "-o", "set")
+    assert result.code == 0, result.stderr
+    said = result.out + result.stderr
+    assert "ship.sm.001: intact, copied -> set/ship.sm.001" in said
+    assert "repaired" not in said
+    assert "volume 2 of 2: rebuilt from the other volumes -> set/ship.sm.002" in said
+    for name in discs:
+        assert (tmp_path / "set" / name).read_bytes() == (tmp_path / name).read_bytes()

@@ -105,10 +105,11 @@ def repair(damaged: tuple[Path, ...], outdir: Path, force: bool, as_json: bool) 
             usable[path] = path
             results.append({"path": str(path), "ok": True, "output": None, "intact": True})
             continue
-        if report is None:
-            report = recovery.repair_file(path, target, force=force)
-        usable[path] = target
         entry: dict[str, Any] = {"path": str(path), "ok": True, "output": str(target)}
+        if report is None:  # intact, copied to complete the set in DIR
+            report = recovery.repair_file(path, target, force=force)
+            entry["intact"] = True
+        usable[path] = target
         entry["report"] = report.to_json()
         results.append(entry)
     rebuilt: list[dict[str, Any]] = []
@@ -124,6 +125,8 @@ def repair(damaged: tuple[Path, ...], outdir: Path, force: bool, as_json: bool) 
         for entry in results:
             if entry.get("as_is"):
                 click.echo(f"{entry['path']}: no recovery data, used as it is")
+            elif entry.get("intact") and entry["output"]:
+                click.echo(f"{entry['path']}: intact, copied -> {entry['output']}")
             elif entry.get("intact"):
                 click.echo(f"{entry['path']}: intact, nothing to repair (nothing written)")
             elif entry["path"] in unprotected:
