@@ -329,7 +329,7 @@ DISK_FULL_CASES = {
     # the disk (each takes a page): the disk fills while writing.
     "unpack-native": ("unpack", "many.sm", "-i", "alice", "-o", "{disk}/dest"),
     "unpack-zip": ("unpack", "many.zip", "-p", "-o", "{disk}/dest"),
-    "repair": ("repair", "bigdisc.sm.001.smv", "-o", "{disk}/repaired"),
+    "repair": ("repair", "damaged/bigdisc.sm.001.smv", "-o", "{disk}/repaired"),
 }  # fmt: skip
 
 
@@ -353,6 +353,13 @@ def test_disk_full_is_operational_and_leaves_nothing(
             "pack", "big", "-o", "bigdisc.sm", "-r", "alice.pub", "--media", "2MB", "-q"
         )
         assert made.code == 0, made.stderr
+        # An intact disc is not copied by repair: give it one to rebuild.
+        (world.root / "damaged").mkdir()
+        damaged = world.root / "damaged" / "bigdisc.sm.001"
+        damaged.write_bytes((world.root / "bigdisc.sm.001").read_bytes())
+        with damaged.open("r+b") as handle:
+            handle.seek(64 * 2048)
+            handle.write(bytes(2 * 2048))
     env = {ZIP_ENV: (world.root / "many.pw").read_text().strip()}
     (world.root / "out.pw").unlink(missing_ok=True)
     args = [a.format(disk=small_disk) for a in DISK_FULL_CASES[name]]

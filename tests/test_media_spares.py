@@ -252,7 +252,7 @@ def test_usage_and_plan(tmp_path: Path) -> None:
     data = tmp_path / "d.bin"
     data.write_bytes(os.urandom(int(per_volume(iso=False, redundancy=0.15) * 2.5)))
     nomedia = cli("pack", data, "-p", "-o", tmp_path / "x.sm", "--spare-discs", "1")
-    assert nomedia.returncode == 2 and "--spare-discs need(s) --media" in nomedia.stderr
+    assert nomedia.returncode == 2 and "--spare-discs needs --media" in nomedia.stderr
     toomany = cli(
         "pack", data, "-p", "-o", tmp_path / "x.sm", "--media", "2MB", "--spare-discs", "256"
     )

@@ -234,7 +234,7 @@ def test_pack_media_reads_the_set_back_unless_told_not_to(
     assert "not read back" in quiet.stderr
     plain = run_cli("pack", data, "-r", key.pub_path, "-o", "e.sm", "--no-verify")
     assert plain.code == 2
-    assert "--no-verify need(s) --media" in plain.stderr
+    assert "--no-verify needs --media" in plain.stderr
 
 
 def _damage_volume_one(out: Path) -> None:

@@ -124,10 +124,14 @@ def _check_free(dir_fd: int, name: str, shown: Path, *, force: bool) -> None:
     st = lstat_at(name, dir_fd)
     if st is None:
         return
+    if stat.S_ISDIR(st.st_mode):
+        # Never suggest --force here: it cannot replace a directory, and the
+        # caller most likely meant a file inside it.
+        raise OperationalError(
+            f"{shown} is a directory: give the name of the file to write, such as {shown}/NAME"
+        )
     if not force:
         raise DestinationExistsError(_exists_message(shown))
-    if stat.S_ISDIR(st.st_mode):
-        raise OperationalError(f"cannot replace {shown}: it is a directory")
 
 
 def _create_exclusive(dir_fd: int, prefix: str, mode: int = 0o600) -> tuple[int, str]:

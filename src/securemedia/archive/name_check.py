@@ -37,6 +37,16 @@ _RECORD = struct.Struct(">16sBI")  # digest, kind, member number
 _FILE, _DIR, _PARENT = 0, 1, 2
 
 
+class NameConflictError(UnsafeMemberError):
+    """Two names that cannot both be members: ``number`` is the member at which
+    the conflict was met, ``rule`` one of ``duplicate``, ``inside``, ``holds``."""
+
+    def __init__(self, message: str, number: int, rule: str) -> None:
+        super().__init__(message)
+        self.number = number
+        self.rule = rule
+
+
 class NameCheck:
     """Collects ``(number, name, is_dir)`` for members numbered 0, 1, 2... in
     order; :meth:`finish` raises UnsafeMemberError for the first conflict."""
@@ -83,10 +93,10 @@ class NameCheck:
         at, what = first
         shown = quoted_name(name_of(at))
         if what == "duplicate":
-            raise UnsafeMemberError(f"duplicate member name {shown}")
+            raise NameConflictError(f"duplicate member name {shown}", at, what)
         if what == "inside":
-            raise UnsafeMemberError(f"member {shown} is inside a file")
-        raise UnsafeMemberError(f"member {shown} is a file but holds other members")
+            raise NameConflictError(f"member {shown} is inside a file", at, what)
+        raise NameConflictError(f"member {shown} is a file but holds other members", at, what)
 
     def close(self) -> None:
         for handle in self._files or []:

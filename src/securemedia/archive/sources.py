@@ -26,6 +26,7 @@ import io
 import os
 import re
 import stat
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -33,8 +34,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from ..atomic import DIR_FLAGS, READ_FLAGS
 from ..errors import FormatError, InputError, OperationalError, UsageError, os_error, packing_input
 from ..media.disc_names import DISC_NAME_PATTERN
+from .changing import OnChange, copy_scanned
 from .index import check_mtime_ns
-from .name_check import NameCheck
+from .input_names import name_conflict, same_top_name, unsafe_name
+from .name_check import NameCheck, NameConflictError
 from .paths import NameSet, validate_member_name
 from .scanned import STDIN, Scan, Source
 
@@ -109,15 +112,26 @@ def member_names(inputs: Sequence[Path]) -> list[str]:
     """The top-level member name of each input: its own name, as ``tar`` does
     with a relative path. Two inputs with the same name are refused up front."""
     names = NameSet()
-    result = []
-    for path in inputs:
+    result: list[str] = []
+    for number, path in enumerate(inputs):
         name = path.resolve().name if path.name in ("", ".", "..") else path.name
         if not path.exists() and not path.is_symlink():
             raise OperationalError(f"{path}: no such file or directory")
-        with packing_input():
+        try:
+            validate_member_name(name)
+        except FormatError as exc:
+            raise unsafe_name(path, name, str(exc)) from None
+        try:
             names.add(name, path.is_dir())
+        except FormatError:
+            first = next(p for p, n in zip(inputs, result, strict=False) if _same(n, name))
+            raise same_top_name(first, inputs[number], name) from None
         result.append(name)
     return result
+
+
+def _same(a: str, b: str) -> bool:
+    return unicodedata.normalize("NFC", a).casefold() == unicodedata.normalize("NFC", b).casefold()
 
 
 def scan_inputs(
@@ -172,8 +186,10 @@ def _collect(sources: Iterable[Source]) -> Scan:
         for source in sources:
             names.add(len(found), source.name, source.is_dir)
             found.append(source)
-        with packing_input():
+        try:
             names.finish(lambda number: found[number].name)
+        except NameConflictError as exc:
+            raise name_conflict(found, exc.number, exc.rule) from None
     except BaseException:
         names.close()
         found.close()
@@ -187,9 +203,14 @@ def write_sources(
     *,
     stdin: BinaryIO | None = None,
     exclude: OwnFiles | None = None,
+    on_change: OnChange | None = None,
 ) -> None:
     """Add scanned members to an open writer, each file opened without following
     links and refused if it is not the one the scan saw.
+
+    A file that grows, shrinks or is rewritten while it is packed raises
+    :class:`~.changing.InputChangedError`, unless ``on_change`` accepts it: the
+    member then holds what was read, at most the scanned size (:mod:`.changing`).
 
     The scan checked the names against each other; the writer checks them
     against everything else it holds when it is closed (see
@@ -216,8 +237,7 @@ def write_sources(
                 with writer.open_member(
                     source.name, mode=mode, mtime_ns=mtime_ns, _scanned=True
                 ) as out:
-                    while n := handle.readinto(buffer):
-                        out.write(buffer[:n])
+                    copy_scanned(handle, st, source, out.write, buffer, on_change)
 
 
 def write_inputs(
@@ -284,8 +304,10 @@ def _walk(
         raise InputError(f"cannot pack {path}: not a regular file or directory")
     mtime_ns = _checked_time(path, st)
     is_dir = stat.S_ISDIR(st.st_mode)
-    with packing_input():
+    try:
         validate_member_name(name)  # uniqueness: the caller's NameCheck
+    except FormatError as exc:
+        raise unsafe_name(path, name, str(exc)) from None
     size = 0 if is_dir else st.st_size
     root, cut = (path, 0) if parent_fd is None else top
     yield Source(name, root, cut, is_dir, st.st_dev, st.st_ino, st.st_mode & 0o777, mtime_ns, size)

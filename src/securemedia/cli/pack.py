@@ -21,6 +21,7 @@ from ..recipients import Recipient
 from ..recipients.passphrase import PassphraseRecipient
 from .inputs import recipients_said
 from .output import current, emit_json, human_bytes, info, output_options, phase_bars
+from .pack_checks import check_not_directory, suggest_allow_changing, warn_changed
 from .passphrases import archive_passphrase, key_passphrase_source
 
 
@@ -106,7 +107,8 @@ from .passphrases import archive_passphrase, key_passphrase_source
 @click.option(
     "--media",
     metavar="KIND",
-    help="Split into volumes for discs: cd, cd74, dvd, dvd-dl, bd, bd-dl, or a SIZE (700MiB).",
+    help="Split into volumes for discs: cd, cd74, dvd, dvd-dl, bd, bd-dl, or a SIZE "
+    "(700MiB; at least 256KiB, with --iso at least 704KiB).",
 )
 @click.option("--iso", is_flag=True, help="With --media: write one ISO 9660 image per disc.")
 @click.option(
@@ -131,6 +133,12 @@ from .passphrases import archive_passphrase, key_passphrase_source
     "--no-verify",
     is_flag=True,
     help="With --media: skip reading the finished set back (it is authenticated by default).",
+)
+@click.option(
+    "--allow-changing",
+    is_flag=True,
+    help="Pack a file that grows, shrinks or is rewritten while it is packed as it was "
+    "read (at most its size when scanned), with a warning, instead of refusing.",
 )
 @output_options
 def pack(
@@ -157,6 +165,7 @@ def pack(
     redundancy: str | None = None,
     no_verify: bool = False,
     spare_discs: int | None = None,
+    allow_changing: bool = False,
 ) -> None:
     """Pack INPUT files and directories (or - for standard input) into an archive.
 
@@ -166,6 +175,9 @@ def pack(
     """
     # stdout may carry the archive: then --json (errors too) goes to stderr.
     current().json_to_stderr = "-" in (output, passphrase_out)
+    check_not_directory(output, inputs, ".zip" if archive_format == "zip" else ".sm", media)
+    if archive_format == "zip" and allow_changing:
+        raise UsageError("--allow-changing is for native archives: a ZIP refuses a changing file")
     if archive_format == "zip" and media:
         raise UsageError("--media splits native archives: it cannot be used with --format zip")
     if archive_format == "zip":
@@ -223,8 +235,9 @@ def pack(
             discs.reserve_salvage((s.name for s in sources), len(writer.header.raw))
             discs.read_back_with(writer)  # before the set gets its names
             discs.show_phases(phases)
-        with writer:
-            write_sources(writer, sources, stdin=stdin, exclude=own)
+        on_change = warn_changed if allow_changing else None
+        with writer, suggest_allow_changing():
+            write_sources(writer, sources, stdin=stdin, exclude=own, on_change=on_change)
     summary = writer.summary
     summary.elapsed = time.monotonic() - started
     if as_json:

@@ -20,7 +20,8 @@ from .output import emit_json, output_options
     "media",
     required=True,
     metavar="KIND",
-    help="cd, cd74, dvd, dvd-dl, bd, bd-dl, or a SIZE like 700MiB or 8MB.",
+    help="cd, cd74, dvd, dvd-dl, bd, bd-dl, or a SIZE like 700MiB or 8MB "
+    "(at least 256KiB, with --iso at least 704KiB).",
 )
 @click.option("--iso", is_flag=True, help="Plan ISO images (as pack --iso writes).")
 @click.option(
@@ -101,13 +102,18 @@ def plan(
         return
     kind = "ISO images" if iso else "volume files"
     recovery = f"{fraction:.0%} recovery data" if fraction else "no recovery data"
-    click.echo(f"inputs:   {estimate.files:,} files, {estimate.content_bytes:,} bytes")
+    click.echo(f"inputs:   {estimate.files:,} file(s), {estimate.content_bytes:,} bytes")
     if no_compress:
         click.echo(f"archive:  about {estimate.archive_bytes:,} bytes (not compressed)")
     else:
+        sample = (
+            "all of it"
+            if estimate.sampled_bytes == estimate.content_bytes
+            else f"a {estimate.sampled_bytes:,}-byte sample"
+        )
         click.echo(
             f"archive:  about {estimate.archive_bytes:,} bytes (estimated: zstd level 3 "
-            f"compresses a {estimate.sampled_bytes:,}-byte sample to {estimate.ratio:.1%})"
+            f"compresses {sample} to {estimate.ratio:.1%})"
         )
     click.echo(f"medium:   {medium.name}, {medium.capacity:,} bytes; {kind}, {recovery}")
     click.echo(f"volume:   up to {capacity:,} bytes each")

@@ -3,6 +3,7 @@ recovery data, and lost discs of a set from its spare volumes."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from pathlib import Path
@@ -10,7 +11,6 @@ from typing import Any
 
 import click
 
-from ..atomic import atomic_output
 from ..errors import (
     DestinationExistsError,
     DiskFullError,
@@ -27,6 +27,7 @@ from ..media.volume_set import VolumeInfo, read_volume_info, read_volume_info_he
 from ..progress import Phases, no_phases
 from .output import current, emit_json, output_options
 from .output import info as message
+from .repair_advice import beyond_repair, no_recovery_data
 
 
 @click.command("repair")
@@ -71,6 +72,7 @@ def repair(
     plan = plan_rebuild(list(infos.values()))
     if plan is not None:
         _check_free(plan, plan.missing, outdir, force=force)
+    created = not outdir.exists()  # removed again if nothing is written into it
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -78,6 +80,7 @@ def repair(
     phases = current().phases() or no_phases
     results: list[dict[str, Any]] = []
     failures: dict[str, str] = {}  # what failed -> why
+    unprotected: set[str] = set()  # failures that are files without recovery data
     usable: dict[Path, Path] = {}  # given file -> the file to read it from
     for path, target in zip(damaged, targets, strict=True):
         info = infos.get(path)
@@ -86,24 +89,44 @@ def repair(
             usable[path] = path
             results.append({"path": str(path), "ok": True, "output": None, "as_is": True})
             continue
-        # The atomic-output primitive: a temporary created exclusively beside the
-        # target, renamed over it only once complete and verified; on failure it
-        # is removed, so the final name only ever holds a good file.
+        # Through the atomic-output primitive: a temporary created exclusively
+        # beside the target, renamed over it only once complete and verified; on
+        # failure it is removed, so the final name only ever holds a good file.
         try:
-            with atomic_output(target, force=force) as out:
-                report = recovery.repair_into(path, out, target, phases)
-        except MediaError as exc:
-            failures[str(path)] = str(exc)
-            results.append({"path": str(path), "ok": False, "output": None, "error": str(exc)})
+            report = recovery.repair_if_damaged(path, target, force=force, phases=phases)
+        except recovery.NotProtectedError as exc:
+            said = no_recovery_data(path, info)
+            why = said or f"NOT repaired: {str(exc).removeprefix(f'{path.name}: ')}"
+            failures[str(path)] = why
+            if said is not None:  # one of ours, without recovery data: the wrong tool
+                unprotected.add(str(path))
+            results.append({"path": str(path), "ok": False, "output": None, "error": why})
             continue
-        usable[path] = target
+        except MediaError as exc:
+            why = beyond_repair(path, str(exc))
+            failures[str(path)] = why
+            results.append({"path": str(path), "ok": False, "output": None, "error": why})
+            continue
+        if report is None and not (plan is not None and plan.missing):
+            # Intact: a copy would only pass for a repaired disc. (Where missing
+            # discs are rebuilt, it is copied below: DIR then holds the whole set.)
+            usable[path] = path
+            results.append({"path": str(path), "ok": True, "output": None, "intact": True})
+            continue
         entry: dict[str, Any] = {"path": str(path), "ok": True, "output": str(target)}
+        if report is None:  # intact, copied to complete the set in DIR
+            report = recovery.repair_file(path, target, force=force)
+            entry["intact"] = True
+        usable[path] = target
         entry["report"] = report.to_json()
         results.append(entry)
     rebuilt: list[dict[str, Any]] = []
     if plan is not None:
         rebuilt = _rebuild(plan, infos, usable, failures, outdir, force=force, phases=phases)
     current().end_progress()
+    if created and not failures and not any(entry["output"] for entry in results):
+        with contextlib.suppress(OSError):
+            outdir.rmdir()
     if as_json:
         document = {"ok": not failures, "files": results, "rebuilt": rebuilt}
         emit_json(document)
@@ -111,6 +134,10 @@ def repair(
         for entry in results:
             if entry.get("as_is"):
                 click.echo(f"{entry['path']}: no recovery data, used as it is")
+            elif entry.get("intact") and entry["output"]:
+                click.echo(f"{entry['path']}: intact, copied -> {entry['output']}")
+            elif entry.get("intact"):
+                click.echo(f"{entry['path']}: intact, nothing to repair (nothing written)")
             elif entry["ok"]:
                 click.echo(f"{entry['path']}: repaired -> {entry['output']}")
             # A file not repaired is said once, in the error below (stderr).
@@ -124,8 +151,15 @@ def repair(
                 "(that needs the recipient's key: securemedia verify -i KEY on the whole set)",
                 quiet=quiet,
             )
+    if failures and set(failures) <= unprotected:
+        # Nothing is damaged that repair could rebuild: the wrong tool, not a bad disc.
+        raise UsageError("; ".join(failures.values()))
     if failures:
-        raise MediaError("; ".join(f"{what}: {why}" for what, why in failures.items()))
+        raise MediaError(
+            "; ".join(
+                why if what in unprotected else f"{what}: {why}" for what, why in failures.items()
+            )
+        )
 
 
 def _volume_info(path: Path) -> VolumeInfo | None:

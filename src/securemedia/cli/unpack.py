@@ -12,6 +12,7 @@ from ..archive.extract import copy_member, extract
 from ..archive.reader import ArchiveReader
 from ..compat_zip import is_compat_zip
 from ..errors import UsageError
+from .damage_advice import explain_damage, healed_lines
 from .inputs import (
     identities_from_options,
     key_options,
@@ -130,6 +131,7 @@ def unpack(
         unpack_salvage(archives, keys, required, dest, force=force, as_json=as_json, quiet=quiet)
         return
     with (
+        explain_damage(archives),  # which disc, and what to run next
         open_input(archives) as source,
         ArchiveReader(source, keys, require_signer=required or None) as reader,
     ):
@@ -171,7 +173,7 @@ def _media_lines(source: object, *, quiet: bool) -> None:
     """One line per disc that was missing or needed repair while reading (a disc set)."""
     report = getattr(source, "report", None)
     if report is not None:
-        for line in report.lines():
+        for line in report.lines() + healed_lines(report):
             info(line, quiet=quiet)
 
 

@@ -191,6 +191,11 @@ def read_back(paths: list[Path], identity: Identity, phases: Phases = no_phases)
         ) from None
 
 
+def _listed(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``: options named in a sentence."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def media_output(
     output: str,
     *,
@@ -221,7 +226,7 @@ def media_output(
             if value
         ]
         if given:
-            raise UsageError(f"{', '.join(given)} need(s) --media")
+            raise UsageError(f"{_listed(given)} {'needs' if len(given) == 1 else 'need'} --media")
         return None
     if (notice is not None or notice_text is not None) and not iso:
         raise UsageError("--notice and --notice-text go into README.TXT on images: add --iso")

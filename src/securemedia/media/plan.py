@@ -23,7 +23,7 @@ from .header import HEADER_SIZE, MAX_CODED_VOLUMES, MAX_SPARES, MAX_VOLUMES
 from .iso import image_size_bound
 from .readme import LISTED_DISCS, NOTICE_ALLOWANCE, render_readme
 from .salvage_copy import reserve_fits, salvage_reserve
-from .sizes import SECTOR, Medium, parse_redundancy
+from .sizes import LARGEST_MEDIUM, MIN_SIZE, SECTOR, Medium, parse_redundancy
 
 SAMPLE_BLOCKS = 64
 SAMPLE_BLOCK = 64 * 1024
@@ -93,9 +93,35 @@ def volume_capacity(
         else:
             high = mid - 1
     capacity = low * SECTOR
-    if capacity < HEADER_SIZE + 16 * SECTOR:
-        raise UsageError(f"medium {medium.name} is too small for a volume with its overhead")
+    if capacity < MIN_VOLUME:
+        least = smallest_medium(iso=iso, redundancy=redundancy, base_name=base_name)
+        kind = "ISO images" if iso else "volume files"
+        extra = f"{redundancy:.0%} recovery data" if redundancy else "no recovery data"
+        raise UsageError(
+            f"medium {medium.name} is too small for {kind} with {extra}: "
+            f"a SIZE must be at least {least // 1024:,}KiB for them"
+        )
     return capacity
+
+
+MIN_VOLUME = HEADER_SIZE + 16 * SECTOR
+"""The smallest volume file a set is split into: its header and 16 sectors of payload."""
+
+
+def smallest_medium(*, iso: bool, redundancy: float | None, base_name: str = "x" * 60) -> int:
+    """The smallest medium (whole sectors, bytes) that holds a volume of ``MIN_VOLUME``:
+    the real minimum of ``--media SIZE`` for these options (the file system,
+    README.TXT and the specifications of an image, and recovery data, take room)."""
+    readme_len = readme_bound(base_name)
+    low, high = 1, LARGEST_MEDIUM // SECTOR
+    while low < high:  # disc_bytes grows with the volume: binary search the medium
+        mid = (low + high) // 2
+        need = disc_bytes(MIN_VOLUME, iso=iso, redundancy=redundancy, readme_len=readme_len)
+        if need <= mid * SECTOR:
+            high = mid
+        else:
+            low = mid + 1
+    return max(low * SECTOR, MIN_SIZE)
 
 
 @dataclass(frozen=True)
@@ -239,24 +265,37 @@ def estimate_archive(inputs: list[Path], *, compress: bool = True) -> Estimate:
 
 
 def _sample_ratio(files: list[tuple[Path, int]], content: int) -> tuple[float, int]:
+    """(compressed / raw, raw bytes compressed): every byte when the content is at
+    most ``SAMPLE_BLOCKS`` blocks, else one block at each of ``SAMPLE_BLOCKS``
+    evenly spread offsets. Blocks never overlap, so the sample is never larger
+    than the content (a 3-byte file is not sampled as 6 bytes)."""
     compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
-    step = max(content // SAMPLE_BLOCKS, 1)
     raw = packed = 0
-    index, start = 0, 0  # current file, and its offset in the concatenated content
-    for target in range(0, content, step):
-        while start + files[index][1] <= target:
-            start += files[index][1]
-            index += 1
-        path, _ = files[index]
+    for path, at in _sample_offsets(files, content):
         try:
             with path.open("rb") as fp:
-                fp.seek(target - start)
+                fp.seek(at)
                 block = fp.read(SAMPLE_BLOCK)
         except OSError as exc:
             raise OperationalError(f"cannot read {path}: {exc.strerror or exc}") from exc
         raw += len(block)
         packed += len(compressor.compress(block))
     return (packed / raw if raw else 1.0), raw
+
+
+def _sample_offsets(files: list[tuple[Path, int]], content: int) -> Iterator[tuple[Path, int]]:
+    """(file, offset) of each block to compress; a block ends at its file's end."""
+    if content <= SAMPLE_BLOCKS * SAMPLE_BLOCK:
+        for path, size in files:
+            yield from ((path, at) for at in range(0, size, SAMPLE_BLOCK))
+        return
+    step = content // SAMPLE_BLOCKS  # at least SAMPLE_BLOCK: blocks do not overlap
+    index, start = 0, 0  # current file, and its offset in the concatenated content
+    for target in range(0, step * SAMPLE_BLOCKS, step):
+        while start + files[index][1] <= target:
+            start += files[index][1]
+            index += 1
+        yield files[index][0], target - start
 
 
 def resolve_redundancy(text: str | None) -> float | None:

@@ -48,6 +48,7 @@ __all__ = [
     "protected_layout",
     "recovery_overhead",
     "repair_file",
+    "repair_if_damaged",
     "repair_into",
     "verify_file",
 ]
@@ -304,6 +305,28 @@ def repair_file(damaged: Path, out: Path, *, force: bool = True) -> RepairReport
                 return _repair(src, dst, damaged, out, analysis)
     except OSError as e:
         # A full disk or an unreadable file is operational, not a damaged volume.
+        raise os_error(e, "repair", f"{damaged} into {out.parent}") from e
+
+
+def repair_if_damaged(
+    damaged: Path, out: Path, *, force: bool = False, phases: Phases = no_phases
+) -> RepairReport | None:
+    """:func:`repair_file`, except that an intact file (every sector checks, no
+    bytes missing or extra) gives None and nothing is written: a copy of it
+    would add nothing but the chance of taking the copy for a repaired disc.
+    ``phases`` is told of each step ("checking NAME", "repairing NAME")."""
+    damaged, out = Path(damaged), Path(out)
+    try:
+        with open(damaged, "rb") as src:
+            analysis = analyse(src, damaged, phases)
+            if analysis[4].ok:
+                return None
+            if analysis[5]:
+                raise MediaError(f"{damaged.name}: {analysis[5]}")
+            progress = phases(f"repairing {damaged.name}", analysis[0].total_size)
+            with atomic_output(out, force=force) as dst:
+                return _repair(src, dst, damaged, out, analysis, progress)
+    except OSError as e:
         raise os_error(e, "repair", f"{damaged} into {out.parent}") from e
 
 

@@ -102,7 +102,9 @@ def parse_medium(text: str) -> Medium:
             f"medium size {text!r} is larger than any disc (at most {MAX_SIZE:,} bytes, a BD-R DL)"
         )
     if size < MIN_SIZE:
-        raise UsageError(f"medium size {text!r} is too small (at least 256KiB)")
+        raise UsageError(
+            f"medium size {text!r} is too small: at least 256KiB (ISO images need more)"
+        )
     return Medium(text.strip(), size // SECTOR * SECTOR)
 
 
