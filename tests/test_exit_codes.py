@@ -355,8 +355,8 @@ def test_disk_full_is_operational_and_leaves_nothing(
         assert made.code == 0, made.stderr
         # An intact disc is not copied by repair: give it one to rebuild.
         (world.root / "damaged").mkdir()
-        damaged = world.root / "damaged" / "bigdisc.sm.001"
-        damaged.write_bytes((world.root / "bigdisc.sm.001").read_bytes())
+        damaged = world.root / "damaged" / "bigdisc.sm.001.smv"
+        damaged.write_bytes((world.root / "bigdisc.sm.001.smv").read_bytes())
         with damaged.open("r+b") as handle:
             handle.seek(64 * 2048)
             handle.write(bytes(2 * 2048))

@@ -117,12 +117,12 @@ def test_unpack_of_a_damaged_plain_archive_says_it_has_no_recovery_data(work: Pa
 
 
 def test_unpack_of_a_damaged_set_without_recovery_data(work: Path) -> None:
-    zero(work / "bare" / "ship.sm.001", 600 * 1024, 2 * SECTOR)
-    result = run_cli_in(work, "unpack", "-i", "office.key", "bare/ship.sm.001",
-                        "bare/ship.sm.002", "-o", "out")  # fmt: skip
+    zero(work / "bare" / "ship.sm.001.smv", 600 * 1024, 2 * SECTOR)
+    result = run_cli_in(work, "unpack", "-i", "office.key", "bare/ship.sm.001.smv",
+                        "bare/ship.sm.002.smv", "-o", "out")  # fmt: skip
     assert result.code == 4
     assert "its discs carry no recovery data" in result.stderr
-    assert "--salvage -i KEYFILE bare/ship.sm.001 bare/ship.sm.002 -o DIR" in result.stderr
+    assert "--salvage -i KEYFILE bare/ship.sm.001.smv bare/ship.sm.002.smv -o DIR" in result.stderr
 
 
 def test_repair_of_an_intact_image_writes_nothing(work: Path) -> None:
@@ -142,7 +142,8 @@ def test_repair_of_an_intact_image_writes_nothing(work: Path) -> None:
     [
         ("plain.sm", "plain.sm: a securemedia archive packed without --media, so without "
          "recovery data: repair has nothing to rebuild it from"),
-        ("bare/ship.sm.001", "bare/ship.sm.001: volume 1 of 2, written without recovery data"),
+        ("bare/ship.sm.001.smv",
+         "bare/ship.sm.001.smv: volume 1 of 2, written without recovery data"),
     ],
 )  # fmt: skip
 def test_repair_of_a_file_without_recovery_data_says_what_it_is(
@@ -169,18 +170,18 @@ def test_an_altered_set_with_recovery_data_is_not_called_repairable(
     made = run_cli_in(shipment, "pack", "export", "-r", "office.key.pub", "-q",
                       "-o", str(root / "ship.sm"), "--media", "2MB")  # fmt: skip
     assert made.code == 0, made.stderr
-    volume = root / "ship.sm.002"
+    volume = root / "ship.sm.002.smv"
     data = bytearray(volume.read_bytes()[: protected_data_size(volume)])
     data[len(data) // 2] ^= 1
     volume.write_bytes(bytes(data))
     protect_file(volume, 0.15)
-    result = run_cli_in(root, "unpack", "-i", "office.key", "ship.sm.001", "ship.sm.002",
+    result = run_cli_in(root, "unpack", "-i", "office.key", "ship.sm.001.smv", "ship.sm.002.smv",
                         "-o", "out")  # fmt: skip
     assert result.code == 4
     assert "archive failed authentication" in result.stderr
     assert "every sector read matched its checksum" in result.stderr
     assert "another copy" in result.stderr
-    assert "unpack --salvage -i KEYFILE ship.sm.001 ship.sm.002 -o DIR" in result.stderr
+    assert "unpack --salvage -i KEYFILE ship.sm.001.smv ship.sm.002.smv -o DIR" in result.stderr
 
 
 def test_repair_copies_intact_discs_only_to_complete_a_rebuilt_set(
@@ -191,12 +192,12 @@ def test_repair_copies_intact_discs_only_to_complete_a_rebuilt_set(
                       "--media", "2MB", "--spare-discs", "1")  # fmt: skip
     assert made.code == 0, made.stderr
     discs = sorted(p.name for p in tmp_path.glob("ship.sm.*"))
-    assert discs == ["ship.sm.001", "ship.sm.002", "ship.sm.003"]
-    result = run_cli_in(tmp_path, "repair", "ship.sm.001", "ship.sm.003", "-o", "set")
+    assert discs == ["ship.sm.001.smv", "ship.sm.002.smv", "ship.sm.003.smv"]
+    result = run_cli_in(tmp_path, "repair", "ship.sm.001.smv", "ship.sm.003.smv", "-o", "set")
     assert result.code == 0, result.stderr
     said = result.out + result.stderr
-    assert "ship.sm.001: intact, copied -> set/ship.sm.001" in said
+    assert "ship.sm.001.smv: intact, copied -> set/ship.sm.001.smv" in said
     assert "repaired" not in said
-    assert "volume 2 of 2: rebuilt from the other volumes -> set/ship.sm.002" in said
+    assert "volume 2 of 2: rebuilt from the other volumes -> set/ship.sm.002.smv" in said
     for name in discs:
         assert (tmp_path / "set" / name).read_bytes() == (tmp_path / name).read_bytes()

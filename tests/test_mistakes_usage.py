@@ -55,7 +55,7 @@ def test_media_set_name_beside_a_directory_but_not_inside_it(
     assert inside.code == 2 and "-o ship/export.sm" in inside.stderr
     beside = run_cli("pack", "export", "-o", "ship", "-r", key.pub_path, "--media", "2MB", "-q")
     assert beside.code == 0, beside.stderr
-    assert (tmp_path / "ship.001").is_file()
+    assert (tmp_path / "ship.001.smv").is_file()
 
 
 def test_pack_into_the_suggested_name_works(

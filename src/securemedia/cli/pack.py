@@ -108,7 +108,7 @@ from .passphrases import archive_passphrase, key_passphrase_source
     "--media",
     metavar="KIND",
     help="Split into volumes for discs: cd, cd74, dvd, dvd-dl, bd, bd-dl, or a SIZE "
-    "(700MiB; at least 256KiB, with --iso at least 704KiB).",
+    "(700MiB; at least 256KiB, with --iso at least 706KiB).",
 )
 @click.option("--iso", is_flag=True, help="With --media: write one ISO 9660 image per disc.")
 @click.option(

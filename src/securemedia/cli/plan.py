@@ -21,7 +21,7 @@ from .output import emit_json, output_options
     required=True,
     metavar="KIND",
     help="cd, cd74, dvd, dvd-dl, bd, bd-dl, or a SIZE like 700MiB or 8MB "
-    "(at least 256KiB, with --iso at least 704KiB).",
+    "(at least 256KiB, with --iso at least 706KiB).",
 )
 @click.option("--iso", is_flag=True, help="Plan ISO images (as pack --iso writes).")
 @click.option(
