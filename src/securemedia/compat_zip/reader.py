@@ -7,6 +7,7 @@ and writes nothing: it is how ``list`` and ``verify -p`` check a ZIP.
 from __future__ import annotations
 
 import contextlib
+import copy
 import tarfile
 import zlib
 from collections.abc import Iterator
@@ -31,6 +32,8 @@ from ..errors import (
 from .structure import check_layout, open_zip
 
 _COPY_CHUNK = 1 << 20
+# pyzipper's plaintext budget when we, not it, decide where the entry ends.
+_NO_LIMIT = 1 << 62
 # A pax extended header (or GNU long name) is read whole into memory before the
 # member it describes: capped before it is read. Ours hold a path and a time.
 MAX_EXTENDED_HEADER = 64 << 10
@@ -111,23 +114,31 @@ def list_compat_zip(path: Path, passphrase: str) -> list[ZipMember]:
 
 
 class _Entry:
-    """The decrypting entry stream, counting the plaintext read, and the tar on it."""
+    """The decrypting entry stream, counting the plaintext read, and the tar on it.
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    ``limit`` is the entry's declared plaintext size: a size field the MAC does
+    not cover, so it is never what decides where the plaintext ends (see
+    :func:`_open_entry`); more plaintext than declared is refused as it arrives.
+    """
+
+    def __init__(self, raw: IO[bytes], limit: int) -> None:
         self._raw = raw
+        self._limit = limit
         self.count = 0
         self.tar: tarfile.TarFile
 
     def read(self, n: int = -1) -> bytes:
         data = self._raw.read(n)
         self.count += len(data)
+        if self.count > self._limit:
+            raise IntegrityError()
         return data
 
     def verify_to_end(self) -> None:
         """Read to the entry's end: pyzipper checks the MAC when the last byte is read."""
         try:
-            while self.read(_COPY_CHUNK):
-                pass
+            while data := self._raw.read(_COPY_CHUNK):
+                self.count += len(data)
         except (pyzipper.BadZipFile, EOFError, zlib.error) as exc:
             raise IntegrityError() from exc
 
@@ -140,15 +151,24 @@ def _open_entry(zf: Any, info: Any, passphrase: str) -> Iterator[_Entry]:
     by :class:`IntegrityError` if the MAC then fails: rather say "damaged" than
     blame content an attacker may have flipped.
     """
+    # pyzipper stops the plaintext at the declared size and checks the MAC where
+    # it stopped reading. Deflated, the last compressed piece it read may already
+    # hold the rest of the stream: a lowered size field would then cut the tar
+    # (drop its last members) while the MAC, over every compressed byte read,
+    # still verifies. So pyzipper reads to the end of the compressed data and of
+    # the deflate stream, both covered by the MAC, and the declared size is held
+    # to what came out (_Entry's limit, then equality below).
+    unbounded = copy.copy(info)
+    unbounded.file_size = _NO_LIMIT
     try:
-        raw = zf.open(info, pwd=passphrase.encode("utf-8"))
+        raw = zf.open(unbounded, pwd=passphrase.encode("utf-8"))
     except RuntimeError:
         # pyzipper's 16-bit password verifier did not match.
         raise NoIdentityError("the passphrase does not open this ZIP") from None
     except (pyzipper.BadZipFile, EOFError, ValueError) as exc:
         raise IntegrityError() from exc
     with raw:
-        entry = _Entry(raw)
+        entry = _Entry(raw, info.file_size)
         try:
             yield entry
             entry.verify_to_end()
@@ -160,8 +180,6 @@ def _open_entry(zf: Any, info: Any, passphrase: str) -> Iterator[_Entry]:
             raise FormatError("the dataset inside the ZIP is not a valid tar") from exc
         except pyzipper.BadZipFile as exc:
             raise IntegrityError() from exc
-        # pyzipper stops at the declared size; a deflated entry that ends (MAC
-        # verified) before it is a forged size field: refused like a stored one.
         if entry.count != info.file_size:
             raise IntegrityError()
 
