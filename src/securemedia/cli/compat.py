@@ -36,6 +36,7 @@ _PACK_ALLOWED = {
     "force",
     "as_json",
     "quiet",
+    "no_compress",
 }
 _UNPACK_ALLOWED = {
     "archives",
@@ -69,8 +70,9 @@ def pack_zip(
     force: bool,
     as_json: bool,
     quiet: bool,
+    compress: bool = True,
 ) -> None:
-    """Write a compatibility ZIP and its generated passphrase."""
+    """Write a compatibility ZIP (deflated unless ``compress`` is false) and its passphrase."""
     extra = _explicit_options(_PACK_ALLOWED)
     if any(opt in ("--media", "--iso") for opt in extra):
         raise UsageError(
@@ -106,7 +108,12 @@ def pack_zip(
     try:
         sink = sys.stdout.buffer if output == "-" else out
         summary = write_compat_zip(
-            [Path(p) for p in inputs], sink, passphrase, force=force, exclude=own
+            [Path(p) for p in inputs],
+            sink,
+            passphrase,
+            force=force,
+            exclude=own,
+            compress=compress,
         )
     except BaseException:
         # A passphrase for a ZIP that was never written would only mislead.
@@ -122,6 +129,7 @@ def pack_zip(
             {
                 "archive": output,
                 "format": "zip",
+                "compression": "deflate" if compress else "stored",
                 "passphrase_file": passphrase_out,
                 "files": summary.files,
                 "directories": summary.directories,
@@ -134,7 +142,8 @@ def pack_zip(
         where = "standard output" if pass_path is None else str(pass_path)
         info(
             f"packed {summary.files} file(s), {human_bytes(summary.content_bytes)}, into "
-            f"compatibility ZIP {output} ({human_bytes(summary.zip_bytes)}); passphrase "
+            f"compatibility ZIP {output} ({'deflated' if compress else 'stored'}, "
+            f"{human_bytes(summary.zip_bytes)}); passphrase "
             f"written to {where}: send it by another channel",
             quiet=quiet,
         )
