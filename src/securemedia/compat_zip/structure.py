@@ -98,7 +98,9 @@ def check_layout(zf: Any) -> Any:
         raise FormatError(
             "not a securemedia compatibility ZIP: expected AE-2 AES-256, deflated or stored"
         )
-    if info.compress_size < AES_OVERHEAD:
+    # pyzipper derives the entry's offset from where the directory is found: a
+    # ZIP with bytes cut out before it gives a negative one (a seek that fails).
+    if info.compress_size < AES_OVERHEAD or info.header_offset < 0:
         raise IntegrityError()
     data = info.compress_size - AES_OVERHEAD
     if info.compress_type == pyzipper.ZIP_STORED:
