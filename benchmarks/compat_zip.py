@@ -90,20 +90,21 @@ def main(argv: list[str] | None = None) -> int:
 
         pack = [*cli, "pack", "-q", str(data), "-o", str(ours), "--format", "zip",
                 "--passphrase-out", str(phrase)]  # fmt: skip
+        # Run beside the input, given by name: 7-Zip stores a relative path as given.
         seven_pack = [seven, "a", "-bd", "-tzip", "-mem=AES256", f"-p{SEVEN_ZIP_PASSPHRASE}",
-                      str(theirs), str(data)]  # fmt: skip
-        sides: dict[str, tuple[list[str], Callable[[], None]]] = {
-            "securemedia": (pack, fresh_ours),
-            "7zz": (seven_pack, fresh_theirs),
+                      str(theirs.resolve()), data.name]  # fmt: skip
+        sides: dict[str, tuple[list[str], Callable[[], None], Path | None]] = {
+            "securemedia": (pack, fresh_ours, None),
+            "7zz": (seven_pack, fresh_theirs, data.parent),
         }
         times: dict[str, list[float]] = {side: [] for side in sides}
         ratios: list[float] = []
         for round_no in range(args.runs):
             this: dict[str, float] = {}
             for side in round_order(round_no, list(sides)):
-                argv, before = sides[side]
+                argv, before, cwd = sides[side]
                 before()
-                this[side], _ = run_timed(argv)
+                this[side], _ = run_timed(argv, cwd)
                 times[side].append(this[side])
             ratios.append(this["securemedia"] / this["7zz"])
             log(
