@@ -142,8 +142,13 @@ def _tar_size_bound(entries: list[Source]) -> int:
 
 
 def _write_zip(
-    entries: list[Source], out: IO[bytes], passphrase: str, own: OwnFiles, options: _Options
+    entries: list[Source],
+    out: IO[bytes],
+    passphrase: str,
+    own: OwnFiles,
+    options: _Options | None = None,
 ) -> int:
+    options = options or _Options(compress=True, progress=None)
     start = out.tell() if out.seekable() else 0
     counter = _CountingWriter(out)
     method = pyzipper.ZIP_DEFLATED if options.compress else pyzipper.ZIP_STORED
