@@ -168,13 +168,13 @@ def test_listing_without_passphrase_shows_no_dataset_name(
         assert name not in text
         assert name.encode("utf-8") not in raw
     assert INNER_NAME in text
-    assert "AES-256 Store" in text
+    assert "AES-256 Deflate" in text
 
 
-def test_ae2_aes256_stored_in_local_and_central_headers(
+def test_ae2_aes256_deflate_in_local_and_central_headers(
     packed: tuple[Path, Path, list[Path], str],
 ) -> None:
-    """Parse the bytes: the 0x9901 extra must say AE-2, AES-256, stored; CRC must be 0."""
+    """Parse the bytes: the 0x9901 extra must say AE-2, AES-256, deflate; CRC must be 0."""
     _, out, _, _ = packed
     raw = out.read_bytes()
     # Local file header.
@@ -194,7 +194,7 @@ def test_ae2_aes256_stored_in_local_and_central_headers(
         found = _extra_fields(extra)
         assert 0x9901 in found
         version, vendor, strength, real_method = struct.unpack("<H2sBH", found[0x9901])
-        assert (version, vendor, strength, real_method) == (WZ_AES_V2, b"AE", 3, 0)
+        assert (version, vendor, strength, real_method) == (WZ_AES_V2, b"AE", 3, 8)
 
 
 def _extra_fields(extra: bytes) -> dict[int, bytes]:

@@ -37,6 +37,7 @@ _PACK_ALLOWED = {
     "force",
     "as_json",
     "quiet",
+    "no_compress",
 }
 _UNPACK_ALLOWED = {
     "archives",
@@ -70,8 +71,9 @@ def pack_zip(
     force: bool,
     as_json: bool,
     quiet: bool,
+    compress: bool = True,
 ) -> None:
-    """Write a compatibility ZIP and its generated passphrase."""
+    """Write a compatibility ZIP (deflated unless ``compress`` is false) and its passphrase."""
     extra = _explicit_options(_PACK_ALLOWED)
     if any(opt in ("--media", "--iso") for opt in extra):
         raise UsageError(
@@ -112,6 +114,7 @@ def pack_zip(
             passphrase,
             force=force,
             exclude=own,
+            compress=compress,
             phases=current().phases() or no_phases,
         )
         current().end_progress()
@@ -129,6 +132,7 @@ def pack_zip(
             {
                 "archive": output,
                 "format": "zip",
+                "compression": "deflate" if compress else "stored",
                 "passphrase_file": passphrase_out,
                 "files": summary.files,
                 "directories": summary.directories,
@@ -141,7 +145,8 @@ def pack_zip(
         where = "standard output" if pass_path is None else str(pass_path)
         info(
             f"packed {summary.files} file(s), {human_bytes(summary.content_bytes)}, into "
-            f"compatibility ZIP {output} ({human_bytes(summary.zip_bytes)}); passphrase "
+            f"compatibility ZIP {output} ({'deflated' if compress else 'stored'}, "
+            f"{human_bytes(summary.zip_bytes)}); passphrase "
             f"written to {where}: send it by another channel",
             quiet=quiet,
         )

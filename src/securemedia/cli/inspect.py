@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import click
 
@@ -30,10 +31,16 @@ def inspect(archives: tuple[str, ...], as_json: bool, quiet: bool) -> None:
     volumes or disc images of a set).
 
     Names, sizes and the member list are encrypted and are not shown. Recipients
-    are anonymous: only their kind is visible.
+    are anonymous: only their kind is visible. A compatibility ZIP is recognised
+    by its bytes and described too.
     """
     if archives == ("-",):
         raise UsageError("inspect needs an archive file, not standard input")
+    from .compat_check import inspect_zip, is_zip_argument
+
+    if is_zip_argument(archives):
+        inspect_zip(Path(archives[0]), as_json=as_json)
+        return
     archive = archives[0] if len(archives) == 1 else f"{archives[0]} (+{len(archives) - 1} more)"
     with open_input(archives) as source:
         header = read_header(source)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import click
 
 from ..archive.index import Member
 from ..archive.paths import display_name
 from ..archive.reader import ArchiveReader
+from ..errors import UsageError
 from .inputs import identities_from_options, key_options, open_input, signer_label, signer_line
 from .output import current, human_bytes, info, output_options
 
@@ -39,8 +41,16 @@ def listing(
 
     Reads only the header and the index (the last chunks), not the contents.
     An archive read from a pipe (ARCHIVE is -) is first held, encrypted, in a
-    temporary file.
+    temporary file. A compatibility ZIP is listed with -p (its passphrase),
+    after every byte of it was authenticated.
     """
+    from .compat_check import is_zip_argument, list_zip
+
+    if is_zip_argument(archives):
+        if identities:
+            raise UsageError("a compatibility ZIP opens with its passphrase (-p), not with -i")
+        list_zip(Path(archives[0]), use_passphrase, passphrase_file, as_json)
+        return
     keys = identities_from_options(identities, use_passphrase, passphrase_file, key_passphrase_file)
     with open_input(archives) as source, ArchiveReader(source, keys) as reader:
         signer = signer_label(reader.signer) or None

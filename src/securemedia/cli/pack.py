@@ -67,7 +67,11 @@ from .passphrases import archive_passphrase, key_passphrase_source
     type=click.Path(dir_okay=False),
     help="Read the --sign key file's passphrase from this file.",
 )
-@click.option("--no-compress", is_flag=True, help="Store members without compression.")
+@click.option(
+    "--no-compress",
+    is_flag=True,
+    help="Store members without compression (--format zip: store the tar, do not deflate).",
+)
 @click.option(
     "--level",
     type=click.IntRange(1, 19),
@@ -183,7 +187,15 @@ def pack(
     if archive_format == "zip":
         from .compat import pack_zip
 
-        pack_zip(inputs, output, passphrase_out, force=force, as_json=as_json, quiet=quiet)
+        pack_zip(
+            inputs,
+            output,
+            passphrase_out,
+            force=force,
+            as_json=as_json,
+            quiet=quiet,
+            compress=not no_compress,
+        )
         return
     if passphrase_out:
         raise UsageError("--passphrase-out is only for --format zip")

@@ -178,6 +178,18 @@ def _judge_missing_recovery(checked: _Checked, why: str) -> None:
     "or a fingerprint).",
 )
 @click.option(
+    "-p",
+    "--passphrase",
+    "use_passphrase",
+    is_flag=True,
+    help="A compatibility ZIP: authenticate every byte with its passphrase.",
+)
+@click.option(
+    "--passphrase-file",
+    type=click.Path(dir_okay=False),
+    help="Read the compatibility ZIP's passphrase from this file (implies -p).",
+)
+@click.option(
     "--partial",
     is_flag=True,
     help="Check only the discs given (one at a time after burning): missing ones are fine.",
@@ -191,6 +203,8 @@ def verify(
     partial: bool,
     as_json: bool,
     quiet: bool,
+    use_passphrase: bool = False,
+    passphrase_file: str | None = None,
 ) -> None:
     """Check volume files or disc images VOLUME_OR_IMAGE... (no key needed).
 
@@ -205,7 +219,20 @@ def verify(
     -i, verify only shows what it could read (the header, the recipients, the
     size), says that content and length were NOT checked, and exits 2. Check it
     with -i KEYFILE, or pack with --media for discs that verify without a key.
+
+    A compatibility ZIP (pack --format zip) is recognised by its bytes: without
+    a key its structure is checked and it exits 2 (its MAC needs the passphrase);
+    with -p every byte is authenticated.
     """
+    from .compat_check import is_zip_argument, verify_zip
+
+    if is_zip_argument(paths):
+        if identity is not None or signers:
+            raise UsageError("a compatibility ZIP is checked with -p (its passphrase), not -i")
+        verify_zip(paths[0], use_passphrase, passphrase_file, as_json=as_json)
+        return
+    if use_passphrase or passphrase_file is not None:
+        raise UsageError("-p checks a compatibility ZIP; authenticate this archive with -i KEYFILE")
     if signers and identity is None:
         raise UsageError("--require-signer needs -i KEYFILE: a signature is inside the encryption")
     required = load_required_signers(signers)

@@ -7,11 +7,12 @@ signature. We make up for what we can:
 
 * the passphrase is generated here, long and random (150 bits), so that the weak
   key derivation does not matter;
-* the dataset travels as ONE uncompressed POSIX tar (pax) inside ONE encrypted
+* the dataset travels as ONE POSIX tar (pax) inside ONE encrypted
   entry with a neutral name, so the ZIP directory shows no dataset name or size;
-* the entry is *stored*: the plaintext length is then fixed by the ciphertext
-  length, so the MAC, which covers every ciphertext byte, also binds the tar's
-  length, and a reader can refuse an entry whose declared sizes disagree;
+* the tar is deflated (or stored, on request); where it ends is decided by the
+  deflate stream (or, stored, by the ciphertext length), which the MAC covers,
+  never by the unauthenticated size fields, and a reader refuses an entry whose
+  declared sizes disagree with what it holds;
 * extraction stages everything and commits only after the MAC verified.
 """
 
@@ -30,17 +31,27 @@ _EXPORTS = {
     "generate_passphrase": "passphrase",
     "write_passphrase_file": "passphrase",
     "extract_compat_zip": "reader",
+    "list_compat_zip": "reader",
+    "ZipMember": "reader",
+    "ZipFacts": "structure",
+    "describe_compat_zip": "structure",
+    "DEFLATE_LEVEL": "writer",
     "ZipSummary": "writer",
     "write_compat_zip": "writer",
 }
 
 __all__ = [
+    "DEFLATE_LEVEL",
     "INNER_NAME",
     "PASSPHRASE_BITS",
+    "ZipFacts",
+    "ZipMember",
     "ZipSummary",
+    "describe_compat_zip",
     "extract_compat_zip",
     "generate_passphrase",
     "is_compat_zip",
+    "list_compat_zip",
     "write_compat_zip",
     "write_passphrase_file",
 ]
@@ -52,5 +63,6 @@ __getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
 if TYPE_CHECKING:
     from .layout import INNER_NAME, is_compat_zip
     from .passphrase import PASSPHRASE_BITS, generate_passphrase, write_passphrase_file
-    from .reader import extract_compat_zip
-    from .writer import ZipSummary, write_compat_zip
+    from .reader import ZipMember, extract_compat_zip, list_compat_zip
+    from .structure import ZipFacts, describe_compat_zip
+    from .writer import DEFLATE_LEVEL, ZipSummary, write_compat_zip

@@ -1,4 +1,4 @@
-"""What a compatibility ZIP looks like from outside: one neutral entry, AE-2, stored."""
+"""What a compatibility ZIP looks like from outside: one neutral entry, AE-2, deflated or stored."""
 
 from __future__ import annotations
 
@@ -20,7 +20,11 @@ AES_OVERHEAD = 16 + 2 + 10
 
 
 def is_compat_zip(path: Path) -> bool:
-    """True if ``path`` starts with the ZIP local-header magic ``PK\\x03\\x04``."""
+    """True if ``path`` starts with the ZIP local-header magic ``PK\\x03\\x04``.
+
+    Only says "a ZIP": whether it is one of ours is for
+    :func:`~securemedia.compat_zip.structure.check_layout` to decide.
+    """
     try:
         with open(path, "rb") as handle:
             return handle.read(len(ZIP_MAGIC)) == ZIP_MAGIC
