@@ -12,6 +12,7 @@ import struct
 import tarfile
 import threading
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -135,9 +136,14 @@ def test_7zip_reads_a_deflated_zip_written_to_a_pipe(tmp_path: Path, dataset: Pa
 
 def test_progress_reports_every_input_byte(tmp_path: Path, dataset: Path) -> None:
     seen: list[int] = []
-    summary = write_compat_zip(
-        [dataset], tmp_path / "p.zip", generate_passphrase(), progress=seen.append
-    )
+    steps: list[tuple[str, int | None]] = []
+
+    def phases(label: str, total: int | None) -> Callable[[int], None]:
+        steps.append((label, total))
+        return seen.append
+
+    summary = write_compat_zip([dataset], tmp_path / "p.zip", generate_passphrase(), phases=phases)
+    assert steps == [("packing", summary.content_bytes)]
     assert sum(seen) == summary.content_bytes > 0
     assert len(seen) >= 2  # reported as it goes, not once at the end
 
