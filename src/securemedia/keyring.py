@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import KeyFileError, OperationalError, UsageError, os_error
+from .arguments import PassphraseArgument, passphrase_source
+from .errors import KeyFileError, OperationalError, Remedy, UsageError, os_error
 from .keys import SECRET_KEY_MARKS, PublicKey, SecretKey
 from .recipients import Identity, Recipient
 
 MAX_KEY_FILE = 1 << 20
-PassphraseSource = Callable[[], bytes]
 
 
 def _read(spec: str, what: str) -> bytes:
@@ -83,17 +83,22 @@ def load_recipients(spec: str) -> list[Recipient]:
 
         return [x509.load_certificate(data, spec)]
     if any(mark in data for mark in SECRET_KEY_MARKS):
-        raise KeyFileError(f"{spec} is a private key file: give its .pub to -r")
+        raise KeyFileError(
+            f"{spec} is a private key file, not a public key", remedy=Remedy.PUBLIC_HALF
+        )
     return [key.recipient() for key in _public_lines(data, spec)]
 
 
-def load_secret_key(path: str, passphrase: PassphraseSource) -> SecretKey:
+def load_secret_key(path: str, passphrase: PassphraseArgument) -> SecretKey:
     """A securemedia key file: damaged, public or foreign files are
-    :class:`KeyFileError` before any passphrase is asked for."""
-    return _secret_key(_read(path, "key file"), path, passphrase)
+    :class:`KeyFileError` before any passphrase is asked for.
+
+    ``passphrase``: str or bytes, or a callable returning one, called only if the
+    file is protected (a str is used as UTF-8, not normalised)."""
+    return _secret_key(_read(path, "key file"), path, passphrase_source(passphrase))
 
 
-def _secret_key(data: bytes, path: str, passphrase: PassphraseSource) -> SecretKey:
+def _secret_key(data: bytes, path: str, passphrase: Callable[[], bytes]) -> SecretKey:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -101,15 +106,19 @@ def _secret_key(data: bytes, path: str, passphrase: PassphraseSource) -> SecretK
     return SecretKey.from_text(text, path, passphrase)
 
 
-def load_identities(path: str, passphrase: PassphraseSource) -> list[Identity]:
-    """Identities from a securemedia key file or a PEM private key."""
+def load_identities(path: str, passphrase: PassphraseArgument) -> list[Identity]:
+    """Identities from a securemedia key file or a PEM private key.
+
+    ``passphrase``: str or bytes, or a callable returning one, called only if the
+    key is protected (a str is used as UTF-8, not normalised)."""
+    source = passphrase_source(passphrase)
     data = _read(path, "key file")
     if _looks_like_private_key(data):
         from .recipients import x509
 
-        password = passphrase() if b"ENCRYPTED" in data else None
+        password = source() if b"ENCRYPTED" in data else None
         return [x509.load_private_key(data, path, password)]
-    return [_secret_key(data, path, passphrase).identity()]
+    return [_secret_key(data, path, source).identity()]
 
 
 def load_signers(spec: str) -> list[bytes]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from .. import signature
+from ..arguments import identities_argument, require_signer_argument
 from ..envelope import open_header
 from ..errors import FormatError, IntegrityError, UsageError
 from ..header import Header, read_header
@@ -85,6 +86,8 @@ class ArchiveReader:
         *,
         require_signer: Sequence[bytes] | None = None,
     ) -> None:
+        identities = identities_argument(identities)  # a path here is a TypeError, early
+        require_signer_argument(require_signer)
         self._require = list(require_signer) if require_signer else None
         self.header: Header = read_header(source)
         key = open_header(self.header, identities)

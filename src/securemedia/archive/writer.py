@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from .. import signature
+from ..arguments import recipients_argument, signer_argument
 from ..envelope import FileKeyIdentity, seal_header_for_writer
 from ..errors import FormatError, InputError
 from ..finishing import Finishing
@@ -108,6 +109,8 @@ class ArchiveWriter(Finishing):
         _file_key: bytes | None = None,
         _payload_nonce: bytes | None = None,
     ) -> None:
+        recipients = recipients_argument(recipients)  # a path here is a TypeError, early
+        signer_argument(signer)
         self.compression = compression or Compression()
         self._signer = signer
         self._progress = progress

@@ -35,6 +35,7 @@ from ..errors import (
 )
 from .allocator import keep_large_buffers
 from .commands import COMMANDS
+from .hints import cli_message
 from .signals import signals_raise
 
 
@@ -116,7 +117,7 @@ def _report(exc: Exception) -> int:
         _silence_output()
         return error.exit_code
     if error is not None:
-        return _fail(str(error), error.exit_code)
+        return _fail(cli_message(error), error.exit_code)
     # A bug. Name its type only: its message could quote data we handled.
     if os.environ.get("SECUREMEDIA_DEBUG"):
         raise exc

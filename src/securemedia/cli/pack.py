@@ -20,7 +20,7 @@ from ..keyring import load_recipients, load_secret_key
 from ..recipients import Recipient
 from ..recipients.passphrase import PassphraseRecipient
 from .output import emit_json, human_bytes, info, progress_bar
-from .passphrases import archive_passphrase, key_passphrase_source
+from .passphrases import ALLOW_WEAK_OPTION, archive_passphrase, key_passphrase_source
 
 
 @click.command()
@@ -46,6 +46,7 @@ from .passphrases import archive_passphrase, key_passphrase_source
     type=click.Path(dir_okay=False),
     help="Read the archive passphrase from this file's first line.",
 )
+@ALLOW_WEAK_OPTION
 @click.option(
     "--sign",
     "sign_key",
@@ -149,6 +150,7 @@ def pack(
     redundancy: str | None = None,
     no_verify: bool = False,
     spare_discs: int | None = None,
+    allow_weak: bool = False,
 ) -> None:
     """Pack INPUT files and directories (or - for standard input) into an archive.
 
@@ -192,7 +194,7 @@ def pack(
     else:
         own.add_path(Path(output), volumes=discs is not None)
     sources = scan_inputs([Path(p) for p in inputs], stdin_name=stdin_name, exclude=own)
-    wrap_to = _recipients(recipients, use_passphrase, passphrase_file)
+    wrap_to = _recipients(recipients, use_passphrase, passphrase_file, allow_weak=allow_weak)
     signer = None
     if sign_key:
         signer = load_secret_key(sign_key, key_passphrase_source(key_passphrase_file)).signing_key()
@@ -236,7 +238,11 @@ def _total(sources: Scan) -> int | None:
 
 
 def _recipients(
-    specs: tuple[str, ...], use_passphrase: bool, passphrase_file: str | None
+    specs: tuple[str, ...],
+    use_passphrase: bool,
+    passphrase_file: str | None,
+    *,
+    allow_weak: bool = False,
 ) -> list[Recipient]:
     if use_passphrase and specs:
         raise UsageError(
@@ -244,7 +250,8 @@ def _recipients(
             "has exactly one recipient"
         )
     if use_passphrase:
-        return [PassphraseRecipient(archive_passphrase(passphrase_file, confirm=True))]
+        passphrase = archive_passphrase(passphrase_file, confirm=True, allow_weak=allow_weak)
+        return [PassphraseRecipient(passphrase)]
     if not specs:
         raise UsageError("give at least one recipient with -r, or -p for a passphrase")
     found: list[Recipient] = []
