@@ -39,6 +39,7 @@ _EXPORTS = {
     "SecureMediaError": "errors",
     "SignatureError": "errors",
     "UsageError": "errors",
+    "check_new_passphrase": "passphrase_strength",
     "load_identities": "keyring",
     "load_public_keys": "keyring",
     "load_recipients": "keyring",
@@ -67,6 +68,7 @@ __all__ = [
     "SecureMediaError",
     "SignatureError",
     "UsageError",
+    "check_new_passphrase",
     "create_archive",
     "load_identities",
     "load_public_keys",
@@ -103,4 +105,5 @@ if TYPE_CHECKING:
     )
     from .keyring import load_identities, load_public_keys, load_recipients, load_signers
     from .keys import PublicKey, SecretKey
+    from .passphrase_strength import check_new_passphrase
     from .recipients.passphrase import PassphraseIdentity, PassphraseRecipient
