@@ -82,7 +82,7 @@ def test_a_path_as_the_identities_is_a_clear_type_error(
     with pytest.raises(TypeError, match=r"load_identities"):
         securemedia.ArchiveReader(io.BytesIO(archive.read_bytes()), [str(office.path)])  # type: ignore[list-item]
     assert not (tmp_path / "out").exists()
-    identities = securemedia.load_identities(str(office.path), b"")
+    identities = securemedia.load_identities(str(office.path))  # unprotected: no passphrase
     securemedia.unpack(archive, tmp_path / "out", identities)
     assert (tmp_path / "out" / "export" / "rows.csv").read_text() == "id,name\n1,a\n"
 
@@ -128,8 +128,10 @@ def test_a_passphrase_callback_may_return_str(tmp_path: Path, dataset: Path) -> 
         assert _members(archive, securemedia.load_identities(str(path), given)) == 2
     with pytest.raises(TypeError, match=r"must be str or bytes, not int"):
         securemedia.load_identities(str(path), lambda: 1234)  # type: ignore[arg-type,return-value]
-    with pytest.raises(TypeError, match=r"callable returning one, not NoneType"):
-        securemedia.load_identities(str(path), None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"callable returning one, or None, not float"):
+        securemedia.load_identities(str(path), 12.5)  # type: ignore[arg-type]
+    with pytest.raises(securemedia.UsageError, match="protected by a passphrase, and none"):
+        securemedia.load_identities(str(path))
     with pytest.raises(NoIdentityError, match="wrong passphrase"):
         securemedia.load_identities(str(path), lambda: "another")
 

@@ -9,6 +9,7 @@ and extraction that writes nothing until everything verified.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -94,8 +95,8 @@ def pack(
     """
     recipients = recipients_argument(recipients)
     signer_argument(signer)
-    if isinstance(inputs, str | bytes):
-        raise TypeError("inputs must be a list of paths, not a single str: use [path]")
+    if isinstance(inputs, str | bytes | os.PathLike):
+        raise TypeError("inputs must be a list of paths, not a single path: use [path]")
     paths = [Path(p) for p in inputs]
     if not paths:
         raise UsageError("nothing to pack: give at least one file or directory")

@@ -17,10 +17,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 
+from .errors import UsageError
 from .recipients import Identity, Recipient
 
 Passphrase = bytes | str
-PassphraseArgument = Passphrase | Callable[[], Passphrase]
+PassphraseArgument = Passphrase | Callable[[], Passphrase] | None
 
 
 def _looks_like_a_path(value: object) -> bool:
@@ -108,15 +109,22 @@ def passphrase_bytes(value: object, what: str = "passphrase") -> bytes:
     raise TypeError(f"{what} must be str or bytes, not {type(value).__name__}")
 
 
+def _none_given() -> bytes:
+    raise UsageError("the key file is protected by a passphrase, and none was given")
+
+
 def passphrase_source(passphrase: object) -> Callable[[], bytes]:
     """A callable giving the passphrase as bytes, from a callable returning str or
-    bytes (called only when a passphrase is needed) or from the value itself."""
+    bytes (called only when a passphrase is needed) or from the value itself;
+    None for an unprotected key (a protected one is then a :class:`UsageError`)."""
+    if passphrase is None:
+        return _none_given
     if isinstance(passphrase, str | bytes):
         value = passphrase_bytes(passphrase)
         return lambda: value
     if not callable(passphrase):
         raise TypeError(
-            "passphrase must be str, bytes, or a callable returning one, "
+            "passphrase must be str, bytes, a callable returning one, or None, "
             f"not {type(passphrase).__name__}"
         )
     source = passphrase

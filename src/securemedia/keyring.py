@@ -89,12 +89,12 @@ def load_recipients(spec: str) -> list[Recipient]:
     return [key.recipient() for key in _public_lines(data, spec)]
 
 
-def load_secret_key(path: str, passphrase: PassphraseArgument) -> SecretKey:
+def load_secret_key(path: str, passphrase: PassphraseArgument = None) -> SecretKey:
     """A securemedia key file: damaged, public or foreign files are
     :class:`KeyFileError` before any passphrase is asked for.
 
     ``passphrase``: str or bytes, or a callable returning one, called only if the
-    file is protected (a str is used as UTF-8, not normalised)."""
+    file is protected (a str is used as UTF-8, not normalised); None if it is not."""
     return _secret_key(_read(path, "key file"), path, passphrase_source(passphrase))
 
 
@@ -106,11 +106,11 @@ def _secret_key(data: bytes, path: str, passphrase: Callable[[], bytes]) -> Secr
     return SecretKey.from_text(text, path, passphrase)
 
 
-def load_identities(path: str, passphrase: PassphraseArgument) -> list[Identity]:
+def load_identities(path: str, passphrase: PassphraseArgument = None) -> list[Identity]:
     """Identities from a securemedia key file or a PEM private key.
 
     ``passphrase``: str or bytes, or a callable returning one, called only if the
-    key is protected (a str is used as UTF-8, not normalised)."""
+    key is protected (a str is used as UTF-8, not normalised); None if it is not."""
     source = passphrase_source(passphrase)
     data = _read(path, "key file")
     if _looks_like_private_key(data):

@@ -68,7 +68,7 @@ def _judge(value: bytes, what: str, *, allow_weak: bool) -> bytes:
     return value
 
 
-def _prompt(what: str, *, confirm: bool, hint: str, allow_weak: bool = True) -> bytes:
+def _prompt(what: str, *, confirm: bool, hint: str, allow_weak: bool = False) -> bytes:
     """Ask on the terminal; with ``confirm`` (a new passphrase) it is judged, a weak
     one is asked for again, and the accepted one is typed twice."""
     if not _terminal_available():
@@ -136,20 +136,21 @@ def key_passphrase_source(
 
     def get() -> bytes:
         if not cache:
-            if key_passphrase_file:
-                value = _from_file(key_passphrase_file)
-            elif os.environ.get(KEY_ENV):
-                value = os.environ[KEY_ENV].encode()
-            else:
+            if key_passphrase_file or os.environ.get(KEY_ENV):
+                if key_passphrase_file:
+                    value = _from_file(key_passphrase_file)
+                else:
+                    value = os.environ[KEY_ENV].encode()
+                if confirm:
+                    _judge(value, what, allow_weak=allow_weak)
+            else:  # a prompt judges a new passphrase itself, and asks again
                 value = _prompt(
                     what,
                     confirm=confirm,
                     hint=f"set {KEY_ENV} or use --key-passphrase-file",
                     allow_weak=allow_weak,
                 )
-                cache.append(value)
-                return value
-            cache.append(_judge(value, what, allow_weak=allow_weak) if confirm else value)
+            cache.append(value)
         return cache[0]
 
     return get
