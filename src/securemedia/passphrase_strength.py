@@ -10,20 +10,20 @@ only in that an attacker who knows nothing better follows the same lists.
 The threshold (:data:`MIN_GUESSES_LOG10`) follows from what one guess costs
 against our Argon2id (t=3, 64 MiB, 4 lanes; ``docs/FORMAT.md``):
 
-* measured here: 0.19 s per guess on this 2-core machine (``benchmarks/
-  passphrase_cost.py``), about 5 guesses per second per core;
+* measured (``python benchmarks/passphrase_cost.py``): 0.19 s per guess on
+  the 2-core reference machine idle, 0.33 s while other jobs ran;
 * a GPU or ASIC is bounded by memory bandwidth, not by arithmetic: each guess
-  moves at least 3 passes x 64 MiB x 3 block accesses, about 0.6 GB, so a
-  2 TB/s GPU manages at most ~3,000 guesses per second; say 5,000;
+  moves at least 3 passes x 64 MiB x 3 block accesses, 0.6 GB, so a 2 TB/s
+  GPU manages at most ~3,300 guesses per second;
 * an attacker with 100 such GPUs for a year (a few hundred thousand dollars of
-  rented time, for a disc of health records): 5e3 x 100 x 3.2e7 s = 1.6e13,
-  about 10^13.2 guesses.
+  rented time, for a disc of health records): 3.3e3 x 100 x 3.2e7 s, about
+  10^13 guesses.
 
-Below 10^14 estimated guesses the passphrase is refused: that attacker would
-find it with a fair chance within the year, and the data on a disc stays
-sensitive for decades. Four random common words (a diceware phrase) always
-pass (their lowest estimate in a sample of 200 was 10^14.5); ``Summer2024!``
-(10^7.4) or ``correct horse`` (10^8.2) do not.
+Below 10^14 estimated guesses the passphrase is refused: ten times that
+attacker's year, since the data on a disc stays sensitive for decades and
+hardware gets cheaper. Four random common words (a diceware phrase) always
+pass (the lowest of 200 sampled scored 10^14.5; three words: 182 of 200);
+``Summer2024!`` (10^7.4) or ``correct horse`` (10^8.2) do not.
 
 The passphrase never appears in a message: the reason names the kinds of
 patterns found, not where or what they are.
