@@ -62,6 +62,11 @@ def test_a_path_as_the_recipients_is_a_clear_type_error(
         _create(tmp_path / "y.sm", [office.pub_line])
     with pytest.raises(TypeError, match=r"recipients\[1\] is a int \(not a recipient\)"):
         securemedia.pack([dataset], tmp_path / "x.sm", [office.secret.public.recipient(), 7])  # type: ignore[list-item]
+    public = office.secret.public
+    with pytest.raises(TypeError, match=r"PublicKey \(not a recipient\) \(call its .recipient"):
+        securemedia.pack([dataset], tmp_path / "x.sm", [public])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"put a single one in a list"):
+        securemedia.pack([dataset], tmp_path / "x.sm", public.recipient())  # type: ignore[arg-type]
     assert not (tmp_path / "x.sm").exists() and not (tmp_path / "y.sm").exists()
     # Loaded, the same file works.
     loaded = securemedia.load_recipients(str(office.pub_path))
@@ -79,6 +84,8 @@ def test_a_path_as_the_identities_is_a_clear_type_error(
             securemedia.unpack(archive, tmp_path / "out", wrong)  # type: ignore[arg-type]
         with pytest.raises(TypeError, match=r"load_identities"):
             _members(archive, wrong)
+    with pytest.raises(TypeError, match=r"is a SecretKey \(not an identity\) \(call its .identity"):
+        securemedia.unpack(archive, tmp_path / "out", [office.secret])  # type: ignore[list-item]
     with pytest.raises(TypeError, match=r"load_identities"):
         securemedia.ArchiveReader(io.BytesIO(archive.read_bytes()), [str(office.path)])  # type: ignore[list-item]
     assert not (tmp_path / "out").exists()

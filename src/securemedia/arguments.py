@@ -35,8 +35,16 @@ def _listed(value: object, name: str, loader: str) -> list[object]:
             f"(a path or a key line?): load them with {loader}"
         )
     if not isinstance(value, Sequence):
-        raise TypeError(f"{name} must be a list, not a {type(value).__name__}: use {loader}")
+        raise TypeError(
+            f"{name} must be a list, not a {type(value).__name__}: use {loader} "
+            f"(or put a single one in a list)"
+        )
     return list(value)
+
+
+def _key_pair_hint(item: object, method: str) -> str:
+    """For a PublicKey or SecretKey given as is: the method that makes what is needed."""
+    return f" (call its .{method}())" if callable(getattr(item, method, None)) else ""
 
 
 def recipients_argument(recipients: object) -> list[Recipient]:
@@ -47,7 +55,8 @@ def recipients_argument(recipients: object) -> list[Recipient]:
         if not isinstance(item, Recipient):
             what = "a path or a key line?" if _looks_like_a_path(item) else "not a recipient"
             raise TypeError(
-                f"recipients[{i}] is a {type(item).__name__} ({what}): use {loader}, "
+                f"recipients[{i}] is a {type(item).__name__} ({what})"
+                f"{_key_pair_hint(item, 'recipient')}: use {loader}, "
                 "PublicKey.recipient() or PassphraseRecipient"
             )
         found.append(item)
@@ -62,7 +71,8 @@ def identities_argument(identities: object) -> list[Identity]:
         if not isinstance(item, Identity):
             what = "a path or a passphrase?" if _looks_like_a_path(item) else "not an identity"
             raise TypeError(
-                f"identities[{i}] is a {type(item).__name__} ({what}): use {loader}, "
+                f"identities[{i}] is a {type(item).__name__} ({what})"
+                f"{_key_pair_hint(item, 'identity')}: use {loader}, "
                 "SecretKey.identity() or PassphraseIdentity"
             )
         found.append(item)
