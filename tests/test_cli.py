@@ -152,16 +152,20 @@ def test_pack_from_stdin_and_unpack_to_stdout(run_cli: RunCli, alice: KeyFiles) 
 def test_passphrase_archive_with_default_argon2_parameters(
     run_cli: RunCli, dataset: Path, tmp_path: Path
 ) -> None:
-    packed = run_cli("pack", "export", "-o", "p.sm", "-p", env={PASS_ENV: "long passphrase"})
+    packed = run_cli(
+        "pack", "export", "-o", "p.sm", "-p", env={PASS_ENV: "velvet orbit canyon lantern"}
+    )
     assert packed.code == 0, packed.stderr
     info = run_cli("inspect", "p.sm", "--json")
     assert info.code == 0
     [recipient] = json.loads(info.out)["recipients"]
     assert recipient == {"kind": "passphrase (Argon2id)", "argon2id": "t=3 m=64 MiB p=4"}
-    wrong = run_cli("unpack", "p.sm", "-p", "-o", "out", env={PASS_ENV: "long passphrasE"})
+    wrong = run_cli(
+        "unpack", "p.sm", "-p", "-o", "out", env={PASS_ENV: "velvet orbit canyon lanterN"}
+    )
     assert_error(wrong, 3, "no identity opens this archive")
     assert not (tmp_path / "out").exists()
-    (tmp_path / "pw").write_text("long passphrase\n")
+    (tmp_path / "pw").write_text("velvet orbit canyon lantern\n")
     right = run_cli("unpack", "p.sm", "-p", "--passphrase-file", "pw", "-o", "out", "-q")
     assert right.code == 0, right.stderr
     assert tree(tmp_path / "out" / "export") == tree(dataset)

@@ -274,24 +274,24 @@ def test_keygen_classic(run_cli: RunCli, tmp_path: Path) -> None:
 
 
 def test_keygen_protected_by_default(run_cli: RunCli, tmp_path: Path) -> None:
-    result = run_cli("keygen", "-o", "k", env={KEY_ENV: "s3cret key pass"})
+    result = run_cli("keygen", "-o", "k", env={KEY_ENV: "s3cret velvet orbit canyon"})
     assert result.code == 0, result.stderr
     key_path = tmp_path / "k"
     assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
     text = key_path.read_text()
     assert "smkey2-enc-" in text
     assert "s3cret" not in text and "s3cret" not in result.stderr + result.out
-    secret = load_secret_key(str(key_path), lambda: b"s3cret key pass")
+    secret = load_secret_key(str(key_path), lambda: b"s3cret velvet orbit canyon")
     assert load_public_keys(str(tmp_path / "k.pub")) == [secret.public]
     with pytest.raises(NoIdentityError):
         load_secret_key(str(key_path), lambda: b"another")
 
 
 def test_keygen_passphrase_from_a_file(run_cli: RunCli, tmp_path: Path) -> None:
-    (tmp_path / "pw").write_text("from a file\nsecond line ignored\n")
+    (tmp_path / "pw").write_text("from a file: velvet orbit canyon\nsecond line ignored\n")
     result = run_cli("keygen", "-o", "k", "--key-passphrase-file", "pw")
     assert result.code == 0, result.stderr
-    load_secret_key(str(tmp_path / "k"), lambda: b"from a file")
+    load_secret_key(str(tmp_path / "k"), lambda: b"from a file: velvet orbit canyon")
 
 
 def test_keygen_without_a_terminal_or_passphrase_source(run_cli: RunCli, tmp_path: Path) -> None:
@@ -318,7 +318,7 @@ def test_keygen_refuses_to_overwrite(run_cli: RunCli, tmp_path: Path) -> None:
 
 
 def test_wrong_key_passphrase_exits_3(run_cli: RunCli, tmp_path: Path) -> None:
-    assert run_cli("keygen", "-o", "k", env={KEY_ENV: "right"}).code == 0
+    assert run_cli("keygen", "-o", "k", env={KEY_ENV: "right velvet orbit canyon"}).code == 0
     (tmp_path / "in.txt").write_text("hello")
     assert run_cli("pack", "in.txt", "-o", "a.sm", "-r", "k.pub", "-q").code == 0
     result = run_cli("unpack", "a.sm", "-i", "k", "-o", "out", env={KEY_ENV: "wrong"})
@@ -331,7 +331,9 @@ def test_wrong_key_passphrase_exits_3(run_cli: RunCli, tmp_path: Path) -> None:
     )
     assert signing.code == 3
     assert not (tmp_path / "b.sm").exists()
-    ok = run_cli("unpack", "a.sm", "-i", "k", "-o", "out", "-q", env={KEY_ENV: "right"})
+    ok = run_cli(
+        "unpack", "a.sm", "-i", "k", "-o", "out", "-q", env={KEY_ENV: "right velvet orbit canyon"}
+    )
     assert ok.code == 0, ok.stderr
     assert (tmp_path / "out" / "in.txt").read_text() == "hello"
 

@@ -41,8 +41,10 @@ def test_export_script_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.chdir(tmp_path)
     env = {
         "PATH": os.environ["PATH"],
-        "SECUREMEDIA_KEY_PASSPHRASE": "passphrase",
+        "SECUREMEDIA_KEY_PASSPHRASE": "velvet orbit canyon lantern",
     }
+    # The example reads the key's passphrase from the environment, as a script would.
+    monkeypatch.setenv("SECUREMEDIA_KEY_PASSPHRASE", env["SECUREMEDIA_KEY_PASSPHRASE"])
     for name in ("office.key", "sender.key"):
         subprocess.run(
             [sys.executable, "-m", "securemedia", "keygen", "-o", name],

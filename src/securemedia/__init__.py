@@ -39,6 +39,7 @@ _EXPORTS = {
     "SecureMediaError": "errors",
     "SignatureError": "errors",
     "UsageError": "errors",
+    "check_new_passphrase": "passphrase_strength",
     "load_identities": "keyring",
     "load_public_keys": "keyring",
     "load_recipients": "keyring",
@@ -68,6 +69,7 @@ __all__ = [
     "SecureMediaError",
     "SignatureError",
     "UsageError",
+    "check_new_passphrase",
     "create_archive",
     "load_identities",
     "load_public_keys",
@@ -111,4 +113,5 @@ if TYPE_CHECKING:
         load_signing_key,
     )
     from .keys import PublicKey, SecretKey
+    from .passphrase_strength import check_new_passphrase
     from .recipients.passphrase import PassphraseIdentity, PassphraseRecipient

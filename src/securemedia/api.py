@@ -9,6 +9,7 @@ and extraction that writes nothing until everything verified.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -18,6 +19,12 @@ from .archive.extract import ExtractResult, extract
 from .archive.reader import ArchiveReader
 from .archive.sources import OwnFiles, scan_inputs, write_sources
 from .archive.writer import ArchiveSummary, ArchiveWriter
+from .arguments import (
+    identities_argument,
+    recipients_argument,
+    require_signer_argument,
+    signer_argument,
+)
 from .atomic import atomic_output
 from .errors import OperationalError, UsageError
 from .keys import PublicKey, SecretKey
@@ -64,6 +71,8 @@ def open_archive(
 
     To read from a pipe, give :class:`ArchiveReader` the stream itself: it holds
     the ciphertext in an anonymous temporary file first (see its docstring)."""
+    identities = identities_argument(identities)  # before the file is opened
+    require_signer_argument(require_signer)
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
@@ -85,7 +94,13 @@ def pack(
     """Pack files and directories into an archive at ``output``.
 
     The archive is written under a temporary name and renamed when complete.
+    ``recipients`` are loaded keys (:func:`securemedia.load_recipients`), never
+    paths: a path raises :class:`TypeError` before the inputs are walked.
     """
+    recipients = recipients_argument(recipients)
+    signer_argument(signer)
+    if isinstance(inputs, str | bytes | os.PathLike):
+        raise TypeError("inputs must be a list of paths, not a single path: use [path]")
     paths = [Path(p) for p in inputs]
     if not paths:
         raise UsageError("nothing to pack: give at least one file or directory")
@@ -112,6 +127,13 @@ def unpack(
     force: bool = False,
     progress: Progress | None = None,
 ) -> ExtractResult:
-    """Verify and extract ``archive`` into ``dest`` (all members, or ``members``)."""
+    """Verify and extract ``archive`` into ``dest`` (all members, or ``members``).
+
+    ``identities`` are loaded keys (:func:`securemedia.load_identities`), never paths.
+    """
+    identities = identities_argument(identities)
+    require_signer_argument(require_signer)
+    if isinstance(members, str):
+        raise TypeError("members must be a list of member names, not a single str")
     with open_archive(archive, identities, require_signer=require_signer) as reader:
         return extract(reader, Path(dest), select=members, force=force, progress=progress)

@@ -45,7 +45,7 @@ from collections.abc import Container, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import DestinationExistsError, OperationalError, UsageError
+from .errors import DestinationExistsError, OperationalError, Remedy, UsageError
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
@@ -100,8 +100,8 @@ def output_mode(*, private: bool) -> int:
     return 0o600 if private else 0o666 & ~current_umask()
 
 
-def _exists_message(shown: Path) -> str:
-    return f"{shown} already exists (use --force to replace it)"
+def _exists(shown: Path) -> DestinationExistsError:
+    return DestinationExistsError(f"{shown} already exists", remedy=Remedy.REPLACE)
 
 
 def _open_directory(path: Path) -> int:
@@ -131,7 +131,7 @@ def _check_free(dir_fd: int, name: str, shown: Path, *, force: bool) -> None:
             f"{shown} is a directory: give the name of the file to write, such as {shown}/NAME"
         )
     if not force:
-        raise DestinationExistsError(_exists_message(shown))
+        raise _exists(shown)
 
 
 def _create_exclusive(dir_fd: int, prefix: str, mode: int = 0o600) -> tuple[int, str]:
@@ -153,12 +153,12 @@ def _publish(src_fd: int, src: str, dst_fd: int, dst: str, shown: Path, *, force
     try:
         os.link(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd, follow_symlinks=False)
     except FileExistsError:
-        raise DestinationExistsError(_exists_message(shown)) from None
+        raise _exists(shown) from None
     except OSError as exc:
         if exc.errno not in _NO_HARD_LINKS:
             raise
         if lstat_at(dst, dst_fd) is not None:
-            raise DestinationExistsError(_exists_message(shown)) from None
+            raise _exists(shown) from None
         os.rename(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
         return
     os.unlink(src, dir_fd=src_fd)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from .errors import IntegrityError, UsageError
+from .errors import IntegrityError, Remedy, UsageError
 from .header import NONCE_SIZE, Header, Stanza, StanzaType, encode_unsigned, seal
 from .recipients import FILE_KEY_SIZE, Identity, Recipient, unwrap_candidates
 
@@ -85,12 +85,15 @@ def seal_header_for_writer(
 ) -> tuple[Header, bytes, FileKeyIdentity]:
     """:func:`seal_header`, and the writer's own :class:`FileKeyIdentity`."""
     if not recipients:
-        raise UsageError("at least one recipient is needed (-r KEY or -p)")
+        raise UsageError(
+            "at least one recipient is needed (a public key or a passphrase)",
+            remedy=Remedy.RECIPIENT,
+        )
     file_key = _file_key if _file_key is not None else os.urandom(FILE_KEY_SIZE)
     nonce = _payload_nonce if _payload_nonce is not None else os.urandom(NONCE_SIZE)
     stanzas = [r.wrap(file_key) for r in recipients]
     if any(s.type is StanzaType.ARGON2ID for s in stanzas) and len(stanzas) > 1:
-        raise UsageError("a passphrase (-p) cannot be combined with other recipients")
+        raise UsageError("a passphrase cannot be combined with other recipients")
     try:
         unsigned = encode_unsigned(nonce, stanzas)
     except ValueError as exc:

@@ -31,6 +31,7 @@ Messages never contain a key, a passphrase or plaintext.
 from __future__ import annotations
 
 import contextlib
+import enum
 import errno
 import os
 import signal
@@ -40,10 +41,42 @@ from collections.abc import Iterator
 EXIT_OUTPUT_CLOSED = 128 + signal.SIGPIPE
 
 
+class Remedy(enum.Enum):
+    """What would fix an error, named in the library's own terms.
+
+    Library messages say what is wrong and never name a command-line option: an
+    export script has no ``--force``. The CLI turns a remedy into the option to
+    use, in one place (``cli/hints.py``).
+    """
+
+    REPLACE = "replace"
+    """The output exists; it is replaced only when asked to (``force=True``)."""
+    PUBLIC_HALF = "public-half"
+    """A private key file was given where its public key is needed."""
+    CHOOSE_MEMBER = "choose-member"
+    """One member was to be written alone, and the archive holds several."""
+    RECIPIENT = "recipient"
+    """An archive needs at least one recipient (a public key or a passphrase)."""
+    NAMED_OUTPUT = "named-output"
+    """Volume files need a file name to be named after, not a stream."""
+    WEAK_PASSPHRASE = "weak-passphrase"  # noqa: S105 - a name, not a passphrase
+    """A new passphrase is too easy to guess."""
+
+
 class SecureMediaError(Exception):
-    """Base class. Exit code 1: an operational error (missing file, I/O, disk full)."""
+    """Base class. Exit code 1: an operational error (missing file, I/O, disk full).
+
+    ``remedy``, when set, names what would fix it (:class:`Remedy`); the message
+    itself never names a command-line option.
+    """
 
     exit_code = 1
+    remedy: Remedy | None = None
+
+    def __init__(self, *args: object, remedy: Remedy | None = None) -> None:
+        super().__init__(*args)
+        if remedy is not None:
+            self.remedy = remedy
 
 
 class OperationalError(SecureMediaError):
@@ -65,7 +98,7 @@ class OutputClosedError(OperationalError):
 
 
 class DestinationExistsError(OperationalError):
-    """An output already exists and ``--force`` was not given."""
+    """An output already exists and replacing it was not asked for (``force``)."""
 
 
 class UsageError(SecureMediaError):

@@ -18,13 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .arguments import PassphraseArgument, passphrase_source
 from .errors import KeyFileError, OperationalError, UsageError, os_error
 from .keydir import find_by_fingerprint
 from .keys import SECRET_KEY_MARKS, PublicKey, SecretKey, parse_fingerprint
 from .recipients import Identity, Recipient
 
 MAX_KEY_FILE = 1 << 20
-PassphraseSource = Callable[[], bytes]
 
 
 def _read(spec: str, what: str) -> bytes:
@@ -127,13 +127,16 @@ def load_recipients(spec: str, *, extra: Sequence[str] = ()) -> list[Recipient]:
     return [key.recipient() for key in _public_lines(data, spec)]
 
 
-def load_secret_key(path: str, passphrase: PassphraseSource) -> SecretKey:
+def load_secret_key(path: str, passphrase: PassphraseArgument = None) -> SecretKey:
     """A securemedia key file: damaged, public or foreign files are
-    :class:`KeyFileError` before any passphrase is asked for."""
-    return _secret_key(_read(path, "key file"), path, passphrase)
+    :class:`KeyFileError` before any passphrase is asked for.
+
+    ``passphrase``: str or bytes, or a callable returning one, called only if the
+    file is protected (a str is used as UTF-8, not normalised); None if it is not."""
+    return _secret_key(_read(path, "key file"), path, passphrase_source(passphrase))
 
 
-def _secret_key(data: bytes, path: str, passphrase: PassphraseSource) -> SecretKey:
+def _secret_key(data: bytes, path: str, passphrase: Callable[[], bytes]) -> SecretKey:
     if _looks_like_certificate(data):
         raise KeyFileError(
             f"{path} is an X.509 certificate (a public key), where a private key file is "
@@ -146,28 +149,28 @@ def _secret_key(data: bytes, path: str, passphrase: PassphraseSource) -> SecretK
     return SecretKey.from_text(text, path, passphrase)
 
 
-def load_identities(path: str, passphrase: PassphraseSource) -> list[Identity]:
-    """Identities from a securemedia key file or a PEM private key."""
+def load_identities(path: str, passphrase: PassphraseArgument = None) -> list[Identity]:
+    """Identities from a securemedia key file or a PEM private key.
+
+    ``passphrase``: str or bytes, or a callable returning one, called only if the
+    key is protected (a str is used as UTF-8, not normalised); None if it is not."""
+    source = passphrase_source(passphrase)
     data = _read(path, "key file")
     if _looks_like_private_key(data):
         from .recipients import x509
 
-        password = passphrase() if b"ENCRYPTED" in data else None
+        password = source() if b"ENCRYPTED" in data else None
         return [x509.load_private_key(data, path, password)]
-    return [_secret_key(data, path, passphrase).identity()]
+    return [_secret_key(data, path, source).identity()]
 
 
-def _no_passphrase() -> bytes:
-    raise UsageError("this key file is protected by a passphrase: give passphrase=")
-
-
-def load_signing_key(path: str, passphrase: PassphraseSource | None = None) -> SecretKey:
+def load_signing_key(path: str, passphrase: PassphraseArgument = None) -> SecretKey:
     """The key pair that signs, from a securemedia private key file.
 
     Returns what ``create_archive(signer=...)``, ``pack(signer=...)`` and
-    ``ArchiveWriter(signer=...)`` take. ``passphrase`` is called only if the
-    file is protected. A PEM key cannot sign: a signature names a securemedia
-    key pair by its fingerprint.
+    ``ArchiveWriter(signer=...)`` take. ``passphrase`` (str, bytes, or a callable
+    returning one) is used only if the file is protected. A PEM key cannot sign:
+    a signature names a securemedia key pair by its fingerprint.
     """
     data = _read(path, "key file")
     if _looks_like_private_key(data):
@@ -175,7 +178,7 @@ def load_signing_key(path: str, passphrase: PassphraseSource | None = None) -> S
             f"{path} is a PEM private key: signing needs a securemedia key file "
             "(made by securemedia keygen)"
         )
-    return _secret_key(data, path, passphrase or _no_passphrase)
+    return _secret_key(data, path, passphrase_source(passphrase))
 
 
 def load_signers(spec: str, *, extra: Sequence[str] = ()) -> list[PublicKey]:

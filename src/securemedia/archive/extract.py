@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import UsageError, os_error, writing_to
+from ..errors import Remedy, UsageError, os_error, writing_to
 from .index import FILE, Member
 from .reader import READ_SIZE, ArchiveReader, MemberReader
 from .staging import Notice, Staging
@@ -161,5 +161,8 @@ def _choose(reader: ArchiveReader, name: str | None) -> Member:
     if name is not None:
         raise UsageError(f"no file member {name!r} in this archive")
     if files != 1 or only is None:
-        raise UsageError(f"archive has {files} files: choose one with --member")
+        raise UsageError(
+            f"archive has {files} files, and one was to be written alone",
+            remedy=Remedy.CHOOSE_MEMBER,
+        )
     return only

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from .. import signature
+from ..arguments import identities_argument, require_signer_argument
 from ..envelope import open_header
 from ..errors import FormatError, IntegrityError, NoIdentityError, UsageError, WrongSecretKindError
 from ..header import Header, StanzaType, read_header
@@ -88,6 +89,8 @@ class ArchiveReader:
         *,
         require_signer: Sequence[PublicKey] | None = None,
     ) -> None:
+        identities = identities_argument(identities)  # a path here is a TypeError, early
+        require_signer_argument(require_signer)
         self._require = list(require_signer) if require_signer else None
         wrong = [k for k in self._require or () if not isinstance(k, PublicKey)]
         if wrong:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .. import signature
+from ..arguments import recipients_argument, signer_argument
 from ..envelope import FileKeyIdentity, seal_header_for_writer
 from ..errors import FormatError, InputError
 from ..finishing import Finishing
@@ -109,13 +110,8 @@ class ArchiveWriter(Finishing):
         _file_key: bytes | None = None,
         _payload_nonce: bytes | None = None,
     ) -> None:
-        if signer is not None and not isinstance(signer, SecretKey):
-            # The signature carries the whole key pair's public half (signature.py):
-            # a bare Ed25519 key, or a path, cannot sign.
-            raise TypeError(
-                "signer must be a securemedia SecretKey (securemedia.load_signing_key(path)), "
-                f"not {type(signer).__name__}"
-            )
+        recipients = recipients_argument(recipients)  # a path here is a TypeError, early
+        signer_argument(signer)
         self.compression = compression or Compression()
         self._signer = signer
         self._progress = progress

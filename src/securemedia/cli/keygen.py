@@ -10,7 +10,7 @@ import click
 from ..errors import DestinationExistsError
 from ..keys import SecretKey
 from .output import emit_json, info, output_options
-from .passphrases import key_passphrase_source
+from .passphrases import ALLOW_WEAK_OPTION, key_passphrase_source
 
 
 @click.command()
@@ -39,6 +39,7 @@ from .passphrases import key_passphrase_source
     type=click.Path(dir_okay=False),
     help="Read the key's passphrase from this file's first line.",
 )
+@ALLOW_WEAK_OPTION
 @click.option("--force", is_flag=True, help="Replace existing key files.")
 @output_options
 def keygen(
@@ -49,6 +50,7 @@ def keygen(
     force: bool,
     as_json: bool,
     quiet: bool,
+    allow_weak: bool = False,
 ) -> None:
     """Generate a key pair and print its public key.
 
@@ -63,7 +65,9 @@ def keygen(
                 raise DestinationExistsError(f"{path} already exists (use --force to replace it)")
     key = SecretKey.generate(classic=classic)
     passphrase = (
-        None if no_passphrase else key_passphrase_source(key_passphrase_file, confirm=True)()
+        None
+        if no_passphrase
+        else key_passphrase_source(key_passphrase_file, confirm=True, allow_weak=allow_weak)()
     )
     pub_path = key.save(target, passphrase, force=force)
     public = key.public

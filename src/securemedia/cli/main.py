@@ -40,6 +40,7 @@ from ..errors import (
 )
 from .allocator import keep_large_buffers
 from .commands import COMMANDS
+from .hints import cli_message
 from .output import Output, meta_output, print_json
 from .signals import signals_raise
 
@@ -140,7 +141,7 @@ def _report(meta: dict[str, Any], exc: Exception) -> int:
         return error.exit_code
     if error is not None:
         return _fail(
-            meta, str(error), error.exit_code, shown=meta_output(meta).reported.get(id(exc))
+            meta, cli_message(error), error.exit_code, shown=meta_output(meta).reported.get(id(exc))
         )
     # A bug. Name its type only: its message could quote data we handled.
     if os.environ.get("SECUREMEDIA_DEBUG"):

@@ -22,7 +22,7 @@ from ..recipients.passphrase import PassphraseRecipient
 from .inputs import recipients_said
 from .output import current, emit_json, human_bytes, info, output_options, phase_bars
 from .pack_checks import check_not_directory, suggest_allow_changing, warn_changed
-from .passphrases import archive_passphrase, key_passphrase_source
+from .passphrases import ALLOW_WEAK_OPTION, archive_passphrase, key_passphrase_source
 
 
 @click.command()
@@ -55,6 +55,7 @@ from .passphrases import archive_passphrase, key_passphrase_source
     type=click.Path(dir_okay=False),
     help="Read the archive passphrase from this file's first line (alone, implies -p).",
 )
+@ALLOW_WEAK_OPTION
 @click.option(
     "--sign",
     "sign_key",
@@ -170,6 +171,7 @@ def pack(
     no_verify: bool = False,
     spare_discs: int | None = None,
     allow_changing: bool = False,
+    allow_weak: bool = False,
 ) -> None:
     """Pack INPUT files and directories (or - for standard input) into an archive.
 
@@ -226,7 +228,7 @@ def pack(
     else:
         own.add_path(Path(output), volumes=discs is not None)
     sources = scan_inputs([Path(p) for p in inputs], stdin_name=stdin_name, exclude=own)
-    wrap_to = _recipients(recipients, use_passphrase, passphrase_file)
+    wrap_to = _recipients(recipients, use_passphrase, passphrase_file, allow_weak=allow_weak)
     signer = None
     if sign_key:
         signer = load_signing_key(sign_key, key_passphrase_source(key_passphrase_file))
@@ -272,7 +274,11 @@ def _total(sources: Scan) -> int | None:
 
 
 def _recipients(
-    specs: tuple[str, ...], use_passphrase: bool, passphrase_file: str | None
+    specs: tuple[str, ...],
+    use_passphrase: bool,
+    passphrase_file: str | None,
+    *,
+    allow_weak: bool = False,
 ) -> list[Recipient]:
     if use_passphrase and specs:
         raise UsageError(
@@ -280,7 +286,8 @@ def _recipients(
             "has exactly one recipient"
         )
     if use_passphrase or (passphrase_file and not specs):  # --passphrase-file alone means -p
-        return [PassphraseRecipient(archive_passphrase(passphrase_file, confirm=True))]
+        passphrase = archive_passphrase(passphrase_file, confirm=True, allow_weak=allow_weak)
+        return [PassphraseRecipient(passphrase)]
     if not specs:
         raise UsageError("give at least one recipient with -r, or -p for a passphrase")
     found: list[Recipient] = []

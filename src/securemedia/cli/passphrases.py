@@ -3,6 +3,10 @@ the terminal. Never from argv, where other users of the machine can read them.
 
 The archive passphrase and a key file's passphrase never stand in for each
 other: each has its own variable and option, and a missing one is asked for.
+
+A *new* passphrase (``pack -p``, ``keygen``) must pass the strength rule of
+:mod:`securemedia.passphrase_strength`, whichever source it came from; at a
+prompt a weak one is asked for again. ``--allow-weak-passphrase`` accepts it.
 """
 
 from __future__ import annotations
@@ -12,11 +16,25 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import click
+
 from ..errors import UsageError, os_error
+from ..passphrase_strength import WeakPassphraseError, check_new_passphrase
+from .hints import cli_message
 
 ARCHIVE_ENV = "SECUREMEDIA_PASSPHRASE"
 KEY_ENV = "SECUREMEDIA_KEY_PASSPHRASE"
 MAX_PASSPHRASE_FILE = 64 * 1024
+PROMPT_TRIES = 3
+"""A weak passphrase typed at a prompt is asked for again, this many times in all."""
+
+ALLOW_WEAK_OPTION = click.option(
+    "--allow-weak-passphrase",
+    "allow_weak",
+    is_flag=True,
+    help="Accept a new passphrase that is easy to guess (refused by default).",
+)
+"""The one declaration of the opt-out, shared by every command that sets a passphrase."""
 
 
 def _from_file(path: str) -> bytes:
@@ -43,59 +61,96 @@ def _terminal_available() -> bool:
     return True
 
 
-def _prompt(what: str, *, confirm: bool, hint: str) -> bytes:
+def _judge(value: bytes, what: str, *, allow_weak: bool) -> bytes:
+    """``value`` if it may protect something new; :class:`WeakPassphraseError` else."""
+    if not allow_weak:
+        check_new_passphrase(value, what.lower())
+    return value
+
+
+def _prompt(what: str, *, confirm: bool, hint: str, allow_weak: bool = False) -> bytes:
+    """Ask on the terminal; with ``confirm`` (a new passphrase) it is judged, a weak
+    one is asked for again, and the accepted one is typed twice."""
     if not _terminal_available():
         raise UsageError(f"{what} is needed and there is no terminal to ask on: {hint}")
-    try:
-        value = getpass.getpass(f"{what}: ")
-        again = getpass.getpass(f"{what} (again): ") if confirm and value else value
-    except EOFError:
-        raise UsageError(f"{what} was not given (end of input)") from None
-    if not value:
-        raise UsageError(f"{what} must not be empty")
-    if again != value:
-        raise UsageError("the two passphrases differ")
-    return value.encode()
+    for attempt in range(1, PROMPT_TRIES + 1):
+        try:
+            value = getpass.getpass(f"{what}: ").encode()
+        except EOFError:
+            raise UsageError(f"{what} was not given (end of input)") from None
+        if not value:
+            raise UsageError(f"{what} must not be empty")
+        if not confirm:
+            return value
+        try:
+            _judge(value, what, allow_weak=allow_weak)
+        except WeakPassphraseError as exc:
+            if attempt == PROMPT_TRIES:
+                raise
+            click.echo(cli_message(exc), err=True)
+            continue
+        try:
+            again = getpass.getpass(f"{what} (again): ").encode()
+        except EOFError:
+            raise UsageError(f"{what} was not given (end of input)") from None
+        if again != value:
+            raise UsageError("the two passphrases differ")
+        return value
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
-def archive_passphrase(passphrase_file: str | None, *, confirm: bool) -> bytes:
-    """The passphrase for ``-p``: $SECUREMEDIA_PASSPHRASE, --passphrase-file, or a prompt."""
+def archive_passphrase(
+    passphrase_file: str | None, *, confirm: bool, allow_weak: bool = False
+) -> bytes:
+    """The passphrase for ``-p``: $SECUREMEDIA_PASSPHRASE, --passphrase-file, or a prompt.
+
+    ``confirm``: a new archive's passphrase, asked twice at a prompt and judged
+    (unless ``allow_weak``) from every source.
+    """
+    what = "Archive passphrase"
     if passphrase_file:
-        return _from_file(passphrase_file)
-    env = os.environ.get(ARCHIVE_ENV)
-    if env:
-        return env.encode()
-    return _prompt(
-        "Archive passphrase",
-        confirm=confirm,
-        hint=f"set {ARCHIVE_ENV} or use --passphrase-file",
-    )
+        value = _from_file(passphrase_file)
+    elif os.environ.get(ARCHIVE_ENV):
+        value = os.environ[ARCHIVE_ENV].encode()
+    else:
+        return _prompt(
+            what,
+            confirm=confirm,
+            hint=f"set {ARCHIVE_ENV} or use --passphrase-file",
+            allow_weak=allow_weak,
+        )
+    return _judge(value, what, allow_weak=allow_weak) if confirm else value
 
 
 def key_passphrase_source(
-    key_passphrase_file: str | None, *, confirm: bool = False
+    key_passphrase_file: str | None, *, confirm: bool = False, allow_weak: bool = False
 ) -> Callable[[], bytes]:
     """A callable giving a key file's passphrase, asked for only when needed (once).
 
     From --key-passphrase-file, $SECUREMEDIA_KEY_PASSPHRASE, or a prompt; never
-    from $SECUREMEDIA_PASSPHRASE, which is the archive's.
+    from $SECUREMEDIA_PASSPHRASE, which is the archive's. ``confirm``: a new key
+    file's passphrase, asked twice and judged (unless ``allow_weak``).
     """
     cache: list[bytes] = []
+    what = "Key file passphrase"
 
     def get() -> bytes:
         if not cache:
-            if key_passphrase_file:
-                cache.append(_from_file(key_passphrase_file))
-            elif os.environ.get(KEY_ENV):
-                cache.append(os.environ[KEY_ENV].encode())
-            else:
-                cache.append(
-                    _prompt(
-                        "Key file passphrase",
-                        confirm=confirm,
-                        hint=f"set {KEY_ENV} or use --key-passphrase-file",
-                    )
+            if key_passphrase_file or os.environ.get(KEY_ENV):
+                if key_passphrase_file:
+                    value = _from_file(key_passphrase_file)
+                else:
+                    value = os.environ[KEY_ENV].encode()
+                if confirm:
+                    _judge(value, what, allow_weak=allow_weak)
+            else:  # a prompt judges a new passphrase itself, and asks again
+                value = _prompt(
+                    what,
+                    confirm=confirm,
+                    hint=f"set {KEY_ENV} or use --key-passphrase-file",
+                    allow_weak=allow_weak,
                 )
+            cache.append(value)
         return cache[0]
 
     return get

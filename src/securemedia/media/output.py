@@ -9,7 +9,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from ..errors import FormatError, OperationalError, UsageError
+from ..errors import FormatError, OperationalError, Remedy, UsageError
 from ..progress import Phases, no_phases
 from ..recipients import Identity
 from .plan import resolve_redundancy, volume_capacity
@@ -47,7 +47,10 @@ class MediaOutput:
         spares: int = 0,
     ) -> None:
         if output == "-":
-            raise UsageError("--media writes volume files: give -o NAME, not -o -")
+            raise UsageError(
+                "volume files are named after the output: it cannot be standard output",
+                remedy=Remedy.NAMED_OUTPUT,
+            )
         self.medium = parse_medium(media)
         self.redundancy = resolve_redundancy(redundancy)
         self.iso = iso

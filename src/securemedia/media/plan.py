@@ -184,7 +184,7 @@ def plan_discs(
 def check_spare_count(count: int, spares: int) -> None:
     """Refuse ``count`` data volumes with ``spares`` spares when the set cannot hold them."""
     if not 0 <= spares <= MAX_SPARES:
-        raise UsageError(f"--spare-discs {spares} is out of range: 0 to {MAX_SPARES}")
+        raise UsageError(f"{spares} spare discs is out of range: 0 to {MAX_SPARES}")
     if count + spares > MAX_VOLUMES:
         raise UsageError(
             f"the archive needs {count} volumes and {spares} spare(s): at most {MAX_VOLUMES} in all"

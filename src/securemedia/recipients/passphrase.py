@@ -17,6 +17,7 @@ from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ..arguments import passphrase_bytes
 from ..errors import FormatError
 from ..header import Stanza, StanzaType
 
@@ -60,10 +61,11 @@ class Argon2Params:
             )
 
 
-def derive_key(passphrase: bytes, salt: bytes, params: Argon2Params) -> bytes:
+def derive_key(passphrase: bytes | str, salt: bytes, params: Argon2Params) -> bytes:
+    """The 32-byte key for ``passphrase`` (a str is used as UTF-8, not normalised)."""
     params.check()
     return hash_secret_raw(
-        passphrase,
+        passphrase_bytes(passphrase),
         salt,
         time_cost=params.time_cost,
         memory_cost=params.memory_kib,
@@ -75,8 +77,17 @@ def derive_key(passphrase: bytes, salt: bytes, params: Argon2Params) -> bytes:
 
 @dataclass(frozen=True)
 class PassphraseRecipient:
+    """Encrypt to a passphrase: str (used as UTF-8, not normalised) or bytes.
+
+    The format primitive: it does not judge the passphrase; a script that takes
+    one from a person can call :func:`securemedia.check_new_passphrase` first.
+    """
+
     passphrase: bytes = field(repr=False)
     params: Argon2Params = Argon2Params()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "passphrase", passphrase_bytes(self.passphrase))
 
     @property
     def label(self) -> str:
@@ -98,7 +109,12 @@ class PassphraseRecipient:
 
 @dataclass(frozen=True)
 class PassphraseIdentity:
+    """Open an archive encrypted to a passphrase: str (used as UTF-8) or bytes."""
+
     passphrase: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "passphrase", passphrase_bytes(self.passphrase))
 
     def unwrap(self, stanza: Stanza) -> bytes | None:
         if stanza.type is not StanzaType.ARGON2ID:

@@ -1,0 +1,147 @@
+"""Checks of what a script passes to the API, with a :class:`TypeError` that says
+what to do instead.
+
+The commonest mistake is a path (or a key line) where loaded keys are expected:
+``pack([...], "x.sm", "office.key.pub")``. Python would fail much later with an
+``AttributeError`` deep inside, or iterate over the characters of the string.
+Paths are not accepted in their place: loading a key can ask for a passphrase
+and can fail in ways of its own, and ``load_recipients``/``load_identities``
+are where that is decided, once.
+
+A message names the argument and the type given, never the value: a string in
+the wrong place may be a passphrase.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+
+from .errors import UsageError
+from .recipients import Identity, Recipient
+
+Passphrase = bytes | str
+PassphraseArgument = Passphrase | Callable[[], Passphrase] | None
+
+
+def _looks_like_a_path(value: object) -> bool:
+    return isinstance(value, str | bytes | os.PathLike)
+
+
+def _listed(value: object, name: str, loader: str) -> list[object]:
+    if _looks_like_a_path(value):
+        raise TypeError(
+            f"{name} must be a list of loaded keys, not a {type(value).__name__} "
+            f"(a path or a key line?): load them with {loader}"
+        )
+    if not isinstance(value, Sequence):
+        raise TypeError(
+            f"{name} must be a list, not a {type(value).__name__}: use {loader} "
+            f"(or put a single one in a list)"
+        )
+    return list(value)
+
+
+def _key_pair_hint(item: object, method: str) -> str:
+    """For a PublicKey or SecretKey given as is: the method that makes what is needed."""
+    return f" (call its .{method}())" if callable(getattr(item, method, None)) else ""
+
+
+def recipients_argument(recipients: object) -> list[Recipient]:
+    """``recipients`` as a list of :class:`Recipient`, or a clear TypeError."""
+    loader = "securemedia.load_recipients(PATH)"
+    found: list[Recipient] = []
+    for i, item in enumerate(_listed(recipients, "recipients", loader)):
+        if not isinstance(item, Recipient):
+            what = "a path or a key line?" if _looks_like_a_path(item) else "not a recipient"
+            raise TypeError(
+                f"recipients[{i}] is a {type(item).__name__} ({what})"
+                f"{_key_pair_hint(item, 'recipient')}: use {loader}, "
+                "PublicKey.recipient() or PassphraseRecipient"
+            )
+        found.append(item)
+    return found
+
+
+def identities_argument(identities: object) -> list[Identity]:
+    """``identities`` as a list of :class:`Identity`, or a clear TypeError."""
+    loader = "securemedia.load_identities(PATH, passphrase)"
+    found: list[Identity] = []
+    for i, item in enumerate(_listed(identities, "identities", loader)):
+        if not isinstance(item, Identity):
+            what = "a path or a passphrase?" if _looks_like_a_path(item) else "not an identity"
+            raise TypeError(
+                f"identities[{i}] is a {type(item).__name__} ({what})"
+                f"{_key_pair_hint(item, 'identity')}: use {loader}, "
+                "SecretKey.identity() or PassphraseIdentity"
+            )
+        found.append(item)
+    return found
+
+
+def signer_argument(signer: object) -> None:
+    """Refuse a signer that is not a securemedia key pair (checked before any work:
+    the signature is made last, after the whole archive was written). The
+    signature carries the pair's whole public key (signature.py), so a bare
+    Ed25519 key cannot sign."""
+    from .keys import SecretKey
+
+    if signer is not None and not isinstance(signer, SecretKey):
+        what = " (a path?)" if _looks_like_a_path(signer) else ""
+        raise TypeError(
+            f"signer must be a securemedia SecretKey, not a {type(signer).__name__}"
+            f"{what}: load it from its key file first (securemedia.load_signing_key(path))"
+        )
+
+
+def require_signer_argument(require_signer: object) -> None:
+    """Refuse a path or key line where a list of signer keys is expected."""
+    if require_signer is None:
+        return
+    loader = "securemedia.load_signers(PATH)"
+    for i, item in enumerate(_listed(require_signer, "require_signer", loader)):
+        if isinstance(item, str | os.PathLike):
+            raise TypeError(
+                f"require_signer[{i}] is a {type(item).__name__} (a path or a key line?): "
+                f"use {loader}"
+            )
+
+
+def passphrase_bytes(value: object, what: str = "passphrase") -> bytes:
+    """A passphrase given as ``bytes`` (used as they are) or ``str``.
+
+    A ``str`` is encoded as UTF-8 exactly as given, not normalised: those are the
+    bytes the CLI takes from a prompt or ``$SECUREMEDIA_PASSPHRASE``, so a script
+    and the CLI agree on the same text, and archives made before keep opening.
+    """
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    raise TypeError(f"{what} must be str or bytes, not {type(value).__name__}")
+
+
+def _none_given() -> bytes:
+    raise UsageError("the key file is protected by a passphrase, and none was given")
+
+
+def passphrase_source(passphrase: object) -> Callable[[], bytes]:
+    """A callable giving the passphrase as bytes, from a callable returning str or
+    bytes (called only when a passphrase is needed) or from the value itself;
+    None for an unprotected key (a protected one is then a :class:`UsageError`)."""
+    if passphrase is None:
+        return _none_given
+    if isinstance(passphrase, str | bytes):
+        value = passphrase_bytes(passphrase)
+        return lambda: value
+    if not callable(passphrase):
+        raise TypeError(
+            "passphrase must be str, bytes, a callable returning one, or None, "
+            f"not {type(passphrase).__name__}"
+        )
+    source = passphrase
+
+    def get() -> bytes:
+        return passphrase_bytes(source(), "the passphrase callback's result")
+
+    return get
