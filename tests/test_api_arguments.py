@@ -108,11 +108,18 @@ def test_signer_and_required_signers_given_as_paths(
 ) -> None:
     office = make_keys("office.key")
     recipients = [office.secret.public.recipient()]
-    with pytest.raises(TypeError, match=r"signer must be a loaded Ed25519 signing key"):
+    with pytest.raises(TypeError, match=r"signer must be a securemedia SecretKey"):
         securemedia.pack([dataset], tmp_path / "x.sm", recipients, signer=str(office.path))  # type: ignore[arg-type]
     assert not (tmp_path / "x.sm").exists()
-    signer = office.secret.signing_key()
-    securemedia.pack([dataset], tmp_path / "x.sm", recipients, signer=signer)
+    with pytest.raises(TypeError, match=r"signer must be a securemedia SecretKey"):
+        # A bare Ed25519 key cannot sign: the signature carries the pair's public key.
+        securemedia.pack(
+            [dataset],
+            tmp_path / "x.sm",
+            recipients,
+            signer=office.secret.signing_key(),  # type: ignore[arg-type]
+        )
+    securemedia.pack([dataset], tmp_path / "x.sm", recipients, signer=office.secret)
     identities = [office.secret.identity()]
     for wrong in (str(office.pub_path), [str(office.pub_path)]):
         with pytest.raises(TypeError, match=r"load_signers"):
@@ -176,8 +183,10 @@ def test_library_errors_name_the_problem_and_a_remedy_not_an_option(
     assert exists.value.remedy is Remedy.REPLACE
     with pytest.raises(KeyFileError) as private:
         securemedia.load_recipients(str(office.path))
-    assert str(private.value).endswith("office.key is a private key file, not a public key")
-    assert private.value.remedy is Remedy.PUBLIC_HALF
+    assert str(private.value).endswith(
+        "office.key is a private key file, where a public key is needed: "
+        "give its public key, " + str(office.path) + ".pub (or its fingerprint)"
+    )
     with pytest.raises(securemedia.UsageError) as none:
         securemedia.pack([dataset], tmp_path / "z.sm", [])
     assert str(none.value) == "at least one recipient is needed (a public key or a passphrase)"
@@ -201,7 +210,9 @@ def test_the_cli_adds_the_option_to_the_same_errors(
     assert exists.stderr.strip().endswith("x.sm already exists (use --force to overwrite)")
     private = run_cli("pack", "export", "-o", "y.sm", "-r", office.path)
     assert private.code == 2
-    assert "is a private key file, not a public key: give its .pub to -r" in private.stderr
+    assert "is a private key file, where a public key is needed: give its public key" in (
+        private.stderr
+    )
     media = run_cli("pack", "export", "-o", "-", "-r", office.pub_path, "--media", "cd")
     assert media.code == 2 and "give -o NAME, not -o -" in media.stderr
 

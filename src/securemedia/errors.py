@@ -51,8 +51,6 @@ class Remedy(enum.Enum):
 
     REPLACE = "replace"
     """The output exists; it is replaced only when asked to (``force=True``)."""
-    PUBLIC_HALF = "public-half"
-    """A private key file was given where its public key is needed."""
     CHOOSE_MEMBER = "choose-member"
     """One member was to be written alone, and the archive holds several."""
     RECIPIENT = "recipient"

@@ -10,7 +10,6 @@ from ..errors import Remedy, SecureMediaError
 
 _HINTS: dict[Remedy, str] = {
     Remedy.REPLACE: " (use --force to overwrite)",
-    Remedy.PUBLIC_HALF: ": give its .pub to -r",
     Remedy.CHOOSE_MEMBER: ": choose one with --member",
     Remedy.RECIPIENT: ": give -r KEY, or -p for a passphrase",
     Remedy.NAMED_OUTPUT: ": give -o NAME, not -o -",
