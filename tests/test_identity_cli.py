@@ -80,7 +80,8 @@ def test_pack_names_every_recipient_and_unsigned_is_said_plainly(
     assert NOT_SIGNED in listed.stderr
     unpacked = run_cli("unpack", "u.sm", "-i", office.path, "-o", "out")
     assert unpacked.code == 0 and NOT_SIGNED in unpacked.stderr
-    passphrase = run_cli("pack", data, "-o", "p.sm", "-p", env={"SECUREMEDIA_PASSPHRASE": "x" * 24})
+    strong = {"SECUREMEDIA_PASSPHRASE": "velvet orbit canyon lantern"}
+    passphrase = run_cli("pack", data, "-o", "p.sm", "-p", env=strong)
     assert "for a passphrase; not signed" in passphrase.stderr
 
 
