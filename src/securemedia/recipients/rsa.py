@@ -17,12 +17,12 @@ from ..header import Stanza, StanzaType
 
 MIN_RSA_BITS = 3072
 MAX_RSA_BITS = 8192
-_LABEL = b"securemedia/v1 stanza RSA_OAEP"
+OAEP_LABEL = b"securemedia/v1 stanza RSA_OAEP"
 
 
 def _oaep() -> padding.OAEP:
     return padding.OAEP(
-        mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=_LABEL
+        mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=OAEP_LABEL
     )
 
 

@@ -1,0 +1,34 @@
+"""Keys that stay on a PKCS#11 token (a smartcard or an HSM).
+
+* :mod:`.uri` reads an RFC 7512 ``pkcs11:`` URI, strictly;
+* :mod:`.session` loads the module, finds the token, logs in once per run;
+* :mod:`.identities` opens stanzas with the token's private keys;
+* :mod:`.hpke_open` completes DHKEM and the HPKE key schedule in software
+  around the token's ECDH;
+* :mod:`.generate` makes non-extractable, sensitive key pairs on a token.
+
+Only :mod:`.uri` imports without python-pkcs11 (the ``pkcs11`` extra): a
+``pkcs11:`` identity is the only thing that needs it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .uri import is_token_uri
+
+if TYPE_CHECKING:
+    from ..arguments import PassphraseArgument
+    from ..recipients import Identity
+
+__all__ = ["is_token_uri", "load_token_identities"]
+
+
+def load_token_identities(
+    uri: str, *, module: str | None = None, pin: PassphraseArgument = None
+) -> list[Identity]:
+    """Identities for the private keys a ``pkcs11:`` URI names (see
+    :func:`securemedia.tokens.identities.load`)."""
+    from .identities import load
+
+    return load(uri, module=module, pin=pin)
