@@ -23,6 +23,7 @@ from .errors import KeyFileError, OperationalError, UsageError, os_error
 from .keydir import find_by_fingerprint
 from .keys import SECRET_KEY_MARKS, PublicKey, SecretKey, parse_fingerprint
 from .recipients import Identity, Recipient
+from .tokens.uri import is_token_uri
 
 MAX_KEY_FILE = 1 << 20
 
@@ -150,10 +151,18 @@ def _secret_key(data: bytes, path: str, passphrase: Callable[[], bytes]) -> Secr
 
 
 def load_identities(path: str, passphrase: PassphraseArgument = None) -> list[Identity]:
-    """Identities from a securemedia key file or a PEM private key.
+    """Identities from a securemedia key file, a PEM private key, or the keys on
+    a PKCS#11 token that a ``pkcs11:`` URI names (RFC 7512; the module from the
+    URI's ``module-path`` or $SECUREMEDIA_PKCS11_MODULE, see
+    :func:`securemedia.tokens.load_token_identities`).
 
     ``passphrase``: str or bytes, or a callable returning one, called only if the
-    key is protected (a str is used as UTF-8, not normalised); None if it is not."""
+    key is protected (a str is used as UTF-8, not normalised); None if it is not.
+    For a token it is the PIN."""
+    if is_token_uri(path):
+        from .tokens import load_token_identities
+
+        return load_token_identities(path, pin=passphrase)
     source = passphrase_source(passphrase)
     data = _read(path, "key file")
     if _looks_like_private_key(data):

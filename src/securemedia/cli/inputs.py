@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from ..archive.writer import ArchiveSummary
 from ..recipients import Identity
 from ..recipients.passphrase import PassphraseIdentity
+from ..tokens.uri import is_token_uri
 from .passphrases import archive_passphrase, key_passphrase_source
+from .tokens import token_identities, token_options
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -35,7 +37,8 @@ def key_options(func: F) -> F:
             multiple=True,
             type=click.Path(dir_okay=False),
             metavar="KEYFILE",
-            help="Private key file (securemedia key or PEM). Repeatable.",
+            help="Private key file (securemedia key or PEM), or a key on a token "
+            "(pkcs11:token=...;object=...). Repeatable.",
         ),
         click.option(
             "-p",
@@ -57,7 +60,7 @@ def key_options(func: F) -> F:
     ]
     for option in reversed(options):
         func = option(func)
-    return func
+    return token_options(func)
 
 
 def signer_label(signer: PublicKey | None) -> str:
@@ -106,7 +109,9 @@ def identities_from_options(
         found = []
     source = key_passphrase_source(key_passphrase_file)
     for spec in specs:
-        found.extend(load_identities(spec, source))
+        found.extend(
+            token_identities(spec) if is_token_uri(spec) else load_identities(spec, source)
+        )
     return found
 
 

@@ -33,6 +33,7 @@ from ..media.volume_set import (
 from ..progress import Phases, no_phases
 from .inputs import load_required_signers, signer_label
 from .output import current, emit_json, output_options
+from .tokens import token_identities, token_options
 
 _SHOWN_PROBLEMS = 3
 
@@ -162,8 +163,10 @@ def _judge_missing_recovery(checked: _Checked, why: str) -> None:
     "identity",
     type=click.Path(path_type=Path, dir_okay=False),
     metavar="KEYFILE",
-    help="Also authenticate the whole archive with this recipient key file.",
+    help="Also authenticate the whole archive with this recipient key file "
+    "(or a pkcs11: URI of a key on a token).",
 )
+@token_options
 @click.option(
     "--key-passphrase-file",
     type=click.Path(dir_okay=False),
@@ -415,10 +418,16 @@ def _authenticate(
     """Read and authenticate every byte of the archive; return its signer's key, if signed."""
     from ..archive.reader import ArchiveReader
     from ..keyring import load_identities
+    from ..tokens.uri import is_token_uri
     from .passphrases import key_passphrase_source
 
     current().end_progress()  # a passphrase prompt may follow: no bar over it
-    identities = load_identities(str(identity), key_passphrase_source(key_passphrase_file))
+    spec = str(identity)
+    identities = (
+        token_identities(spec)
+        if is_token_uri(spec)
+        else load_identities(spec, key_passphrase_source(key_passphrase_file))
+    )
     try:
         reader = ArchiveReader(stream, identities, require_signer=required or None)
     except WrongSecretKindError as exc:

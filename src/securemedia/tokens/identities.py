@@ -14,7 +14,7 @@ that lacks the mechanism, or goes away, is an error of its own, since saying
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from ..arguments import PassphraseArgument, passphrase_bytes
@@ -189,19 +189,21 @@ def _identity(session: pkcs11.Session, key: pkcs11.PrivateKey, uri: TokenURI) ->
     )
 
 
-def _keys(session: pkcs11.Session, uri: TokenURI) -> Iterator[pkcs11.PrivateKey]:
+def _keys(session: pkcs11.Session, uri: TokenURI) -> list[pkcs11.PrivateKey]:
     import pkcs11
 
     if uri.type not in (None, "private"):
         raise UsageError(f"{uri.describe()}: an identity is a private key (type=private)")
-    try:
-        for count, found in enumerate(session.get_objects(_search(uri))):
-            if count >= MAX_KEYS:
+    found: list[pkcs11.PrivateKey] = []
+    try:  # all read before any other call: one search at a time per session
+        for key in session.get_objects(_search(uri)):
+            if len(found) >= MAX_KEYS:
                 raise UsageError(f"{uri.describe()}: more than {MAX_KEYS} keys match; name one")
-            assert isinstance(found, pkcs11.PrivateKey)
-            yield found
+            assert isinstance(key, pkcs11.PrivateKey)
+            found.append(key)
     except pkcs11.PKCS11Error as exc:
         raise _token_failure(uri.describe(), exc) from None
+    return found
 
 
 def _pin_source(pin: PassphraseArgument) -> Callable[[], bytes]:

@@ -140,7 +140,15 @@ def _login(token: pkcs11.Token, pin: Callable[[], bytes]) -> _Login:
         value = pin()
         if not value or len(value) > MAX_PIN:
             return _Login(None, UsageError(f"{name}: the PIN given is empty or too long"))
-        return _Login(token.open(user_pin=value), None)
+        try:  # PKCS#11 PINs are UTF-8 (and python-pkcs11 takes str only)
+            text = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return _Login(None, UsageError(f"{name}: the PIN given is not UTF-8 text"))
+        return _Login(token.open(user_pin=text), None)
+    except pkcs11.UserAlreadyLoggedIn:
+        # This process is logged in already (another library on the same token):
+        # no PIN was spent, and the session works.
+        return _Login(token.open(), None)
     except pkcs11.PinIncorrect:
         return _Login(
             None,

@@ -1,0 +1,80 @@
+"""The command-line side of keys on a PKCS#11 token (``-i pkcs11:...``).
+
+The module comes from the URI's ``module-path``, ``--pkcs11-module``, or
+$SECUREMEDIA_PKCS11_MODULE; the PIN from ``--pin-file``,
+$SECUREMEDIA_PKCS11_PIN, or a prompt: never from argv, never logged. The
+library decides everything else (:mod:`securemedia.tokens`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TypeVar
+
+import click
+
+from ..recipients import Identity
+from .passphrases import _from_file, _prompt
+
+F = TypeVar("F", bound=Callable[..., object])
+
+PIN_ENV = "SECUREMEDIA_PKCS11_PIN"
+_META = "securemedia.pkcs11"
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None and param.name is not None:
+        ctx.meta.setdefault(_META, {})[param.name] = value
+
+
+def token_options(func: F) -> F:
+    """--pkcs11-module and --pin-file, read by :func:`token_identities` (not passed on)."""
+    options = [
+        click.option(
+            "--pkcs11-module",
+            type=click.Path(dir_okay=False),
+            expose_value=False,
+            callback=_remember,
+            help="PKCS#11 module for -i pkcs11:... URIs without module-path "
+            "(or $SECUREMEDIA_PKCS11_MODULE).",
+        ),
+        click.option(
+            "--pin-file",
+            type=click.Path(dir_okay=False),
+            expose_value=False,
+            callback=_remember,
+            help=f"Read the token's PIN from this file's first line (or ${PIN_ENV}, or a prompt).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _given() -> dict[str, str]:
+    ctx = click.get_current_context(silent=True)
+    found: dict[str, str] = ctx.meta.get(_META, {}) if ctx is not None else {}
+    return found
+
+
+def _pin_source(pin_file: str | None) -> Callable[[], bytes]:
+    def get() -> bytes:
+        if pin_file:
+            return _from_file(pin_file)
+        if os.environ.get(PIN_ENV):
+            return os.environ[PIN_ENV].encode()
+        return _prompt("Token PIN", confirm=False, hint=f"set {PIN_ENV} or use --pin-file")
+
+    return get
+
+
+def token_identities(uri: str) -> list[Identity]:
+    """The identities a ``pkcs11:`` URI names, with the module and PIN the
+    command line gave."""
+    from ..tokens import load_token_identities
+
+    given = _given()
+    return load_token_identities(
+        uri, module=given.get("pkcs11_module"), pin=_pin_source(given.get("pin_file"))
+    )
