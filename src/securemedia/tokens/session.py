@@ -63,6 +63,10 @@ def _reason(exc: BaseException) -> str:
 
 
 def _matches(token: pkcs11.Token, uri: TokenURI) -> bool:
+    from pkcs11 import TokenFlag
+
+    if not token.flags & TokenFlag.TOKEN_INITIALIZED:  # SoftHSM's spare slot, a blank card
+        return False
     wanted = {
         "label": uri.token,
         "serial": uri.serial,
