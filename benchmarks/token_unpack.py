@@ -1,0 +1,106 @@
+"""What a key held on a PKCS#11 token adds to an unpack, against the same key
+in a PEM file (SoftHSM2; a smartcard is slower per operation: see
+docs/PKCS11-STATUS.md).
+
+The "copy" P-256 key of the test token store is on the token and in memory, so
+both runs open the same archive with the same key; only where the private key
+lives differs. Figures: median wall time of the whole CLI (a fresh process:
+imports, module load, login, unwrap, decrypt, write), their difference and
+ratio; the median time of one stanza unwrap in-process; and the cost of a
+hostile header of MAX_STANZAS P-256 stanzas for other keys (each one a token
+ECDH before it is refused).
+
+    python benchmarks/token_unpack.py
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+RUNS = 7
+
+
+def _cli(args: list[str], env: dict[str, str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "securemedia", *args],
+        env=env, cwd=cwd, check=True, capture_output=True,
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from securemedia.header import MAX_STANZAS
+    from securemedia.recipients.hpke import HPKEIdentity, HPKERecipient
+    from securemedia.tokens import load_token_identities
+    from token_support import PIN, certificate_for, token_store
+
+    store = token_store()
+    work = Path(tempfile.mkdtemp(prefix="sm-token-bench-"))
+    data = work / "data"
+    data.mkdir()
+    (data / "registry.csv").write_bytes(os.urandom(4 << 20))
+    cert = certificate_for(store.copy_key.public_key(), work / "copy.crt")
+    pem = work / "copy.pem"
+    pem.write_bytes(
+        store.copy_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    env = {**os.environ, **store.env(SECUREMEDIA_PKCS11_PIN=PIN)}
+    _cli(["pack", str(data), "-o", "a.sm", "-r", str(cert), "-q"], env, work)
+    uri = f"pkcs11:token=Registry;object=copy?module-path={store.module}"
+    file_times, token_times = [], []
+    for run in range(RUNS):  # interleaved, so that machine noise hits both alike
+        file_times.append(
+            _cli(["unpack", "a.sm", "-i", str(pem), "-o", f"f{run}", "-q"], env, work)
+        )
+        token_times.append(_cli(["unpack", "a.sm", "-i", uri, "-o", f"t{run}", "-q"], env, work))
+    f, t = statistics.median(file_times), statistics.median(token_times)
+    print(f"unpack 4 MiB, P-256 key in a PEM file: {f * 1000:.0f} ms (median of {RUNS})")
+    print(f"unpack 4 MiB, same key on the token:   {t * 1000:.0f} ms (median of {RUNS})")
+    print(f"token adds {1000 * (t - f):.0f} ms, ratio {t / f:.2f}")
+
+    (token,) = load_token_identities(uri, pin=PIN)
+    software = HPKEIdentity(store.copy_key)
+    stanza = HPKERecipient(store.copy_key.public_key()).wrap(os.urandom(32))
+
+    def per_call(identity: object, n: int = 200) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            identity.unwrap(stanza)  # type: ignore[attr-defined]
+        return (time.perf_counter() - start) / n
+
+    s1, t1 = per_call(software), per_call(token)
+    print(
+        f"one stanza unwrap: software {s1 * 1e6:.0f} us, token {t1 * 1e6:.0f} us ({t1 / s1:.1f}x)"
+    )
+    hostile = [
+        HPKERecipient(ec.generate_private_key(ec.SECP256R1()).public_key()).wrap(os.urandom(32))
+        for _ in range(MAX_STANZAS)
+    ]
+    for name, identity in (("software", software), ("token", token)):
+        start = time.perf_counter()
+        assert all(identity.unwrap(s) is None for s in hostile)
+        took = (time.perf_counter() - start) * 1000
+        print(f"{MAX_STANZAS} hostile P-256 stanzas, {name}: {took:.0f} ms")
+    shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
