@@ -7,10 +7,11 @@ from pathlib import Path
 
 import click
 
-from ..errors import DestinationExistsError
+from ..errors import DestinationExistsError, UsageError
 from ..keys import SecretKey
 from .output import emit_json, info, output_options
 from .passphrases import ALLOW_WEAK_OPTION, key_passphrase_source
+from .tokens import token_keygen, token_options
 
 
 @click.command()
@@ -41,6 +42,21 @@ from .passphrases import ALLOW_WEAK_OPTION, key_passphrase_source
 )
 @ALLOW_WEAK_OPTION
 @click.option("--force", is_flag=True, help="Replace existing key files.")
+@click.option(
+    "--pkcs11",
+    "pkcs11_uri",
+    metavar="URI",
+    help="Make the key pair on a PKCS#11 token (pkcs11:token=...;object=LABEL) and write "
+    "KEYFILE.crt, a certificate for it signed by the token key.",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["p256", "p384", "rsa-3072"]),
+    default="p256",
+    show_default=True,
+    help="With --pkcs11: the token key's type.",
+)
+@token_options
 @output_options
 def keygen(
     output: str,
@@ -48,6 +64,8 @@ def keygen(
     classic: bool,
     key_passphrase_file: str | None,
     force: bool,
+    pkcs11_uri: str | None,
+    kind: str,
     as_json: bool,
     quiet: bool,
     allow_weak: bool = False,
@@ -56,7 +74,14 @@ def keygen(
 
     The passphrase comes from $SECUREMEDIA_KEY_PASSPHRASE, --key-passphrase-file, or
     a prompt ($SECUREMEDIA_PASSPHRASE is the archive passphrase, never a key's).
+    With --pkcs11 the private key is made on the token and never leaves it; the
+    PIN comes from $SECUREMEDIA_PKCS11_PIN, --pin-file, or a prompt.
     """
+    if pkcs11_uri is not None:
+        if no_passphrase or classic or key_passphrase_file:
+            raise UsageError("--pkcs11 makes a token key: no passphrase or --classic applies")
+        token_keygen(pkcs11_uri, kind, output, force=force, as_json=as_json, quiet=quiet)
+        return
     target = Path(output)
     if not force:
         # Before asking for a passphrase; saving checks again, atomically.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import click
@@ -78,3 +79,38 @@ def token_identities(uri: str) -> list[Identity]:
     return load_token_identities(
         uri, module=given.get("pkcs11_module"), pin=_pin_source(given.get("pin_file"))
     )
+
+
+def token_keygen(
+    uri: str, kind: str, output: str, *, force: bool, as_json: bool, quiet: bool
+) -> None:
+    """``keygen --pkcs11 URI -o NAME``: the key pair on the token, NAME.crt beside."""
+    from ..tokens.generate import TokenKeyKind
+    from ..tokens.keygen import make_token_key
+    from .output import emit_json, info
+
+    target = output if output.endswith(".crt") else output + ".crt"
+    given = _given()
+    made = make_token_key(
+        uri,
+        TokenKeyKind(kind),
+        Path(target),
+        module=given.get("pkcs11_module"),
+        pin=_pin_source(given.get("pin_file")),
+        force=force,
+    )
+    subject = made.certificate.subject.rfc4514_string()
+    if as_json:
+        emit_json(
+            {
+                "certificate_file": target,
+                "subject": subject,
+                "sha256_fingerprint": made.fingerprint,
+                "kind": kind,
+                "uri": uri,
+            }
+        )
+        return
+    info(f"# the private key stays on the token: unpack with -i '{uri}'", quiet=quiet)
+    info(f"# wrote {target}: send it to senders (-r {target})", quiet=quiet)
+    click.echo(f"{subject} SHA-256 {made.fingerprint}")

@@ -38,12 +38,19 @@ _CURVES = {
 
 
 def generate_key_pair(
-    session: pkcs11.Session, kind: TokenKeyKind, label: str, key_id: bytes
+    session: pkcs11.Session,
+    kind: TokenKeyKind,
+    label: str,
+    key_id: bytes,
+    *,
+    may_sign: bool = False,
 ) -> tuple[pkcs11.PublicKey, pkcs11.PrivateKey]:
     """A new key pair stored on the token under ``label`` and ``key_id``.
 
     The session must be read-write and logged in. Only the private key's
-    intended use is allowed (decrypt, derive or sign), nothing else.
+    intended use is allowed (decrypt, derive or sign), nothing else;
+    ``may_sign`` lets an encryption key also sign, for its own certificate
+    (:mod:`.keygen` takes that right away again).
     """
     import pkcs11
     from pkcs11 import Attribute, KeyType, Mechanism, MechanismFlag
@@ -57,7 +64,7 @@ def generate_key_pair(
         Attribute.DECRYPT: kind is TokenKeyKind.RSA3072,
         Attribute.UNWRAP: False,
         Attribute.DERIVE: kind in (TokenKeyKind.P256, TokenKeyKind.P384),
-        Attribute.SIGN: kind is TokenKeyKind.ED25519,
+        Attribute.SIGN: may_sign or kind is TokenKeyKind.ED25519,
     }
     public: dict[Attribute, Any] = {Attribute.TOKEN: True, Attribute.PRIVATE: False}
     try:
@@ -68,7 +75,9 @@ def generate_key_pair(
                 id=key_id,
                 label=label,
                 store=True,
-                capabilities=MechanismFlag.ENCRYPT | MechanismFlag.DECRYPT,
+                capabilities=MechanismFlag.ENCRYPT | MechanismFlag.DECRYPT | MechanismFlag.SIGN
+                if may_sign
+                else MechanismFlag.ENCRYPT | MechanismFlag.DECRYPT,
                 public_template=public,
                 private_template=private,
             )
@@ -87,7 +96,7 @@ def generate_key_pair(
             else Mechanism.EC_KEY_PAIR_GEN,
             capabilities=MechanismFlag.SIGN | MechanismFlag.VERIFY
             if kind is TokenKeyKind.ED25519
-            else MechanismFlag.DERIVE,
+            else MechanismFlag.DERIVE | (MechanismFlag.SIGN if may_sign else MechanismFlag(0)),
             public_template=public,
             private_template=private,
         )

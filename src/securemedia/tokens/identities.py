@@ -206,7 +206,7 @@ def _keys(session: pkcs11.Session, uri: TokenURI) -> list[pkcs11.PrivateKey]:
     return found
 
 
-def _pin_source(pin: PassphraseArgument) -> Callable[[], bytes]:
+def pin_source(pin: PassphraseArgument) -> Callable[[], bytes]:
     def get() -> bytes:
         if pin is None:
             raise UsageError("the token needs a PIN, and none was given")
@@ -225,7 +225,7 @@ def load(uri: str, *, module: str | None = None, pin: PassphraseArgument = None)
     not tried again in this process.
     """
     parsed = parse(uri)
-    session, _ = token_session(parsed, module, _pin_source(pin))
+    session, _ = token_session(parsed, module, pin_source(pin))
     found = [_identity(session, key, parsed) for key in _keys(session, parsed)]
     if not found:
         raise OperationalError(f"{parsed.describe()}: no such private key on the token")

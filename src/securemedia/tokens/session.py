@@ -110,10 +110,12 @@ class _Login:
 
 
 _LOGINS: dict[tuple[str, str], _Login] = {}
-"""(module, token serial) -> the one login attempt of this process."""
+"""(module, token serial and label) -> the one login attempt of this process."""
 
 
-def open_session(token: pkcs11.Token, module: str, pin: Callable[[], bytes]) -> pkcs11.Session:
+def open_session(
+    token: pkcs11.Token, module: str, pin: Callable[[], bytes], *, rw: bool = False
+) -> pkcs11.Session:
     """A logged-in session on ``token``, shared by every key named on it.
 
     ``pin`` is called at most once per token and process, and only if the token
@@ -122,14 +124,17 @@ def open_session(token: pkcs11.Token, module: str, pin: Callable[[], bytes]) -> 
     key = (module, token.serial.hex() + token.label)
     done = _LOGINS.get(key)
     if done is None:
-        done = _LOGINS[key] = _login(token, pin)
+        done = _LOGINS[key] = _login(token, pin, rw)
     if done.error is not None:
         raise done.error
     assert done.session is not None
+    if rw and not done.session.rw:
+        # Logged in already (login is per process and token): no PIN again.
+        return token.open(rw=True)
     return done.session
 
 
-def _login(token: pkcs11.Token, pin: Callable[[], bytes]) -> _Login:
+def _login(token: pkcs11.Token, pin: Callable[[], bytes], rw: bool) -> _Login:
     import pkcs11
     from pkcs11 import TokenFlag
 
@@ -138,9 +143,9 @@ def _login(token: pkcs11.Token, pin: Callable[[], bytes]) -> _Login:
         return _Login(None, _locked(name))
     try:
         if token.flags & TokenFlag.PROTECTED_AUTHENTICATION_PATH:
-            return _Login(token.open(user_pin=pkcs11.PROTECTED_AUTH), None)
+            return _Login(token.open(rw=rw, user_pin=pkcs11.PROTECTED_AUTH), None)
         if not token.flags & TokenFlag.LOGIN_REQUIRED:
-            return _Login(token.open(), None)
+            return _Login(token.open(rw=rw), None)
         value = pin()
         if not value or len(value) > MAX_PIN:
             return _Login(None, UsageError(f"{name}: the PIN given is empty or too long"))
@@ -148,11 +153,11 @@ def _login(token: pkcs11.Token, pin: Callable[[], bytes]) -> _Login:
             text = value.decode("utf-8")
         except UnicodeDecodeError:
             return _Login(None, UsageError(f"{name}: the PIN given is not UTF-8 text"))
-        return _Login(token.open(user_pin=text), None)
+        return _Login(token.open(rw=rw, user_pin=text), None)
     except pkcs11.UserAlreadyLoggedIn:
         # This process is logged in already (another library on the same token):
         # no PIN was spent, and the session works.
-        return _Login(token.open(), None)
+        return _Login(token.open(rw=rw), None)
     except pkcs11.PinIncorrect:
         return _Login(
             None,
@@ -175,10 +180,11 @@ def _locked(name: str) -> NoIdentityError:
 
 
 def token_session(
-    uri: TokenURI, module: str | None, pin: Callable[[], bytes]
+    uri: TokenURI, module: str | None, pin: Callable[[], bytes], *, rw: bool = False
 ) -> tuple[pkcs11.Session, str]:
-    """A logged-in session on the token ``uri`` names, and the module's path."""
+    """A logged-in session on the token ``uri`` names (read-write: to make
+    keys), and the module's path."""
     path = module_path(uri, module)
     lib = _load(path)
     token = find_token(lib, uri, path)
-    return open_session(token, path, pin), path
+    return open_session(token, path, pin, rw=rw), path
