@@ -46,7 +46,7 @@ from .tokens import token_keygen, token_options
     "--pkcs11",
     "pkcs11_uri",
     metavar="URI",
-    help="Make the key pair on a PKCS#11 token (pkcs11:token=...;object=LABEL) and write "
+    help="Make the key pair on a PKCS#11 token (pkcs11:token=...;object=...) and write "
     "KEYFILE.crt, a certificate for it signed by the token key.",
 )
 @click.option(

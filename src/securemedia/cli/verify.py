@@ -164,7 +164,7 @@ def _judge_missing_recovery(checked: _Checked, why: str) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     metavar="KEYFILE",
     help="Also authenticate the whole archive with this recipient key file "
-    "(or a pkcs11: URI of a key on a token).",
+    "(or a key on a token: pkcs11:token=...;object=...).",
 )
 @token_options
 @click.option(
