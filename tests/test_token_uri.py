@@ -55,3 +55,23 @@ def test_a_refused_pin_is_not_echoed() -> None:
     with pytest.raises(UsageError) as caught:
         parse("pkcs11:token=a;pin-value=s3cret-pin")
     assert "s3cret" not in str(caught.value)
+
+
+def test_without_python_pkcs11_one_clear_line() -> None:
+    """Installed without the pkcs11 extra: a UsageError that says what to install."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; sys.modules['pkcs11'] = None\n"
+        "from securemedia.errors import UsageError\n"
+        "from securemedia.keyring import load_identities\n"
+        "try:\n"
+        "    load_identities('pkcs11:token=a;object=b?module-path=/x.so')\n"
+        "except UsageError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert "pip install 'securemedia[pkcs11]'" in done.stdout

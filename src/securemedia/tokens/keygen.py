@@ -23,7 +23,7 @@ from ..errors import OperationalError, UsageError
 from .certificate import pem, self_signed
 from .generate import TokenKeyKind, generate_key_pair
 from .identities import pin_source
-from .session import token_session
+from .session import require_pkcs11, token_session
 from .uri import parse
 
 ENCRYPTION_KINDS = (TokenKeyKind.RSA3072, TokenKeyKind.P256, TokenKeyKind.P384)
@@ -55,14 +55,15 @@ def make_token_key(
     """Generate an encryption key pair on the token under the URI's ``object``
     label (and ``id``, else a random one), and write its self-signed PEM
     certificate to ``certificate_file``."""
-    import pkcs11
-    from pkcs11 import Attribute
-
     if kind not in ENCRYPTION_KINDS:
         raise UsageError(
             f"{kind.value}: a token key that signs archives waits for the signature-block "
             "decision (docs/PKCS11-STATUS.md); rsa-3072, p256 or p384 encrypt"
         )
+    require_pkcs11()
+    import pkcs11
+    from pkcs11 import Attribute
+
     parsed = parse(uri)
     if not parsed.object:
         raise UsageError(f"{uri}: give the new key's label as object=NAME in the URI")

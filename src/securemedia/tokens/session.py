@@ -26,6 +26,16 @@ MAX_PIN = 256
 """PKCS#11 PINs are short; a longer one is a file given by mistake."""
 
 
+def require_pkcs11() -> None:
+    """A clear line, not a traceback, where python-pkcs11 is not installed."""
+    try:
+        import pkcs11  # noqa: F401 - only whether it imports
+    except ImportError:
+        raise UsageError(
+            "keys on a PKCS#11 token need python-pkcs11: pip install 'securemedia[pkcs11]'"
+        ) from None
+
+
 def module_path(uri: TokenURI, module: str | None) -> str:
     """The module to load: the URI's ``module-path``, else ``module`` (the
     caller's option), else ``$SECUREMEDIA_PKCS11_MODULE``."""
@@ -184,6 +194,7 @@ def token_session(
 ) -> tuple[pkcs11.Session, str]:
     """A logged-in session on the token ``uri`` names (read-write: to make
     keys), and the module's path."""
+    require_pkcs11()
     path = module_path(uri, module)
     lib = _load(path)
     token = find_token(lib, uri, path)
