@@ -139,8 +139,12 @@ def open_session(
         raise done.error
     assert done.session is not None
     if rw and not done.session.rw:
-        # Logged in already (login is per process and token): no PIN again.
-        return token.open(rw=True)
+        import pkcs11
+
+        try:  # logged in already (login is per process and token): no PIN again
+            return token.open(rw=True)
+        except pkcs11.PKCS11Error as exc:
+            raise OperationalError(f"token {token.label!r}: {_reason(exc)}") from None
     return done.session
 
 
@@ -149,9 +153,9 @@ def _login(token: pkcs11.Token, pin: Callable[[], bytes], rw: bool) -> _Login:
     from pkcs11 import TokenFlag
 
     name = f"token {token.label!r}"
-    if token.flags & TokenFlag.USER_PIN_LOCKED:
-        return _Login(None, _locked(name))
     try:
+        if token.flags & TokenFlag.USER_PIN_LOCKED:  # not even tried
+            return _Login(None, _locked(name))
         if token.flags & TokenFlag.PROTECTED_AUTHENTICATION_PATH:
             return _Login(token.open(rw=rw, user_pin=pkcs11.PROTECTED_AUTH), None)
         if not token.flags & TokenFlag.LOGIN_REQUIRED:
