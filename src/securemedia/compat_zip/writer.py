@@ -15,7 +15,7 @@ from pyzipper.zipfile_aes import WZ_AES_V2, AESZipInfo
 from ..archive.sources import OwnFiles, Source, open_source, scan_inputs
 from ..atomic import atomic_output
 from ..errors import OperationalError, SecureMediaError, UsageError
-from ..progress import Phases, Progress, ignore, no_phases
+from ..progress import Phases, Progress, ReportedReads, ignore, no_phases
 from .layout import INNER_NAME
 
 #: zlib's default level. Measured on a registry CSV (benchmarks/compat_zip.py):
@@ -227,7 +227,7 @@ def _add_member(tar: tarfile.TarFile, entry: Source, progress: Progress | None) 
         info.mode = st.st_mode & 0o777
         info.size = st.st_size
         try:
-            tar.addfile(info, handle if progress is None else _Reporting(handle, progress))
+            tar.addfile(info, handle if progress is None else ReportedReads(handle, progress))
         except OSError as exc:
             raise OperationalError(f"cannot read {entry.path}: {exc.strerror or exc}") from None
 
@@ -243,19 +243,6 @@ def _format_ns(ns: int) -> str:
     sign = "-" if ns < 0 else ""
     seconds, frac = divmod(abs(ns), 1_000_000_000)
     return f"{sign}{seconds}.{frac:09d}"
-
-
-class _Reporting:
-    """An input file that reports each read to ``progress`` (tarfile only calls read)."""
-
-    def __init__(self, raw: IO[bytes], progress: Progress) -> None:
-        self._raw = raw
-        self._progress = progress
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._raw.read(n)
-        self._progress(len(data))
-        return data
 
 
 class _CountingWriter:
