@@ -127,7 +127,7 @@ class NameSet:
         ).digest()
 
     def add(self, name: str, is_dir: bool) -> None:
-        key = unicodedata.normalize("NFC", name).casefold()
+        key = folded_name(name)
         digest = self._digest(key)
         if self._kinds.get(digest) is not None:
             raise UnsafeMemberError(f"duplicate member name {quoted_name(name)}")
@@ -145,6 +145,11 @@ class NameSet:
             self._parents.add(pdigest, True)
             parent = parent.rpartition("/")[0]
         self._kinds.add(digest, is_dir)
+
+
+def folded_name(name: str) -> str:
+    """The form the unique-name rules compare: NFC, case folded (one name on NTFS and APFS)."""
+    return unicodedata.normalize("NFC", name).casefold()
 
 
 def check_unique(entries: Iterable[tuple[str, bool]]) -> None:
