@@ -60,11 +60,6 @@ def key_options(func: F) -> F:
     return func
 
 
-def signer_label(signer: PublicKey | None) -> str:
-    """The signer's fingerprint, the one ``keygen`` printed for its key pair."""
-    return signer.fingerprint if signer else ""
-
-
 NOT_SIGNED = (
     "not signed: nobody vouches for who made it (anyone with a recipient's public key could)"
 )

@@ -17,7 +17,7 @@ from ..archive.index import Member
 from ..archive.paths import display_name
 from ..archive.reader import ArchiveReader
 from ..errors import UsageError
-from .inputs import identities_from_options, key_options, open_input, signer_label, signer_line
+from .inputs import identities_from_options, key_options, open_input, signer_line
 from .output import current, human_bytes, info, output_options
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
@@ -53,7 +53,7 @@ def listing(
         return
     keys = identities_from_options(identities, use_passphrase, passphrase_file, key_passphrase_file)
     with open_input(archives) as source, ArchiveReader(source, keys) as reader:
-        signer = signer_label(reader.signer) or None
+        signer = reader.signer.fingerprint if reader.signer else None
         said = signer_line(reader.signer)
         if as_json:
             head = {

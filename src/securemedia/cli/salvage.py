@@ -15,7 +15,7 @@ from ..archive.salvage import salvage
 from ..errors import LostDataError
 from ..keys import PublicKey
 from ..recipients import Identity
-from .inputs import open_archive_file, signer_label
+from .inputs import open_archive_file
 from .output import emit_json, human_bytes, info, progress_bar
 
 
@@ -53,7 +53,7 @@ def unpack_salvage(
             {
                 "archive_id": reader.archive_id,
                 "destination": str(target),
-                "signer": signer_label(reader.signer) if reader.signer else None,
+                "signer": reader.signer.fingerprint if reader.signer else None,
                 "volumes": findings,
                 "members": [m.to_json() for m in result.restored],
                 "lost": [{"path": m.path, "type": m.type, "size": m.size} for m in result.lost],
@@ -63,7 +63,7 @@ def unpack_salvage(
     else:
         for m in result.lost:
             click.echo(f"lost: {m.path}", err=True)
-        signed = f", signed by {signer_label(reader.signer)}" if reader.signer else ""
+        signed = f", signed by {reader.signer.fingerprint}" if reader.signer else ""
         info(
             f"salvaged {result.files} file(s), {human_bytes(result.bytes)}, into {target}{signed}",
             quiet=quiet,

@@ -18,7 +18,6 @@ from .inputs import (
     key_options,
     load_required_signers,
     open_input,
-    signer_label,
     signer_line,
 )
 from .output import current, emit_json, human_bytes, info, output_options, progress_bar
@@ -188,7 +187,7 @@ def _report(
     return {
         "archive_id": reader.archive_id,
         "destination": dest,
-        "signer": signer_label(reader.signer) if reader.signer else None,
+        "signer": reader.signer.fingerprint if reader.signer else None,
         "members": members,
         "elapsed_seconds": round(time.monotonic() - started, 3),
     }

@@ -31,7 +31,7 @@ from ..media.volume_set import (
     read_volume_info_healed,
 )
 from ..progress import Phases, no_phases
-from .inputs import load_required_signers, signer_label
+from .inputs import load_required_signers
 from .output import current, emit_json, output_options
 
 _SHOWN_PROBLEMS = 3
@@ -287,7 +287,7 @@ def verify(
             "volumes": [c.to_json() for c in checked],
             "set_problems": set_problems,
             "authenticated": authenticated,
-            "signer": signer_label(signer) if signer else None,
+            "signer": signer.fingerprint if signer else None,
         }
         if media is not None:
             document["media"] = media.to_json()
@@ -378,7 +378,7 @@ def _verify_plain_archive(
         if identity is not None:
             document |= {
                 "authenticated": True,
-                "signer": signer_label(signer) if signer else None,
+                "signer": signer.fingerprint if signer else None,
                 "checked": [*checked, "every byte authenticated"],
                 "not_checked": [],
             }
@@ -402,7 +402,7 @@ def _verify_plain_archive(
 
 def _authenticated_line(signer: PublicKey | None) -> str:
     if signer:
-        return f"archive authenticated end to end, signed by {signer_label(signer)}"
+        return f"archive authenticated end to end, signed by {signer.fingerprint}"
     return (
         "archive authenticated end to end, but NOT signed: anyone holding the recipient's "
         "public key could have made it (--require-signer insists on a signer)"
