@@ -16,9 +16,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from .errors import UsageError
 from .recipients import Identity, Recipient
+
+if TYPE_CHECKING:  # keys imports this module (via recipients.passphrase): not at run time
+    from .keys import PassphraseSource
 
 Passphrase = bytes | str
 PassphraseArgument = Passphrase | Callable[[], Passphrase] | None
@@ -125,7 +129,7 @@ def _none_given() -> bytes:
     raise UsageError("the key file is protected by a passphrase, and none was given")
 
 
-def passphrase_source(passphrase: object) -> Callable[[], bytes]:
+def passphrase_source(passphrase: object) -> PassphraseSource:
     """A callable giving the passphrase as bytes, from a callable returning str or
     bytes (called only when a passphrase is needed) or from the value itself;
     None for an unprotected key (a protected one is then a :class:`UsageError`)."""

@@ -15,13 +15,13 @@ without naming a command-line option: the library is also used from scripts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from .arguments import PassphraseArgument, passphrase_source
 from .errors import KeyFileError, OperationalError, UsageError, os_error
 from .keydir import find_by_fingerprint
-from .keys import SECRET_KEY_MARKS, PublicKey, SecretKey, parse_fingerprint
+from .keys import SECRET_KEY_MARKS, PassphraseSource, PublicKey, SecretKey, parse_fingerprint
 from .recipients import Identity, Recipient
 
 MAX_KEY_FILE = 1 << 20
@@ -136,7 +136,7 @@ def load_secret_key(path: str, passphrase: PassphraseArgument = None) -> SecretK
     return _secret_key(_read(path, "key file"), path, passphrase_source(passphrase))
 
 
-def _secret_key(data: bytes, path: str, passphrase: Callable[[], bytes]) -> SecretKey:
+def _secret_key(data: bytes, path: str, passphrase: PassphraseSource) -> SecretKey:
     if _looks_like_certificate(data):
         raise KeyFileError(
             f"{path} is an X.509 certificate (a public key), where a private key file is "

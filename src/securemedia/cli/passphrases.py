@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from ..errors import UsageError, os_error
+from ..keys import PassphraseSource
 from ..passphrase_strength import WeakPassphraseError, check_new_passphrase
 from .hints import cli_message
 
@@ -124,7 +124,7 @@ def archive_passphrase(
 
 def key_passphrase_source(
     key_passphrase_file: str | None, *, confirm: bool = False, allow_weak: bool = False
-) -> Callable[[], bytes]:
+) -> PassphraseSource:
     """A callable giving a key file's passphrase, asked for only when needed (once).
 
     From --key-passphrase-file, $SECUREMEDIA_KEY_PASSPHRASE, or a prompt; never
