@@ -165,6 +165,7 @@ class PublicKey:
             raise UsageError(f"public key {self.fingerprint} is not a valid key") from None
 
     def verify_key(self) -> ed25519.Ed25519PublicKey:
+        """The pair's Ed25519 public key; ValueError if its bytes are not one."""
         return ed25519.Ed25519PublicKey.from_public_bytes(self.signing)
 
 

@@ -11,7 +11,6 @@ import hashlib
 import os
 import re
 import unicodedata
-from collections.abc import Iterable
 
 from ..errors import UnsafeMemberError
 from .digest_set import DigestSet
@@ -150,13 +149,6 @@ class NameSet:
 def folded_name(name: str) -> str:
     """The form the unique-name rules compare: NFC, case folded (one name on NTFS and APFS)."""
     return unicodedata.normalize("NFC", name).casefold()
-
-
-def check_unique(entries: Iterable[tuple[str, bool]]) -> None:
-    """Check ``(name, is_directory)`` pairs with :class:`NameSet` rules."""
-    names = NameSet()
-    for name, is_dir in entries:
-        names.add(name, is_dir)
 
 
 def display_name(name: str) -> str:
