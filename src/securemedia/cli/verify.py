@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 import click
 
-from ..errors import MediaError, UsageError, WrongSecretKindError
+from ..errors import MediaError, UsageError
 from ..keys import PublicKey
 from ..media import recovery
 from ..media.header import FLAG_IMAGE_PROTECTED
@@ -33,6 +33,7 @@ from ..media.volume_set import (
 from ..progress import Phases, no_phases
 from .inputs import load_required_signers
 from .output import current, emit_json, output_options
+from .verify_archive import authenticate, authenticated_line, is_plain_archive, verify_plain_archive
 
 _SHOWN_PROBLEMS = 3
 
@@ -236,8 +237,8 @@ def verify(
     if signers and identity is None:
         raise UsageError("--require-signer needs -i KEYFILE: a signature is inside the encryption")
     required = load_required_signers(signers)
-    if len(paths) == 1 and _is_plain_archive(paths[0]):
-        _verify_plain_archive(paths[0], identity, key_passphrase_file, required, as_json)
+    if len(paths) == 1 and is_plain_archive(paths[0]):
+        verify_plain_archive(paths[0], identity, key_passphrase_file, required, as_json)
         return
     phases = current().phases() or no_phases  # one bar per file checked
     checked = [_check_file(path, phases) for path in paths]
@@ -271,7 +272,7 @@ def verify(
             # read is named (volume, bytes) and nothing is authenticated.
             try:
                 with open_volume_set(list(paths)) as stream:
-                    signer = _authenticate(stream, identity, key_passphrase_file, required)
+                    signer = authenticate(stream, identity, key_passphrase_file, required)
                     media = stream.report
                     copies = _check_copies(checked, stream)
                 authenticated = True
@@ -304,7 +305,7 @@ def verify(
             for line in media.lines():
                 click.echo(line)
         if authenticated:
-            click.echo(_authenticated_line(signer))
+            click.echo(authenticated_line(signer))
     # Authenticated, but a copy disagrees with the archive: salvage would fail.
     failed = copies if copies else problems if not authenticated else []
     if failed:
@@ -328,106 +329,3 @@ def _check_copies(checked: list[_Checked], archive: BinaryIO) -> list[str]:
         except MediaError as exc:
             out.append(f"{c.name()}: {str(exc).removeprefix(f'{c.path}: ')}")
     return out
-
-
-def _is_plain_archive(path: Path) -> bool:
-    from ..header import MAGIC
-
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(len(MAGIC)) == MAGIC
-    except OSError:
-        return False
-
-
-def _verify_plain_archive(
-    path: Path,
-    identity: Path | None,
-    key_passphrase_file: str | None,
-    required: list[PublicKey],
-    as_json: bool,
-) -> None:
-    """An archive written without --media has no sector checksums or recovery data.
-
-    Without a key only its header can be read: its content and its length (a cut
-    at a chunk boundary looks like a shorter archive) cannot be checked, so this
-    is not reported as a pass (UsageError, exit 2).
-    """
-    from ..header import read_header
-    from ..stream import payload_plaintext_size
-
-    with open(path, "rb") as handle:
-        header = read_header(handle)
-        size = handle.seek(0, 2)
-    payload_plaintext_size(size - len(header.raw))  # an impossible length is truncation
-    signer: PublicKey | None = None
-    if identity is not None:
-        with open(path, "rb") as handle:
-            signer = _authenticate(handle, identity, key_passphrase_file, required)
-        current().end_progress()
-    facts = {
-        "archive": str(path),
-        "archive_id": header.archive_id,
-        "recipients": len(header.stanzas),
-        "archive_bytes": size,
-        "recovery": False,
-    }
-    if as_json:
-        checked = ["header", "recipients", "length is possible"]
-        document: dict[str, Any] = {"ok": identity is not None, **facts}
-        if identity is not None:
-            document |= {
-                "authenticated": True,
-                "signer": signer.fingerprint if signer else None,
-                "checked": [*checked, "every byte authenticated"],
-                "not_checked": [],
-            }
-        else:
-            document |= {"authenticated": False, "checked": checked}
-            document["not_checked"] = ["content", "length (truncation)"]
-        emit_json(document)
-    else:
-        click.echo(
-            f"{path}: securemedia archive {header.archive_id}: header read, "
-            f"{len(header.stanzas)} recipient(s), {size:,} bytes, no recovery data"
-        )
-        if identity is not None:
-            click.echo(_authenticated_line(signer))
-    if identity is None:
-        raise UsageError(
-            f"{path}: content and length NOT checked: a plain archive (packed without "
-            "--media) can only be checked with -i KEYFILE"
-        )
-
-
-def _authenticated_line(signer: PublicKey | None) -> str:
-    if signer:
-        return f"archive authenticated end to end, signed by {signer.fingerprint}"
-    return (
-        "archive authenticated end to end, but NOT signed: anyone holding the recipient's "
-        "public key could have made it (--require-signer insists on a signer)"
-    )
-
-
-def _authenticate(
-    stream: BinaryIO, identity: Path, key_passphrase_file: str | None, required: list[PublicKey]
-) -> PublicKey | None:
-    """Read and authenticate every byte of the archive; return its signer's key, if signed."""
-    from ..archive.reader import ArchiveReader
-    from ..keyring import load_identities
-    from .passphrases import key_passphrase_source
-
-    current().end_progress()  # a passphrase prompt may follow: no bar over it
-    identities = load_identities(str(identity), key_passphrase_source(key_passphrase_file))
-    try:
-        reader = ArchiveReader(stream, identities, require_signer=required or None)
-    except WrongSecretKindError as exc:
-        if exc.needs != "passphrase":
-            raise
-        # verify takes no passphrase; unpack -p authenticates every byte before writing.
-        raise WrongSecretKindError(
-            exc.fact, "verify -i takes a key; check it with unpack -p instead", exc.needs
-        ) from None
-    phases = current().phases()
-    reader.verify(phases("authenticating", reader.payload_size) if phases else None)
-    return reader.signer
