@@ -20,6 +20,7 @@ import hmac
 import struct
 from dataclasses import dataclass
 from enum import IntEnum
+from pathlib import Path
 from typing import BinaryIO
 
 from .errors import FormatError, IntegrityError, UnsupportedVersionError
@@ -123,6 +124,17 @@ def seal(unsigned: bytes, header_key: bytes) -> Header:
     """Append the MAC to an encoded header and return it parsed."""
     mac = hmac.new(header_key, unsigned, hashlib.sha256).digest()
     return parse(unsigned + mac)
+
+
+def is_archive_file(path: Path) -> bool:
+    """True if ``path`` starts with :data:`MAGIC`: an archive written as one file
+    (not a disc volume or image). False also if it cannot be read: the caller's
+    own open of it says why."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(MAGIC)) == MAGIC
+    except OSError:
+        return False
 
 
 def read_header(source: BinaryIO) -> Header:

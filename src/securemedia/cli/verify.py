@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 import click
 
 from ..errors import MediaError, UsageError
+from ..header import is_archive_file
 from ..keys import PublicKey
 from ..media import recovery
 from ..media.header import FLAG_IMAGE_PROTECTED
@@ -33,7 +34,7 @@ from ..media.volume_set import (
 from ..progress import Phases, no_phases
 from .inputs import load_required_signers
 from .output import current, emit_json, output_options
-from .verify_archive import authenticate, authenticated_line, is_plain_archive, verify_plain_archive
+from .verify_archive import authenticate, authenticated_line, verify_plain_archive
 
 _SHOWN_PROBLEMS = 3
 
@@ -237,7 +238,7 @@ def verify(
     if signers and identity is None:
         raise UsageError("--require-signer needs -i KEYFILE: a signature is inside the encryption")
     required = load_required_signers(signers)
-    if len(paths) == 1 and is_plain_archive(paths[0]):
+    if len(paths) == 1 and is_archive_file(paths[0]):
         verify_plain_archive(paths[0], identity, key_passphrase_file, required, as_json)
         return
     phases = current().phases() or no_phases  # one bar per file checked

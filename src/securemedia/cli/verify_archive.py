@@ -15,17 +15,6 @@ from ..keys import PublicKey
 from .output import current, emit_json
 
 
-def is_plain_archive(path: Path) -> bool:
-    """True if ``path`` starts as an archive written without --media does."""
-    from ..header import MAGIC
-
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(len(MAGIC)) == MAGIC
-    except OSError:
-        return False
-
-
 def verify_plain_archive(
     path: Path,
     identity: Path | None,

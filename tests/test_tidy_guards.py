@@ -1,6 +1,8 @@
-"""An existing output is refused in one wording, whichever command meets it:
-``PATH already exists (use --force to overwrite)`` (the library's
-``atomic.already_exists`` plus the CLI's hint), exit 1, nothing replaced."""
+"""Guards for code that tidy made one, through the real CLI: an existing output
+is refused in one wording whichever command meets it (``PATH already exists
+(use --force to overwrite)``: ``atomic.already_exists`` plus the CLI's hint,
+exit 1, nothing replaced), and files are told apart by their first bytes in one
+place (``header.is_archive_file``, ``compat_zip.is_compat_zip``)."""
 
 from __future__ import annotations
 
@@ -37,3 +39,16 @@ def test_volume_output_exists(
     again = run_cli("pack", "f.txt", "-o", "ship.sm", "--media", "2MB", "-r", alice.pub_path)
     assert again.code == 1
     assert _HINT in again.stderr and "ship.sm" in again.stderr
+
+
+def test_repair_names_a_compat_zip(tmp_path: Path, run_cli: RunCli) -> None:
+    """repair recognises a compat ZIP by its bytes (repair_advice, header.is_archive_file)."""
+    pytest.importorskip("pyzipper")
+    (tmp_path / "f.txt").write_text("x")
+    packed = run_cli(
+        "pack", "f.txt", "-o", "s.bin", "--format", "zip", "--passphrase-out", "s.pass"
+    )  # fmt: skip
+    assert packed.code == 0, packed.stderr
+    result = run_cli("repair", "s.bin", "-o", "fixed")
+    assert result.code == 2
+    assert "s.bin: a compat ZIP (pack --format zip): it carries no recovery data" in result.stderr
