@@ -51,7 +51,7 @@ class Output:
         stay until :meth:`end_progress` (main calls it when the command ends)."""
         if self._phases is None and _show_progress(self.quiet):
             self._bars = contextlib.ExitStack()
-            self._phases = self._bars.enter_context(phase_bars(quiet=self.quiet))
+            self._phases = self._bars.enter_context(_phase_bars(quiet=self.quiet))
         return self._phases
 
     def end_progress(self) -> None:
@@ -152,7 +152,7 @@ def _show_progress(quiet: bool) -> bool:
 
 
 @contextlib.contextmanager
-def phase_bars(*, quiet: bool) -> Iterator[Phases | None]:
+def _phase_bars(*, quiet: bool) -> Iterator[Phases | None]:
     """A :data:`~securemedia.progress.Phases` drawing one labelled bar per step on
     stderr when it is a terminal (None otherwise, or with -q).
 
@@ -200,10 +200,3 @@ def phase_bars(*, quiet: bool) -> Iterator[Phases | None]:
             return advance
 
         yield phase
-
-
-@contextlib.contextmanager
-def progress_bar(label: str, total: int | None, *, quiet: bool) -> Iterator[Progress | None]:
-    """One labelled bar on stderr when it is a terminal; otherwise nothing."""
-    with phase_bars(quiet=quiet) as phases:
-        yield None if phases is None else phases(label, total)

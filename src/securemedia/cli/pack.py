@@ -20,7 +20,7 @@ from ..keyring import load_recipients, load_signing_key
 from ..recipients import Recipient
 from ..recipients.passphrase import PassphraseRecipient
 from .inputs import recipients_said
-from .output import current, emit_json, human_bytes, info, output_options, phase_bars
+from .output import current, emit_json, human_bytes, info, output_options
 from .pack_checks import check_not_directory, suggest_allow_changing, warn_changed
 from .passphrases import ALLOW_WEAK_OPTION, archive_passphrase, key_passphrase_source
 
@@ -234,9 +234,9 @@ def pack(
         signer = load_signing_key(sign_key, key_passphrase_source(key_passphrase_file))
     compression = Compression(enabled=not no_compress, level=level, threads=threads)
     stdin = sys.stdin.buffer if "-" in inputs else None
+    phases = current().phases()  # shown until the discs are finished too
     with (
         writing_to("standard output" if output == "-" else output),  # says where a disk filled
-        phase_bars(quiet=quiet) as phases,  # open until the discs are finished too
         discs or _open_output(output, force=force) as sink,
     ):
         own.add_stream(sink)
@@ -252,6 +252,7 @@ def pack(
         on_change = warn_changed if allow_changing else None
         with writer, suggest_allow_changing():
             write_sources(writer, sources, stdin=stdin, exclude=own, on_change=on_change)
+    current().end_progress()
     summary = writer.summary
     summary.elapsed = time.monotonic() - started
     if as_json:

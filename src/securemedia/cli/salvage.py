@@ -16,7 +16,7 @@ from ..errors import LostDataError
 from ..keys import PublicKey
 from ..recipients import Identity
 from .inputs import open_archive_file
-from .output import emit_json, human_bytes, info, progress_bar
+from .output import current, emit_json, human_bytes, info
 
 
 def unpack_salvage(
@@ -38,15 +38,16 @@ def unpack_salvage(
             # Not silenced by -q: the operator must know the set is incomplete.
             click.echo(f"securemedia: salvage: {line}", err=True)
         with _open_reader(source, keys, required) as reader:
-            with progress_bar("salvaging", reader.total_size, quiet=quiet) as progress:
-                result = salvage(
-                    reader,
-                    target,
-                    force=force,
-                    progress=progress,
-                    notice=lambda line: click.echo(f"securemedia: {line}", err=True),
-                    list_members=as_json,
-                )
+            phases = current().phases()
+            result = salvage(
+                reader,
+                target,
+                force=force,
+                progress=phases("salvaging", reader.total_size) if phases else None,
+                notice=lambda line: click.echo(f"securemedia: {line}", err=True),
+                list_members=as_json,
+            )
+            current().end_progress()
             members = reader.member_count
     if as_json:
         emit_json(

@@ -20,7 +20,7 @@ from .inputs import (
     open_input,
     signer_line,
 )
-from .output import current, emit_json, human_bytes, info, output_options, progress_bar
+from .output import current, emit_json, human_bytes, info, output_options
 
 
 @click.command()
@@ -144,17 +144,18 @@ def unpack(
             return
         target = Path(dest or ".")
         total = reader.total_size
-        with progress_bar("unpacking", total, quiet=quiet) as progress:
-            result = extract(
-                reader,
-                target,
-                select=members or None,
-                force=force,
-                progress=progress,
-                # Not silenced by -q: it says that something was deleted.
-                notice=lambda line: click.echo(f"securemedia: {line}", err=True),
-                list_members=as_json,
-            )
+        phases = current().phases()
+        result = extract(
+            reader,
+            target,
+            select=members or None,
+            force=force,
+            progress=phases("unpacking", total) if phases else None,
+            # Not silenced by -q: it says that something was deleted.
+            notice=lambda line: click.echo(f"securemedia: {line}", err=True),
+            list_members=as_json,
+        )
+        current().end_progress()
     _media_lines(source, quiet=quiet)
     if as_json:
         doc = _report(reader, [m.to_json() for m in result.members], str(target), started)
