@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ..archive.writer import ArchiveSummary
 from ..recipients import Identity
 from ..recipients.passphrase import PassphraseIdentity
-from .passphrases import archive_passphrase, key_passphrase_source
+from .passphrases import archive_passphrase, key_passphrase_source, passphrase_meant
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -90,8 +90,7 @@ def identities_from_options(
     passphrase_file: str | None,
     key_passphrase_file: str | None,
 ) -> list[Identity]:
-    # --passphrase-file alone can only mean a passphrase archive.
-    if use_passphrase or (passphrase_file and not specs):
+    if passphrase_meant(use_passphrase, passphrase_file, specs):
         found: list[Identity] = [
             PassphraseIdentity(archive_passphrase(passphrase_file, confirm=False))
         ]

@@ -22,7 +22,12 @@ from ..recipients.passphrase import PassphraseRecipient
 from .inputs import recipients_said
 from .output import current, emit_json, human_bytes, info, output_options
 from .pack_checks import check_not_directory, suggest_allow_changing, warn_changed
-from .passphrases import ALLOW_WEAK_OPTION, archive_passphrase, key_passphrase_source
+from .passphrases import (
+    ALLOW_WEAK_OPTION,
+    archive_passphrase,
+    key_passphrase_source,
+    passphrase_meant,
+)
 
 
 @click.command()
@@ -286,7 +291,7 @@ def _recipients(
             "-p (passphrase) cannot be combined with -r: a passphrase archive "
             "has exactly one recipient"
         )
-    if use_passphrase or (passphrase_file and not specs):  # --passphrase-file alone means -p
+    if passphrase_meant(use_passphrase, passphrase_file, specs):
         passphrase = archive_passphrase(passphrase_file, confirm=True, allow_weak=allow_weak)
         return [PassphraseRecipient(passphrase)]
     if not specs:

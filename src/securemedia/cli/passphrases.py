@@ -99,6 +99,14 @@ def _prompt(what: str, *, confirm: bool, hint: str, allow_weak: bool = False) ->
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
+def passphrase_meant(
+    use_passphrase: bool, passphrase_file: str | None, keys: tuple[str, ...]
+) -> bool:
+    """True for a passphrase archive: -p, or --passphrase-file given with no key
+    (alone it can only mean -p), as pack and the reading commands agree."""
+    return use_passphrase or bool(passphrase_file and not keys)
+
+
 def archive_passphrase(
     passphrase_file: str | None, *, confirm: bool, allow_weak: bool = False
 ) -> bytes:
