@@ -6,6 +6,7 @@ place (``header.is_archive_file``, ``compat_zip.is_compat_zip``)."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 
@@ -52,3 +53,17 @@ def test_repair_names_a_compat_zip(tmp_path: Path, run_cli: RunCli) -> None:
     result = run_cli("repair", "s.bin", "-o", "fixed")
     assert result.code == 2
     assert "s.bin: a compat ZIP (pack --format zip): it carries no recovery data" in result.stderr
+
+
+def test_require_signer_refuses_raw_keys_before_opening(tmp_path: Path) -> None:
+    """One check of ``require_signer`` (arguments.require_signer_argument), for the
+    API and ArchiveReader alike: a raw 32-byte key is refused before any file is read."""
+    import securemedia
+
+    with (
+        pytest.raises(TypeError, match="require_signer takes securemedia PublicKey objects"),
+        securemedia.open_archive(tmp_path / "absent.sm", [], require_signer=[bytes(32)]),
+    ):
+        pass
+    with pytest.raises(TypeError, match=r"not bytes$"):
+        securemedia.ArchiveReader(io.BytesIO(b""), [], require_signer=[bytes(32)])

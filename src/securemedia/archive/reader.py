@@ -90,15 +90,7 @@ class ArchiveReader:
         require_signer: Sequence[PublicKey] | None = None,
     ) -> None:
         identities = identities_argument(identities)  # a path here is a TypeError, early
-        require_signer_argument(require_signer)
-        self._require = list(require_signer) if require_signer else None
-        wrong = [k for k in self._require or () if not isinstance(k, PublicKey)]
-        if wrong:
-            # Before this took raw Ed25519 keys; a signer is now the whole key pair.
-            raise TypeError(
-                "require_signer takes securemedia PublicKey objects "
-                f"(securemedia.load_signers(spec)), not {type(wrong[0]).__name__}"
-            )
+        self._require = require_signer_argument(require_signer)
         self.header: Header = read_header(source)
         try:
             key = open_header(self.header, identities)
