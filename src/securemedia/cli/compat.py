@@ -19,7 +19,7 @@ from ..compat_zip import (
     write_compat_zip,
     write_passphrase_file,
 )
-from ..errors import DestinationExistsError, SignatureError, UsageError
+from ..errors import DestinationExistsError, Remedy, SignatureError, UsageError
 from ..progress import no_phases
 from .output import current, emit_json, human_bytes, info
 from .passphrases import archive_passphrase
@@ -96,7 +96,7 @@ def pack_zip(
     out = Path(output)
     if output != "-" and not force and (out.exists() or out.is_symlink()):
         # Checked before the passphrase file is created, so a refusal leaves nothing.
-        raise DestinationExistsError(f"{out} already exists (use --force to overwrite)")
+        raise DestinationExistsError(f"{out} already exists", remedy=Remedy.REPLACE)
 
     passphrase = generate_passphrase()
     pass_path = None if passphrase_out == _STDOUT else Path(passphrase_out)

@@ -17,6 +17,7 @@ from ..archive.index import Member
 from ..archive.paths import display_name
 from ..archive.reader import ArchiveReader
 from ..errors import UsageError
+from .damage_advice import explain_damage, media_lines
 from .inputs import identities_from_options, key_options, open_input, signer_label, signer_line
 from .output import current, human_bytes, info, output_options
 
@@ -52,7 +53,11 @@ def listing(
         list_zip(Path(archives[0]), use_passphrase, passphrase_file, as_json)
         return
     keys = identities_from_options(identities, use_passphrase, passphrase_file, key_passphrase_file)
-    with open_input(archives) as source, ArchiveReader(source, keys) as reader:
+    with (
+        explain_damage(archives),  # which disc, and what to run next (as unpack)
+        open_input(archives) as source,
+        ArchiveReader(source, keys) as reader,
+    ):
         signer = signer_label(reader.signer) or None
         said = signer_line(reader.signer)
         if as_json:
@@ -65,6 +70,8 @@ def listing(
             return
         for member in reader.iter_members():
             click.echo(member_line(member))
+    for line in media_lines(source):
+        info(line, quiet=quiet)
     info(said, quiet=quiet)
 
 

@@ -290,10 +290,15 @@ def _recipients(
         return [PassphraseRecipient(passphrase)]
     if not specs:
         raise UsageError("give at least one recipient with -r, or -p for a passphrase")
-    found: list[Recipient] = []
+    found: dict[str, Recipient] = {}
     for spec in specs:
-        found.extend(load_recipients(spec, extra=specs))  # a fingerprint among the other -r
-    return found
+        for recipient in load_recipients(spec, extra=specs):  # a fingerprint among the other -r
+            # The same key given twice (its .pub and its fingerprint, or a file
+            # twice) gets one stanza and one line in the summary. A loaded key's
+            # label carries its fingerprint, a certificate's its SHA-256; two
+            # different keys with one fingerprint are refused by the lookup.
+            found.setdefault(recipient.label, recipient)
+    return list(found.values())
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ from ..archive.extract import copy_member, extract
 from ..archive.reader import ArchiveReader
 from ..compat_zip import is_compat_zip
 from ..errors import UsageError
-from .damage_advice import explain_damage, healed_lines
+from .damage_advice import explain_damage, media_lines
 from .inputs import (
     identities_from_options,
     key_options,
@@ -171,10 +171,8 @@ def unpack(
 
 def _media_lines(source: object, *, quiet: bool) -> None:
     """One line per disc that was missing or needed repair while reading (a disc set)."""
-    report = getattr(source, "report", None)
-    if report is not None:
-        for line in report.lines() + healed_lines(report):
-            info(line, quiet=quiet)
+    for line in media_lines(source):
+        info(line, quiet=quiet)
 
 
 def _media_json(source: object) -> dict[str, object]:

@@ -31,6 +31,7 @@ from ..media.volume_set import (
     read_volume_info_healed,
 )
 from ..progress import Phases, no_phases
+from .damage_advice import explain_damage
 from .inputs import load_required_signers, signer_label
 from .output import current, emit_json, output_options
 
@@ -270,7 +271,10 @@ def verify(
             # ones rebuilt from spare volumes, as unpack would; what cannot be
             # read is named (volume, bytes) and nothing is authenticated.
             try:
-                with open_volume_set(list(paths)) as stream:
+                with (
+                    explain_damage(tuple(map(str, paths))),  # the advice unpack gives
+                    open_volume_set(list(paths)) as stream,
+                ):
                     signer = _authenticate(stream, identity, key_passphrase_file, required)
                     media = stream.report
                     copies = _check_copies(checked, stream)
@@ -362,7 +366,7 @@ def _verify_plain_archive(
     payload_plaintext_size(size - len(header.raw))  # an impossible length is truncation
     signer: PublicKey | None = None
     if identity is not None:
-        with open(path, "rb") as handle:
+        with explain_damage((str(path),)), open(path, "rb") as handle:
             signer = _authenticate(handle, identity, key_passphrase_file, required)
         current().end_progress()
     facts = {
