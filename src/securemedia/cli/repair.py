@@ -177,13 +177,13 @@ def _plan(damaged: tuple[Path, ...], infos: dict[Path, VolumeInfo]) -> RebuildPl
 
     One damaged disc of a set with spares, given alone (as unpack's advice and
     the README say), is repaired from its own recovery data: the other discs
-    are not missing, merely not given. Only when a given file has no recovery
-    data of its own is the set's "too many missing" the answer.
+    are not missing, merely not given. Several discs given are the survivors
+    of a set whose lost ones are to be rebuilt: too many lost is an error.
     """
     try:
         return plan_rebuild(list(infos.values()))
     except TooManyMissingError:
-        if len(infos) == len(damaged) and all(_protected(i) for i in infos.values()):
+        if len(damaged) == 1 and len(infos) == 1 and _protected(next(iter(infos.values()))):
             return None
         raise
 
