@@ -167,3 +167,20 @@ def test_existing_output_is_worded_once_for_every_command(work: Path) -> None:
             name,
             result.stderr,
         )
+
+
+def test_pack_and_plan_describe_their_disc_options_alike(tmp_path: Path) -> None:
+    """plan answers for pack: the same option, the same words (and the default)."""
+    texts = {}
+    for command in ("pack", "plan"):
+        result = run_cli_in(tmp_path, command, "--help")
+        assert result.code == 0, result.stderr
+        texts[command] = " ".join(result.out.split())
+    for said in (
+        "cd, cd74, dvd, dvd-dl, bd, bd-dl, or a SIZE like 700MiB or 8MB "
+        "(at least 256KiB, with --iso at least 706KiB)",
+        "as a share of each disc, e.g. 15% (the default); 0 for none",
+        "N spare discs of parity, so that any N discs of the set may be lost (default 0)",
+    ):
+        assert said in texts["pack"], said
+        assert said in texts["plan"], said

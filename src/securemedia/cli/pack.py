@@ -20,6 +20,7 @@ from ..keyring import load_recipients, load_signing_key
 from ..recipients import Recipient
 from ..recipients.passphrase import PassphraseRecipient
 from .inputs import recipients_said
+from .media_options import MEDIA_KINDS, REDUNDANCY, SPARE_DISCS
 from .output import current, emit_json, human_bytes, info, output_options, phase_bars
 from .pack_checks import check_not_directory, suggest_allow_changing, warn_changed
 from .passphrases import ALLOW_WEAK_OPTION, archive_passphrase, key_passphrase_source
@@ -112,8 +113,7 @@ from .passphrases import ALLOW_WEAK_OPTION, archive_passphrase, key_passphrase_s
 @click.option(
     "--media",
     metavar="KIND",
-    help="Split into volumes for discs: cd, cd74, dvd, dvd-dl, bd, bd-dl, or a SIZE "
-    "(700MiB; at least 256KiB, with --iso at least 706KiB).",
+    help=f"Split into volumes for discs: {MEDIA_KINDS}",
 )
 @click.option("--iso", is_flag=True, help="With --media: write one ISO 9660 image per disc.")
 @click.option(
@@ -126,13 +126,13 @@ from .passphrases import ALLOW_WEAK_OPTION, archive_passphrase, key_passphrase_s
 @click.option(
     "--redundancy",
     metavar="PCT",
-    help="With --media: recovery data, e.g. 15% (the default); 0 for none.",
+    help=f"With --media: {REDUNDANCY}",
 )
 @click.option(
     "--spare-discs",
     type=click.IntRange(0, 255),
     metavar="N",
-    help="With --media: N spare discs of parity, so that any N discs may be lost (default 0).",
+    help=f"With --media: {SPARE_DISCS}",
 )
 @click.option(
     "--no-verify",
