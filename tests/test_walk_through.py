@@ -184,3 +184,22 @@ def test_pack_and_plan_describe_their_disc_options_alike(tmp_path: Path) -> None
     ):
         assert said in texts["pack"], said
         assert said in texts["plan"], said
+
+
+def test_a_key_for_a_compat_zip_is_refused_in_one_wording(tmp_path: Path) -> None:
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "a.csv").write_bytes(b"id\n1\n")
+    SecretKey.generate(classic=True).save(tmp_path / "office.key", None)
+    packed = run_cli_in(
+        tmp_path, "pack", "export", "-o", "z.zip", "--format", "zip", "--passphrase-out", "z.pass"
+    )
+    assert packed.code == 0, packed.stderr
+    said = set()
+    for command in (["list"], ["verify"], ["unpack", "-o", "out"]):
+        result = run_cli_in(tmp_path, *command, "z.zip", "-i", "office.key")
+        assert result.code == 2, result.stderr
+        said.add(result.stderr)
+    assert said == {
+        "securemedia: error: a compatibility ZIP opens with its passphrase "
+        "(-p or --passphrase-file), not with a key (-i)\n"
+    }

@@ -45,11 +45,11 @@ def listing(
     temporary file. A compatibility ZIP is listed with -p (its passphrase),
     after every byte of it was authenticated.
     """
-    from .compat_check import is_zip_argument, list_zip
+    from .compat_check import NOT_WITH_A_KEY, is_zip_argument, list_zip
 
     if is_zip_argument(archives):
         if identities:
-            raise UsageError("a compatibility ZIP opens with its passphrase (-p), not with -i")
+            raise UsageError(NOT_WITH_A_KEY)
         list_zip(Path(archives[0]), use_passphrase, passphrase_file, as_json)
         return
     keys = identities_from_options(identities, use_passphrase, passphrase_file, key_passphrase_file)

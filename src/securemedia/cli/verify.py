@@ -225,11 +225,11 @@ def verify(
     a key its structure is checked and it exits 2 (its MAC needs the passphrase);
     with -p every byte is authenticated.
     """
-    from .compat_check import is_zip_argument, verify_zip
+    from .compat_check import NOT_WITH_A_KEY, is_zip_argument, verify_zip
 
     if is_zip_argument(paths):
         if identity is not None or signers:
-            raise UsageError("a compatibility ZIP is checked with -p (its passphrase), not -i")
+            raise UsageError(NOT_WITH_A_KEY)
         verify_zip(paths[0], use_passphrase, passphrase_file, as_json=as_json)
         return
     if use_passphrase or passphrase_file is not None:
