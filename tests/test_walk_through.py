@@ -132,6 +132,13 @@ def test_list_of_a_damaged_set_names_the_disc_and_the_repair(work: Path) -> None
     assert result.code == 0, result.stderr
     assert f"{disc} (volume 2 of 2) is damaged" in result.stderr
     assert f"securemedia repair {disc} -o DIR" in result.stderr
+    # --json: the same facts in the document, as unpack --json gives them.
+    as_json = run_cli_in(
+        work, "list", *sorted((work / "iso").iterdir()), "-i", "office.key", "--json"
+    )
+    assert as_json.code == 0, as_json.stderr
+    volumes = json.loads(as_json.out)["media"]["volumes"]
+    assert [v["sectors_healed"] > 0 for v in volumes] == [False, True, False]
 
 
 def _tamper_plain(path: Path) -> None:
@@ -203,3 +210,13 @@ def test_a_key_for_a_compat_zip_is_refused_in_one_wording(tmp_path: Path) -> Non
         "securemedia: error: a compatibility ZIP opens with its passphrase "
         "(-p or --passphrase-file), not with a key (-i)\n"
     }
+
+
+def test_no_terminal_for_a_passphrase_is_worded_like_every_error(work: Path) -> None:
+    protected = work / "protected.key"
+    SecretKey.generate(classic=True).save(protected, b"a long and quiet river 1987 stone")
+    result = run_cli_in(work, "list", "plain.sm", "-i", protected)
+    assert result.code == 2, result.stderr
+    assert result.stderr.startswith(
+        "securemedia: error: key file passphrase is needed and there is no terminal"
+    ), result.stderr

@@ -61,6 +61,12 @@ def media_lines(source: object) -> list[str]:
     return [*report.lines(), *healed_lines(report)]
 
 
+def media_json(source: object) -> dict[str, object]:
+    """The ``media`` field of a reading command's JSON document (a disc set only)."""
+    report = getattr(source, "report", None)
+    return {"media": report.to_json()} if report is not None else {}
+
+
 def _restore(archives: tuple[str, ...]) -> str:
     """How to restore every member that the damage does not touch."""
     if "-" in archives:  # salvage seeks: a pipe must be saved to a file first

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import click
@@ -17,7 +17,7 @@ from ..archive.index import Member
 from ..archive.paths import display_name
 from ..archive.reader import ArchiveReader
 from ..errors import UsageError
-from .damage_advice import explain_damage, media_lines
+from .damage_advice import explain_damage, media_json, media_lines
 from .inputs import identities_from_options, key_options, open_input, signer_label, signer_line
 from .output import current, human_bytes, info, output_options
 
@@ -66,7 +66,7 @@ def listing(
                 "archive_id": reader.archive_id,
                 "signer": signer,
             }
-            _echo_json(head, reader.iter_members())
+            _echo_json(head, reader.iter_members(), tail=lambda: media_json(source))
             return
         for member in reader.iter_members():
             click.echo(member_line(member))
@@ -89,9 +89,14 @@ def shown_name(member: Member) -> str:
     return display_name(member.path) + ("/" if member.is_dir else "")
 
 
-def _echo_json(head: Mapping[str, object], members: Iterable[Member]) -> None:
-    """``head`` plus a ``members`` list, as one indented JSON document written
-    member by member (the same document ``json.dumps(..., indent=2)`` gives)."""
+def _echo_json(
+    head: Mapping[str, object],
+    members: Iterable[Member],
+    tail: Callable[[], Mapping[str, object]] = dict,
+) -> None:
+    """``head`` plus a ``members`` list, then what ``tail()`` returns once they
+    are read, as one indented JSON document written member by member (the same
+    document ``json.dumps(..., indent=2)`` gives)."""
     lines = ["{"] + [
         f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}," for k, v in head.items()
     ]
@@ -111,4 +116,9 @@ def _echo_json(head: Mapping[str, object], members: Iterable[Member]) -> None:
         click.echo(("\n    " if first else ",\n    ") + text, nl=False)
         first = False
     current().finish_stream = None
-    click.echo("]\n}" if first else "\n  ]\n}")
+    # What reading met (a disc set: discs healed or missing), as unpack reports it.
+    after = "".join(
+        f",\n  {json.dumps(k)}: {json.dumps(v, indent=2).replace(chr(10), chr(10) + '  ')}"
+        for k, v in tail().items()
+    )
+    click.echo(("]" if first else "\n  ]") + after + "\n}")

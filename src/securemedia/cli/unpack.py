@@ -12,7 +12,7 @@ from ..archive.extract import copy_member, extract
 from ..archive.reader import ArchiveReader
 from ..compat_zip import is_compat_zip
 from ..errors import UsageError
-from .damage_advice import explain_damage, media_lines
+from .damage_advice import explain_damage, media_json, media_lines
 from .inputs import (
     identities_from_options,
     key_options,
@@ -141,7 +141,7 @@ def unpack(
             _media_lines(source, quiet=quiet or as_json)
             if as_json and member is not None:
                 doc = _report(reader, [member.to_json()], None, started)
-                emit_json(doc | _media_json(source), to_stderr=True)
+                emit_json(doc | media_json(source), to_stderr=True)
             return
         target = Path(dest or ".")
         total = reader.total_size
@@ -159,7 +159,7 @@ def unpack(
     _media_lines(source, quiet=quiet)
     if as_json:
         doc = _report(reader, [m.to_json() for m in result.members], str(target), started)
-        emit_json(doc | _media_json(source))
+        emit_json(doc | media_json(source))
     else:
         files = result.files
         info(
@@ -173,11 +173,6 @@ def _media_lines(source: object, *, quiet: bool) -> None:
     """One line per disc that was missing or needed repair while reading (a disc set)."""
     for line in media_lines(source):
         info(line, quiet=quiet)
-
-
-def _media_json(source: object) -> dict[str, object]:
-    report = getattr(source, "report", None)
-    return {"media": report.to_json()} if report is not None else {}
 
 
 def _report(
