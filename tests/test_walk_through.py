@@ -220,3 +220,12 @@ def test_no_terminal_for_a_passphrase_is_worded_like_every_error(work: Path) -> 
     assert result.stderr.startswith(
         "securemedia: error: key file passphrase is needed and there is no terminal"
     ), result.stderr
+
+
+def test_verify_of_a_file_that_is_no_volume_names_it_once(tmp_path: Path) -> None:
+    (tmp_path / "junk.bin").write_bytes(os.urandom(50_000))
+    result = run_cli_in(tmp_path, "verify", "junk.bin")
+    assert result.code == 4, result.stderr
+    assert result.out == (
+        "junk.bin: unidentified volume: not a securemedia volume, nor a disc image holding one\n"
+    )

@@ -108,8 +108,9 @@ def _check_file(path: Path, phases: Phases) -> _Checked:
     try:
         checked.info = read(path)
     except MediaError as exc:
-        checked.problems.append(str(exc))
-        checked.short.append(str(exc))
+        why = str(exc).removeprefix(f"{path}: ")  # the report line names the file
+        checked.problems.append(why)
+        checked.short.append(why)
     if no_recovery is not None:
         _judge_missing_recovery(checked, no_recovery)
     if checked.info is not None and checked.info.header.has_copy and not checked.damaged:
