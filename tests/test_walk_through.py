@@ -229,3 +229,12 @@ def test_verify_of_a_file_that_is_no_volume_names_it_once(tmp_path: Path) -> Non
     assert result.out == (
         "junk.bin: unidentified volume: not a securemedia volume, nor a disc image holding one\n"
     )
+
+
+def test_the_wrong_file_is_named(work: Path) -> None:
+    """Given a file that is no archive, every reading command names the file."""
+    (work / "notes.txt").write_text("not an archive at all\n" * 100)
+    for command in (["inspect"], ["list", "-i", "office.key"], ["unpack", "-i", "office.key"]):
+        result = run_cli_in(work, command[0], "notes.txt", *command[1:])
+        assert result.code == 4, result.stderr
+        assert result.stderr == "securemedia: error: notes.txt: not a securemedia archive\n"

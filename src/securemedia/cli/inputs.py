@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 import click
 
-from ..errors import OperationalError, UsageError, WrongSecretKindError
+from ..errors import NotAnArchiveError, OperationalError, UsageError, WrongSecretKindError
 from ..keyring import load_identities, load_signers
 from ..keys import PublicKey
 
@@ -143,7 +143,11 @@ def open_archive_file(name: str) -> Iterator[BinaryIO]:
     except OSError as exc:
         raise OperationalError(f"cannot read {name}: {exc.strerror}") from None
     with _secret_kind_hint(), handle:
-        yield handle
+        try:
+            yield handle
+        except NotAnArchiveError:
+            # The library does not know the file's name; the operator gave it.
+            raise NotAnArchiveError(f"{name}: not a securemedia archive") from None
 
 
 _KIND_OPTIONS = {"passphrase": "-p (or --passphrase-file)", "key": "-i KEYFILE"}
