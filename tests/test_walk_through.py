@@ -238,3 +238,18 @@ def test_the_wrong_file_is_named(work: Path) -> None:
         result = run_cli_in(work, command[0], "notes.txt", *command[1:])
         assert result.code == 4, result.stderr
         assert result.stderr == "securemedia: error: notes.txt: not a securemedia archive\n"
+
+
+def test_shared_key_options_read_alike_in_every_help(tmp_path: Path) -> None:
+    texts = {}
+    for command in ("pack", "unpack", "list", "verify", "keygen"):
+        result = run_cli_in(tmp_path, command, "--help")
+        assert result.code == 0, result.stderr
+        texts[command] = " ".join(result.out.split())
+    for command, text in texts.items():
+        assert "key file's passphrase from this file's first line" in text, command
+    for command in ("unpack", "verify"):
+        assert (
+            "efuse the archive unless signed by this key: a public key line or file, or the "
+            "fingerprint of a key in the key directory. Repeatable." in texts[command]
+        ), command

@@ -22,6 +22,23 @@ from .passphrases import archive_passphrase, key_passphrase_source
 
 F = TypeVar("F", bound=Callable[..., object])
 
+KEYFILE_UNLOCK_HELP = "Read the key file's passphrase from this file's first line."
+"""--key-passphrase-file, in the words every command uses for it."""
+
+
+def require_signer_option(*, needs: str = "") -> Callable[[F], F]:
+    """``--require-signer PUBKEY`` (repeatable), declared once for unpack and
+    verify; ``needs`` says what it needs first ("With -i: ")."""
+    return click.option(
+        "--require-signer",
+        "signers",
+        multiple=True,
+        metavar="PUBKEY",
+        help=f"{needs}{'r' if needs else 'R'}efuse the archive unless signed by this key: "
+        "a public key line or file, or the fingerprint of a key in the key directory. "
+        "Repeatable.",
+    )
+
 
 def key_options(func: F) -> F:
     """The options that say how to open an archive: -i KEYFILE..., or -p with
@@ -52,7 +69,7 @@ def key_options(func: F) -> F:
         click.option(
             "--key-passphrase-file",
             type=click.Path(dir_okay=False),
-            help="Read the key files' passphrase from this file.",
+            help=KEYFILE_UNLOCK_HELP,
         ),
     ]
     for option in reversed(options):

@@ -10,6 +10,7 @@ import click
 from ..errors import DestinationExistsError, Remedy
 from ..keydir import key_directory
 from ..keys import SecretKey
+from .inputs import KEYFILE_UNLOCK_HELP
 from .output import emit_json, info, output_options
 from .passphrases import ALLOW_WEAK_OPTION, key_passphrase_source
 
@@ -38,7 +39,7 @@ from .passphrases import ALLOW_WEAK_OPTION, key_passphrase_source
 @click.option(
     "--key-passphrase-file",
     type=click.Path(dir_okay=False),
-    help="Read the key's passphrase from this file's first line.",
+    help=KEYFILE_UNLOCK_HELP,
 )
 @ALLOW_WEAK_OPTION
 @click.option("--force", is_flag=True, help="Replace existing key files.")

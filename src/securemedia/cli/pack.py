@@ -19,7 +19,7 @@ from ..errors import UsageError, writing_to
 from ..keyring import load_recipients, load_signing_key
 from ..recipients import Recipient
 from ..recipients.passphrase import PassphraseRecipient
-from .inputs import recipients_said
+from .inputs import KEYFILE_UNLOCK_HELP, recipients_said
 from .media_options import MEDIA_KINDS, REDUNDANCY, SPARE_DISCS
 from .output import current, emit_json, human_bytes, info, output_options, phase_bars
 from .pack_checks import check_not_directory, suggest_allow_changing, warn_changed
@@ -67,7 +67,7 @@ from .passphrases import ALLOW_WEAK_OPTION, archive_passphrase, key_passphrase_s
 @click.option(
     "--key-passphrase-file",
     type=click.Path(dir_okay=False),
-    help="Read the --sign key file's passphrase from this file.",
+    help=f"With --sign: {KEYFILE_UNLOCK_HELP[0].lower()}{KEYFILE_UNLOCK_HELP[1:]}",
 )
 @click.option(
     "--no-compress",

@@ -18,6 +18,7 @@ from .inputs import (
     key_options,
     load_required_signers,
     open_input,
+    require_signer_option,
     signer_label,
     signer_line,
 )
@@ -48,14 +49,7 @@ from .output import current, emit_json, human_bytes, info, output_options, progr
     metavar="PATH",
     help="Extract only this member (a path as 'list' shows it). Repeatable.",
 )
-@click.option(
-    "--require-signer",
-    "signers",
-    multiple=True,
-    metavar="PUBKEY",
-    help="Refuse the archive unless signed by this key: a public key line or file, or the "
-    "fingerprint of a key in the key directory. Repeatable.",
-)
+@require_signer_option()
 @click.option("--force", is_flag=True, help="Overwrite existing files at the destination.")
 @click.option(
     "--salvage",

@@ -32,7 +32,13 @@ from ..media.volume_set import (
 )
 from ..progress import Phases, no_phases
 from .damage_advice import explain_damage
-from .inputs import load_required_signers, signer_label, signer_line
+from .inputs import (
+    KEYFILE_UNLOCK_HELP,
+    load_required_signers,
+    require_signer_option,
+    signer_label,
+    signer_line,
+)
 from .output import current, emit_json, output_options
 
 _SHOWN_PROBLEMS = 3
@@ -166,19 +172,8 @@ def _judge_missing_recovery(checked: _Checked, why: str) -> None:
     metavar="KEYFILE",
     help="Also authenticate the whole archive with this recipient key file.",
 )
-@click.option(
-    "--key-passphrase-file",
-    type=click.Path(dir_okay=False),
-    help="Read the key file's passphrase from this file.",
-)
-@click.option(
-    "--require-signer",
-    "signers",
-    multiple=True,
-    metavar="PUBKEY",
-    help="With -i: refuse the archive unless signed by this key (public key line or file, "
-    "or a fingerprint).",
-)
+@click.option("--key-passphrase-file", type=click.Path(dir_okay=False), help=KEYFILE_UNLOCK_HELP)
+@require_signer_option(needs="With -i: ")
 @click.option(
     "-p",
     "--passphrase",
