@@ -23,7 +23,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import FormatError, IntegrityError, UnsupportedVersionError
+from .errors import FormatError, IntegrityError, NotAnArchiveError, UnsupportedVersionError
 
 MAGIC = b"securemedia\x00"
 VERSION = 1
@@ -200,7 +200,7 @@ def _check_costs(stanzas: list[Stanza], error: type[Exception]) -> None:
 
 def _check_prefix(prefix: bytes) -> None:
     if len(prefix) < _PREFIX.size or not prefix.startswith(MAGIC):
-        raise FormatError("not a securemedia archive")
+        raise NotAnArchiveError("not a securemedia archive")
     _, version, total = _PREFIX.unpack(prefix)
     if version != VERSION:
         raise UnsupportedVersionError(

@@ -22,6 +22,7 @@ from ..compat_zip import (
 )
 from ..errors import SignatureError, UsageError
 from ..progress import no_phases
+from .compat_check import NOT_WITH_A_KEY
 from .output import current, emit_json, human_bytes, info
 from .passphrases import archive_passphrase
 
@@ -166,6 +167,8 @@ def unpack_zip(
     extra = _explicit_options(_UNPACK_ALLOWED)
     if "--require-signer" in extra:
         raise SignatureError("a compatibility ZIP is never signed: --require-signer cannot be met")
+    if "--identity" in extra:
+        raise UsageError(NOT_WITH_A_KEY)
     if extra:
         raise UsageError(f"{', '.join(extra)} cannot be used with a compatibility ZIP")
     raw = archive_passphrase(passphrase_file, confirm=False)

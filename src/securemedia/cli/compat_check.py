@@ -38,6 +38,10 @@ WITH_PASSPHRASE_CHECKED = [
     "declared plaintext size equals what the entry holds",
 ]
 _NEVER_SIGNED = "a compatibility ZIP is never signed (anyone with the passphrase can make one)"
+NOT_WITH_A_KEY = (
+    "a compatibility ZIP opens with its passphrase (-p or --passphrase-file), not with a key (-i)"
+)
+"""What list, verify and unpack say when given -i for a ZIP (one wording for all three)."""
 
 
 def is_zip_argument(paths: tuple[str, ...] | tuple[Path, ...]) -> bool:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 import click
 
-from ..errors import OperationalError, UsageError, WrongSecretKindError
+from ..errors import NotAnArchiveError, OperationalError, UsageError, WrongSecretKindError
 from ..keyring import load_identities, load_signers
 from ..keys import PublicKey
 
@@ -21,6 +21,23 @@ from ..recipients.passphrase import PassphraseIdentity
 from .passphrases import archive_passphrase, key_passphrase_source, passphrase_meant
 
 F = TypeVar("F", bound=Callable[..., object])
+
+KEYFILE_UNLOCK_HELP = "Read the key file's passphrase from this file's first line."
+"""--key-passphrase-file, in the words every command uses for it."""
+
+
+def require_signer_option(*, needs: str = "") -> Callable[[F], F]:
+    """``--require-signer PUBKEY`` (repeatable), declared once for unpack and
+    verify; ``needs`` says what it needs first ("With -i: ")."""
+    return click.option(
+        "--require-signer",
+        "signers",
+        multiple=True,
+        metavar="PUBKEY",
+        help=f"{needs}{'r' if needs else 'R'}efuse the archive unless signed by this key: "
+        "a public key line or file, or the fingerprint of a key in the key directory. "
+        "Repeatable.",
+    )
 
 
 def key_options(func: F) -> F:
@@ -52,7 +69,7 @@ def key_options(func: F) -> F:
         click.option(
             "--key-passphrase-file",
             type=click.Path(dir_okay=False),
-            help="Read the key files' passphrase from this file.",
+            help=KEYFILE_UNLOCK_HELP,
         ),
     ]
     for option in reversed(options):
@@ -137,7 +154,11 @@ def open_archive_file(name: str) -> Iterator[BinaryIO]:
     except OSError as exc:
         raise OperationalError(f"cannot read {name}: {exc.strerror}") from None
     with _secret_kind_hint(), handle:
-        yield handle
+        try:
+            yield handle
+        except NotAnArchiveError:
+            # The library does not know the file's name; the operator gave it.
+            raise NotAnArchiveError(f"{name}: not a securemedia archive") from None
 
 
 _KIND_OPTIONS = {"passphrase": "-p (or --passphrase-file)", "key": "-i KEYFILE"}

@@ -19,7 +19,8 @@ from ..errors import UsageError, writing_to
 from ..keyring import load_recipients, load_signing_key
 from ..recipients import Recipient
 from ..recipients.passphrase import PassphraseRecipient
-from .inputs import recipients_said
+from .inputs import KEYFILE_UNLOCK_HELP, recipients_said
+from .media_options import MEDIA_KINDS, REDUNDANCY, SPARE_DISCS
 from .output import current, emit_json, human_bytes, info, output_options
 from .pack_checks import check_not_directory, suggest_allow_changing, warn_changed
 from .passphrases import (
@@ -71,7 +72,7 @@ from .passphrases import (
 @click.option(
     "--key-passphrase-file",
     type=click.Path(dir_okay=False),
-    help="Read the --sign key file's passphrase from this file.",
+    help=f"With --sign: {KEYFILE_UNLOCK_HELP[0].lower()}{KEYFILE_UNLOCK_HELP[1:]}",
 )
 @click.option(
     "--no-compress",
@@ -117,8 +118,7 @@ from .passphrases import (
 @click.option(
     "--media",
     metavar="KIND",
-    help="Split into volumes for discs: cd, cd74, dvd, dvd-dl, bd, bd-dl, or a SIZE "
-    "(700MiB; at least 256KiB, with --iso at least 706KiB).",
+    help=f"Split into volumes for discs: {MEDIA_KINDS}",
 )
 @click.option("--iso", is_flag=True, help="With --media: write one ISO 9660 image per disc.")
 @click.option(
@@ -131,13 +131,13 @@ from .passphrases import (
 @click.option(
     "--redundancy",
     metavar="PCT",
-    help="With --media: recovery data, e.g. 15% (the default); 0 for none.",
+    help=f"With --media: {REDUNDANCY}",
 )
 @click.option(
     "--spare-discs",
     type=click.IntRange(0, 255),
     metavar="N",
-    help="With --media: N spare discs of parity, so that any N discs may be lost (default 0).",
+    help=f"With --media: {SPARE_DISCS}",
 )
 @click.option(
     "--no-verify",
@@ -296,10 +296,15 @@ def _recipients(
         return [PassphraseRecipient(passphrase)]
     if not specs:
         raise UsageError("give at least one recipient with -r, or -p for a passphrase")
-    found: list[Recipient] = []
+    found: dict[str, Recipient] = {}
     for spec in specs:
-        found.extend(load_recipients(spec, extra=specs))  # a fingerprint among the other -r
-    return found
+        for recipient in load_recipients(spec, extra=specs):  # a fingerprint among the other -r
+            # The same key given twice (its .pub and its fingerprint, or a file
+            # twice) gets one stanza and one line in the summary. A loaded key's
+            # label carries its fingerprint, a certificate's its SHA-256; two
+            # different keys with one fingerprint are refused by the lookup.
+            found.setdefault(recipient.label, recipient)
+    return list(found.values())
 
 
 @contextlib.contextmanager

@@ -71,15 +71,18 @@ def _judge(value: bytes, what: str, *, allow_weak: bool) -> bytes:
 def _prompt(what: str, *, confirm: bool, hint: str, allow_weak: bool = False) -> bytes:
     """Ask on the terminal; with ``confirm`` (a new passphrase) it is judged, a weak
     one is asked for again, and the accepted one is typed twice."""
+    # ``what`` is the prompt's label ("Key file passphrase: "); in an error it
+    # starts mid-line, lower case, as every other error message does.
+    said = what[:1].lower() + what[1:]
     if not _terminal_available():
-        raise UsageError(f"{what} is needed and there is no terminal to ask on: {hint}")
+        raise UsageError(f"{said} is needed and there is no terminal to ask on: {hint}")
     for attempt in range(1, PROMPT_TRIES + 1):
         try:
             value = getpass.getpass(f"{what}: ").encode()
         except EOFError:
-            raise UsageError(f"{what} was not given (end of input)") from None
+            raise UsageError(f"{said} was not given (end of input)") from None
         if not value:
-            raise UsageError(f"{what} must not be empty")
+            raise UsageError(f"{said} must not be empty")
         if not confirm:
             return value
         try:
@@ -92,7 +95,7 @@ def _prompt(what: str, *, confirm: bool, hint: str, allow_weak: bool = False) ->
         try:
             again = getpass.getpass(f"{what} (again): ").encode()
         except EOFError:
-            raise UsageError(f"{what} was not given (end of input)") from None
+            raise UsageError(f"{said} was not given (end of input)") from None
         if again != value:
             raise UsageError("the two passphrases differ")
         return value

@@ -12,12 +12,13 @@ from ..archive.extract import copy_member, extract
 from ..archive.reader import ArchiveReader
 from ..compat_zip import is_compat_zip
 from ..errors import UsageError
-from .damage_advice import explain_damage, healed_lines
+from .damage_advice import explain_damage, media_json, media_lines
 from .inputs import (
     identities_from_options,
     key_options,
     load_required_signers,
     open_input,
+    require_signer_option,
     signer_line,
 )
 from .output import current, emit_json, human_bytes, info, output_options
@@ -47,14 +48,7 @@ from .output import current, emit_json, human_bytes, info, output_options
     metavar="PATH",
     help="Extract only this member (a path as 'list' shows it). Repeatable.",
 )
-@click.option(
-    "--require-signer",
-    "signers",
-    multiple=True,
-    metavar="PUBKEY",
-    help="Refuse the archive unless signed by this key: a public key line or file, or the "
-    "fingerprint of a key in the key directory. Repeatable.",
-)
+@require_signer_option()
 @click.option("--force", is_flag=True, help="Overwrite existing files at the destination.")
 @click.option(
     "--salvage",
@@ -140,7 +134,7 @@ def unpack(
             _media_lines(source, quiet=quiet or as_json)
             if as_json and member is not None:
                 doc = _report(reader, [member.to_json()], None, started)
-                emit_json(doc | _media_json(source), to_stderr=True)
+                emit_json(doc | media_json(source), to_stderr=True)
             return
         target = Path(dest or ".")
         total = reader.total_size
@@ -159,7 +153,7 @@ def unpack(
     _media_lines(source, quiet=quiet)
     if as_json:
         doc = _report(reader, [m.to_json() for m in result.members], str(target), started)
-        emit_json(doc | _media_json(source))
+        emit_json(doc | media_json(source))
     else:
         files = result.files
         info(
@@ -171,15 +165,8 @@ def unpack(
 
 def _media_lines(source: object, *, quiet: bool) -> None:
     """One line per disc that was missing or needed repair while reading (a disc set)."""
-    report = getattr(source, "report", None)
-    if report is not None:
-        for line in report.lines() + healed_lines(report):
-            info(line, quiet=quiet)
-
-
-def _media_json(source: object) -> dict[str, object]:
-    report = getattr(source, "report", None)
-    return {"media": report.to_json()} if report is not None else {}
+    for line in media_lines(source):
+        info(line, quiet=quiet)
 
 
 def _report(

@@ -32,7 +32,8 @@ from ..media.volume_set import (
     read_volume_info_healed,
 )
 from ..progress import Phases, no_phases
-from .inputs import load_required_signers
+from .damage_advice import explain_damage
+from .inputs import KEYFILE_UNLOCK_HELP, load_required_signers, require_signer_option
 from .output import current, emit_json, output_options
 from .verify_archive import authenticate, authenticated_line, verify_plain_archive
 
@@ -109,8 +110,9 @@ def _check_file(path: Path, phases: Phases) -> _Checked:
     try:
         checked.info = read(path)
     except MediaError as exc:
-        checked.problems.append(str(exc))
-        checked.short.append(str(exc))
+        why = str(exc).removeprefix(f"{path}: ")  # the report line names the file
+        checked.problems.append(why)
+        checked.short.append(why)
     if no_recovery is not None:
         _judge_missing_recovery(checked, no_recovery)
     if checked.info is not None and checked.info.header.has_copy and not checked.damaged:
@@ -166,19 +168,8 @@ def _judge_missing_recovery(checked: _Checked, why: str) -> None:
     metavar="KEYFILE",
     help="Also authenticate the whole archive with this recipient key file.",
 )
-@click.option(
-    "--key-passphrase-file",
-    type=click.Path(dir_okay=False),
-    help="Read the key file's passphrase from this file.",
-)
-@click.option(
-    "--require-signer",
-    "signers",
-    multiple=True,
-    metavar="PUBKEY",
-    help="With -i: refuse the archive unless signed by this key (public key line or file, "
-    "or a fingerprint).",
-)
+@click.option("--key-passphrase-file", type=click.Path(dir_okay=False), help=KEYFILE_UNLOCK_HELP)
+@require_signer_option(needs="With -i: ")
 @click.option(
     "-p",
     "--passphrase",
@@ -226,11 +217,11 @@ def verify(
     a key its structure is checked and it exits 2 (its MAC needs the passphrase);
     with -p every byte is authenticated.
     """
-    from .compat_check import is_zip_argument, verify_zip
+    from .compat_check import NOT_WITH_A_KEY, is_zip_argument, verify_zip
 
     if is_zip_argument(paths):
         if identity is not None or signers:
-            raise UsageError("a compatibility ZIP is checked with -p (its passphrase), not -i")
+            raise UsageError(NOT_WITH_A_KEY)
         verify_zip(paths[0], use_passphrase, passphrase_file, as_json=as_json)
         return
     if use_passphrase or passphrase_file is not None:
@@ -272,7 +263,10 @@ def verify(
             # ones rebuilt from spare volumes, as unpack would; what cannot be
             # read is named (volume, bytes) and nothing is authenticated.
             try:
-                with open_volume_set(list(paths)) as stream:
+                with (
+                    explain_damage(tuple(map(str, paths))),  # the advice unpack gives
+                    open_volume_set(list(paths)) as stream,
+                ):
                     signer = authenticate(stream, identity, key_passphrase_file, required)
                     media = stream.report
                     copies = _check_copies(checked, stream)

@@ -12,6 +12,8 @@ import click
 
 from ..errors import UsageError, WrongSecretKindError
 from ..keys import PublicKey
+from .damage_advice import explain_damage
+from .inputs import signer_line
 from .output import current, emit_json
 
 
@@ -37,7 +39,7 @@ def verify_plain_archive(
     payload_plaintext_size(size - len(header.raw))  # an impossible length is truncation
     signer: PublicKey | None = None
     if identity is not None:
-        with open(path, "rb") as handle:
+        with explain_damage((str(path),)), open(path, "rb") as handle:
             signer = authenticate(handle, identity, key_passphrase_file, required)
         current().end_progress()
     facts = {
@@ -76,13 +78,9 @@ def verify_plain_archive(
 
 
 def authenticated_line(signer: PublicKey | None) -> str:
-    """What verify says once every byte is authenticated."""
-    if signer:
-        return f"archive authenticated end to end, signed by {signer.fingerprint}"
-    return (
-        "archive authenticated end to end, but NOT signed: anyone holding the recipient's "
-        "public key could have made it (--require-signer insists on a signer)"
-    )
+    """What verify says once every byte is authenticated, worded as list and
+    unpack word it (one line for the same fact everywhere)."""
+    return f"archive authenticated end to end, {signer_line(signer)}"
 
 
 def authenticate(

@@ -70,8 +70,12 @@ def read_volume_info_from(fp: BinaryIO, path: Path) -> VolumeInfo:
         image = True
         found = locate_volume(fp)
         if found is None:
-            what = "disc image holds" if is_iso_image(probe) else "is not a volume and has"
-            raise MediaError(f"{path}: {what} no readable securemedia volume")
+            what = (
+                "disc image holds no readable securemedia volume"
+                if is_iso_image(probe)
+                else "not a securemedia volume, nor a disc image holding one"
+            )
+            raise MediaError(f"{path}: {what}")
         offset = found
     fp.seek(offset)
     header = parse_header(fp.read(HEADER_SIZE), str(path))
