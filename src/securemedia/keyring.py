@@ -106,7 +106,10 @@ def _one_spec(spec: str, extra: Sequence[str]) -> list[PublicKey] | None:
     if spec.startswith("smpub1-"):
         return [PublicKey.from_line(spec)]
     fingerprint = parse_fingerprint(spec)
-    if fingerprint is not None and not Path(spec).exists():
+    # A fingerprint is public (it is read over the phone): a file named after it,
+    # planted in a shared working directory, must not stand in for the key. A
+    # file so named is given as ./NAME, which no fingerprint looks like.
+    if fingerprint is not None:
         others = [e for e in extra if e != spec and parse_fingerprint(e) is None]
         return [find_by_fingerprint(fingerprint, load_public_keys, others)]
     return None
