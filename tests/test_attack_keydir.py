@@ -39,6 +39,20 @@ def test_a_key_directory_others_can_write_is_not_trusted(
     assert securemedia.load_signers(fingerprint) == [classic_key.public]
 
 
+def test_a_key_directory_inside_one_others_can_write_is_not_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, classic_key: SecretKey
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    keys = _key_dir(shared, monkeypatch, classic_key)
+    shared.chmod(0o777)  # anyone can rename keys/ away and make their own
+    with pytest.raises(UsageError, match=f"lies in {shared}, which other users can change"):
+        securemedia.load_signers(classic_key.public.fingerprint)
+    shared.chmod(0o1777)  # sticky, as /tmp: only the owner renames keys/
+    assert securemedia.load_signers(classic_key.public.fingerprint) == [classic_key.public]
+    assert keys.is_dir()
+
+
 def test_more_key_files_than_the_cap_is_an_error_not_a_silent_cut(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, classic_key: SecretKey
 ) -> None:

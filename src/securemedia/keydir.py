@@ -11,7 +11,8 @@ be on this machine. "At hand" means, in this order:
   in the same call (``extra``).
 
 The key directory must be owned by this user (or root) and writable by no one
-else, or a lookup refuses it: its files decide what a fingerprint means. Each
+else, nor lie in a directory others can change (sticky ones, as /tmp, excepted),
+or a lookup refuses it: its files decide what a fingerprint means. Each
 file is read bounded and without blocking (:func:`.keyring.load_public_keys`).
 
 A fingerprint that matches nothing names the places it looked; one that matches
@@ -80,12 +81,27 @@ def _check_trusted(directory: Path, info: os.stat_result) -> None:
     writable by nobody else.
     """
     owners = {os.getuid(), 0}
-    if info.st_uid not in owners or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+    others_write = stat.S_IWGRP | stat.S_IWOTH
+    if info.st_uid not in owners or info.st_mode & others_write:
         raise UsageError(
             f"the key directory {directory} can be written by other users, so a key found "
             f"there by fingerprint is not trusted: make it yours alone (chmod go-w) or give "
             "the public key file itself"
         )
+    # A directory above it that others can write (and that is not sticky, as
+    # /tmp is) lets them rename the key directory away and put their own there.
+    for parent in directory.resolve().parents:
+        try:
+            above = parent.stat()
+        except OSError:
+            continue
+        sticky = above.st_mode & stat.S_ISVTX
+        if above.st_uid not in owners or (above.st_mode & others_write and not sticky):
+            raise UsageError(
+                f"the key directory {directory} lies in {parent}, which other users can "
+                "change, so a key found there by fingerprint is not trusted: move it, or "
+                "give the public key file itself"
+            )
 
 
 def find_by_fingerprint(fingerprint: str, load: KeyLoader, extra: Sequence[str] = ()) -> PublicKey:
