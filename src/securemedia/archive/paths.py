@@ -166,6 +166,18 @@ def display_name(name: str) -> str:
     return "".join("\\\\" if ch == "\\" else ch if _shown_as_is(ch) else _escape(ch) for ch in name)
 
 
+def display_text(text: str) -> str:
+    """A whole message made safe for a terminal: as :func:`display_name`, but a
+    backslash is kept as is, since names in the message are escaped already.
+
+    The last line of defence for text that may quote a name nobody escaped (an
+    operator's glob over a finder's disc hands us the finder's file names).
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if _shown_as_is(ch) else _escape(ch) for ch in text)
+
+
 def quoted_name(name: str, limit: int = 200) -> str:
     """A quoted, escaped form of ``name`` for error messages, cut to ``limit`` characters."""
     if len(name) > limit:

@@ -253,6 +253,9 @@ class ArchiveReader:
             raise FormatError("archive payload is too short to hold its trailer")
         trailer = b"".join(self._range(size - TRAILER.size, TRAILER.size, cache))
         index_offset, index_len, sig_len = decode_trailer(trailer, size)
+        if sig_len and sig_len not in signature.BLOCK_SIZES:
+            # Capped before a byte of it is read: the u32 allows 4 GiB.
+            raise FormatError("archive signature block is malformed")
         if b"".join(self._range(index_offset, 1, cache)) != INDEX_TAG:
             raise FormatError("archive payload has no index record")
         self._index_offset, self._index_length = index_offset, index_len

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import click
 
+from ..archive.paths import display_text
 from ..progress import Phases, Progress
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -129,13 +130,37 @@ def emit_json(doc: dict[str, Any], *, to_stderr: bool = False) -> None:
 def print_json(doc: dict[str, Any], *, to_stderr: bool = False) -> None:
     """Print one JSON document now (main's end-of-command printing)."""
     text = json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False)
-    click.echo(text, err=to_stderr)
+    click.echo(_json_terminal_safe(text), err=to_stderr)
+
+
+def _json_terminal_safe(text: str) -> str:
+    """JSON text with every character a terminal could interpret written as a
+    ``\\u`` escape: ``json`` escapes C0 controls, not C1 (CSI is U+009B),
+    bidirectional controls or undecodable bytes. Such characters only occur
+    inside strings, where the escape decodes to the same string."""
+    if all(ch.isprintable() or ch == "\n" for ch in text):
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable() or ch == "\n":
+            out.append(ch)
+        elif ord(ch) <= 0xFFFF:
+            out.append(f"\\u{ord(ch):04x}")
+        else:  # outside the BMP: JSON writes a UTF-16 surrogate pair
+            code = ord(ch) - 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+    return "".join(out)
+
+
+def terminal_line(message: str) -> str:
+    """``message`` as it may be printed on a terminal (see :func:`display_text`)."""
+    return display_text(message)
 
 
 def info(message: str, *, quiet: bool) -> None:
     """A message for the operator on stderr, unless -q."""
     if not quiet:
-        click.echo(message, err=True)
+        click.echo(display_text(message), err=True)
 
 
 def human_bytes(n: int) -> str:

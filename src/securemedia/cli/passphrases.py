@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import getpass
 import os
-from pathlib import Path
 
 import click
 
@@ -38,13 +37,15 @@ ALLOW_WEAK_OPTION = click.option(
 
 
 def _from_file(path: str) -> bytes:
+    # Read bounded, not trusted to st_size: a pipe (``<(pass show x)``,
+    # /dev/stdin) or /dev/zero says 0 bytes and may never end.
     try:
-        p = Path(path)
-        if p.stat().st_size > MAX_PASSPHRASE_FILE:
-            raise UsageError(f"{path}: too large to be a passphrase file")
-        data = p.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_PASSPHRASE_FILE + 1)
     except OSError as exc:
         raise os_error(exc, "read passphrase file", path) from None
+    if len(data) > MAX_PASSPHRASE_FILE:
+        raise UsageError(f"{path}: too large to be a passphrase file")
     lines = data.splitlines()
     value = lines[0] if lines else b""
     if not value:

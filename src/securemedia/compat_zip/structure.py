@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pyzipper
+import pyzipper.zipfile as _zipfile
 from pyzipper.zipfile_aes import WZ_AES_V2
 
 from ..errors import FormatError, IntegrityError, OperationalError
@@ -29,6 +30,9 @@ METHODS = {pyzipper.ZIP_STORED: "stored", pyzipper.ZIP_DEFLATED: "deflate"}
 # code): a declared plaintext size above that is a forged size field, refused
 # before it is used for the free-space check or a size budget.
 MAX_DEFLATE_RATIO = 1032
+# One entry's directory record: 46 fixed bytes, the name, the AES and ZIP64
+# extra fields; a directory larger than this cannot be one of ours.
+MAX_DIRECTORY = 4096
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
 _LOCAL_SIG = 0x04034B50
 _WINZIP_AES_METHOD = 99
@@ -65,7 +69,14 @@ class ZipFacts:
 
 @contextlib.contextmanager
 def open_zip(path: Path) -> Iterator[Any]:
-    """``path`` opened by pyzipper; a file that is not a readable ZIP is damage."""
+    """``path`` opened by pyzipper; a file that is not a readable ZIP is damage.
+
+    The end record's entry count and directory size are checked first: pyzipper
+    reads the whole central directory into memory and builds an object per
+    entry, so a finder's ZIP that lists millions of entries (or a directory of
+    gigabytes) would cost that much before its shape could be refused.
+    """
+    _check_directory_bounds(path)
     try:
         zf = pyzipper.AESZipFile(path)
     except OSError as exc:
@@ -74,6 +85,26 @@ def open_zip(path: Path) -> Iterator[Any]:
         raise IntegrityError() from exc
     with zf:
         yield zf
+
+
+def _check_directory_bounds(path: Path) -> None:
+    """Refuse a central directory that is not one entry of at most :data:`MAX_DIRECTORY` bytes."""
+    try:
+        with open(path, "rb") as fp:
+            # pyzipper's own end-record reader (ZIP64 included), so both agree.
+            end = _zipfile._EndRecData(fp)
+    except OSError as exc:
+        raise OperationalError(f"cannot read {path}: {exc.strerror}") from None
+    except (pyzipper.BadZipFile, struct.error) as exc:
+        raise IntegrityError() from exc
+    if end is None:
+        raise IntegrityError()
+    entries, size = end[_zipfile._ECD_ENTRIES_TOTAL], end[_zipfile._ECD_SIZE]
+    if entries != 1 or size > MAX_DIRECTORY:
+        raise FormatError(
+            f"not a securemedia compatibility ZIP: its directory lists {entries} entries in "
+            f"{size} bytes, expected one entry {INNER_NAME}"
+        )
 
 
 def check_layout(zf: Any) -> Any:
