@@ -112,7 +112,8 @@ def output_options(func: F) -> F:
         is_flag=True,
         is_eager=True,
         callback=_set_json,
-        help="Print one JSON document on standard output, on errors too.",
+        help="Print one JSON document, on errors too: on standard output, or on standard "
+        "error when standard output carries the archive.",
     )(func)
 
 
