@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli_in
+from media_support import copy_contents, zero_bytes
 from securemedia.keys import PublicKey, SecretKey
 from securemedia.media.volume_set import read_volume_info
 
@@ -52,16 +53,7 @@ def shipment(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def work(shipment: Path, tmp_path: Path) -> Path:
-    for item in shipment.iterdir():
-        copy = shutil.copytree if item.is_dir() else shutil.copy
-        copy(item, tmp_path / item.name)
-    return tmp_path
-
-
-def _damage(path: Path, start: int, length: int) -> None:
-    with path.open("r+b") as handle:
-        handle.seek(start)
-        handle.write(bytes(length))
+    return copy_contents(shipment, tmp_path)
 
 
 def test_keygen_says_where_received_public_keys_go(tmp_path: Path) -> None:
@@ -100,7 +92,7 @@ def test_one_key_given_twice_is_one_recipient(work: Path) -> None:
 
 def test_repair_of_one_damaged_disc_of_a_set_with_spares(work: Path) -> None:
     disc = work / "iso" / "ship.sm.001.iso"
-    _damage(disc, 900_000, 5000)
+    zero_bytes(disc, 900_000, 5000)
     unpacked = run_cli_in(
         work, "unpack", *sorted((work / "iso").iterdir()), "-i", "office.key", "-o", "out"
     )
@@ -127,7 +119,7 @@ def test_list_of_a_damaged_set_names_the_disc_and_the_repair(work: Path) -> None
     disc = work / "iso" / "ship.sm.002.iso"
     # Near the end of the last disc's payload: the index, which list reads.
     found = read_volume_info(disc)
-    _damage(disc, found.offset + int(found.header.payload_length * 0.97), 4096)
+    zero_bytes(disc, found.offset + int(found.header.payload_length * 0.97), 4096)
     result = run_cli_in(work, "list", *sorted((work / "iso").iterdir()), "-i", "office.key")
     assert result.code == 0, result.stderr
     assert f"{disc} (volume 2 of 2) is damaged" in result.stderr
