@@ -15,7 +15,7 @@ import click
 from ..archive.paths import display_name
 from ..compat_zip import ZipFacts, ZipMember, describe_compat_zip, is_compat_zip, list_compat_zip
 from ..errors import UsageError
-from .output import emit_json, human_bytes
+from .output import echo_result, emit_json, human_bytes
 from .passphrases import archive_passphrase
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
@@ -72,9 +72,9 @@ def inspect_zip(path: Path, *, as_json: bool) -> None:
     if as_json:
         emit_json(facts.to_json())
         return
-    click.echo(f"{path}: securemedia compatibility ZIP (WinZip AES-256, AE-2), {facts.method}")
+    echo_result(f"{path}: securemedia compatibility ZIP (WinZip AES-256, AE-2), {facts.method}")
     click.echo(f"  size         {human_bytes(facts.zip_bytes)} ({facts.zip_bytes:,} bytes)")
-    click.echo(
+    echo_result(
         f"  entry        {facts.entry}: {facts.encrypted_bytes:,} bytes encrypted, "
         f"{facts.declared_bytes:,} bytes of tar declared"
     )
@@ -142,7 +142,7 @@ def verify_zip(
             document["files"] = sum(1 for m in members if not m.is_dir)
         emit_json(document)
     else:
-        click.echo(_structure_line(facts))
+        echo_result(_structure_line(facts))
         if keyed:
             files = sum(1 for m in members if not m.is_dir)
             click.echo(

@@ -158,6 +158,12 @@ def terminal_line(message: str) -> str:
     return display_text(message)
 
 
+def echo_result(line: str) -> None:
+    """A result line on stdout, escaped as the error line is (see :func:`terminal_line`):
+    result lines quote paths an operator's glob took from a finder's disc."""
+    click.echo(terminal_line(line))
+
+
 def info(message: str, *, quiet: bool) -> None:
     """A message for the operator on stderr, unless -q."""
     if not quiet:

@@ -26,7 +26,7 @@ from ..media.rebuild import RebuildPlan, TooManyMissingError, plan_rebuild, rebu
 from ..media.sources import PayloadSource, PlainSource
 from ..media.volume_set import VolumeInfo, read_volume_info, read_volume_info_healed
 from ..progress import Phases, no_phases
-from .output import current, emit_json, output_options
+from .output import current, echo_result, emit_json, output_options
 from .output import info as message
 from .repair_advice import beyond_repair, no_recovery_data
 
@@ -134,16 +134,16 @@ def repair(
     else:
         for entry in results:
             if entry.get("as_is"):
-                click.echo(f"{entry['path']}: no recovery data, used as it is")
+                echo_result(f"{entry['path']}: no recovery data, used as it is")
             elif entry.get("intact") and entry["output"]:
-                click.echo(f"{entry['path']}: intact, copied -> {entry['output']}")
+                echo_result(f"{entry['path']}: intact, copied -> {entry['output']}")
             elif entry.get("intact"):
-                click.echo(f"{entry['path']}: intact, nothing to repair (nothing written)")
+                echo_result(f"{entry['path']}: intact, nothing to repair (nothing written)")
             elif entry["ok"]:
-                click.echo(f"{entry['path']}: repaired -> {entry['output']}")
+                echo_result(f"{entry['path']}: repaired -> {entry['output']}")
             # A file not repaired is said once, in the error below (stderr).
         for item in rebuilt:
-            click.echo(f"{item['label']}: rebuilt from the other volumes -> {item['output']}")
+            echo_result(f"{item['label']}: rebuilt from the other volumes -> {item['output']}")
         if rebuilt:
             # Parity has no key and no MAC: a forged spare rebuilds a wrong disc
             # that only the archive's authentication can tell.

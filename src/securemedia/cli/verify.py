@@ -34,7 +34,7 @@ from ..media.volume_set import (
 from ..progress import Phases, no_phases
 from .damage_advice import explain_damage
 from .inputs import KEYFILE_UNLOCK_HELP, load_required_signers, require_signer_option
-from .output import current, emit_json, output_options
+from .output import current, echo_result, emit_json, output_options
 from .verify_archive import authenticate, authenticated_line, verify_plain_archive
 
 _SHOWN_PROBLEMS = 3
@@ -291,16 +291,16 @@ def verify(
     else:
         for c in checked:
             status = "; ".join(c.problems) if c.problems else "OK"
-            click.echo(f"{c.name()}: {status}")
+            echo_result(f"{c.name()}: {status}")
             for warning in c.warnings:
-                click.echo(f"{c.name()}: warning: {warning}")
+                echo_result(f"{c.name()}: warning: {warning}")
         for message in set_problems:
-            click.echo(message)
+            echo_result(message)
         if media is not None:
             for line in media.lines():
-                click.echo(line)
+                echo_result(line)
         if authenticated:
-            click.echo(authenticated_line(signer))
+            echo_result(authenticated_line(signer))
     # Authenticated, but a copy disagrees with the archive: salvage would fail.
     failed = copies if copies else problems if not authenticated else []
     if failed:

@@ -14,7 +14,7 @@ from ..errors import UsageError, WrongSecretKindError
 from ..keys import PublicKey
 from .damage_advice import explain_damage
 from .inputs import signer_line
-from .output import current, emit_json
+from .output import current, echo_result, emit_json
 
 
 def verify_plain_archive(
@@ -64,7 +64,7 @@ def verify_plain_archive(
             document["not_checked"] = ["content", "length (truncation)"]
         emit_json(document)
     else:
-        click.echo(
+        echo_result(
             f"{path}: securemedia archive {header.archive_id}: header read, "
             f"{len(header.stanzas)} recipient(s), {size:,} bytes, no recovery data"
         )
