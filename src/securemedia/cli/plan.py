@@ -105,6 +105,11 @@ def plan(
     click.echo(f"inputs:   {estimate.files:,} file(s), {estimate.content_bytes:,} bytes")
     if no_compress:
         click.echo(f"archive:  about {estimate.archive_bytes:,} bytes (not compressed)")
+    elif estimate.overhead_exceeds_input:
+        click.echo(
+            f"archive:  about {estimate.archive_bytes:,} bytes (estimated: the archive's "
+            "fixed overhead exceeds the input)"
+        )
     else:
         sample = (
             "all of it"
