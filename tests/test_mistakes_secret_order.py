@@ -34,6 +34,23 @@ def world(tmp_path: Path) -> Path:
     return tmp_path
 
 
+PASSPHRASE_HINT = "this archive is encrypted to a passphrase: give -p (or --passphrase-file FILE)"
+
+
+@pytest.mark.parametrize("command", [["unpack", "-o", "out"], ["list"]])
+def test_passphrase_archive_without_p_is_told_to_use_p(
+    world: Path, run_cli: RunCli, command: list[str]
+) -> None:
+    result = run_cli(command[0], "pp.sm", *command[1:])
+    assert result.code == 2, result.stderr
+    assert result.stderr.strip() == f"securemedia: error: {PASSPHRASE_HINT}"
+    assert not (world / "out").exists()
+    # From a pipe too: only the header was read to tell.
+    piped = run_cli(command[0], "-", *command[1:], stdin=(world / "pp.sm").read_bytes())
+    assert piped.code == 2, piped.stderr
+    assert piped.stderr.strip() == f"securemedia: error: {PASSPHRASE_HINT}"
+
+
 def test_key_archive_without_i_still_asks_for_a_key(world: Path, run_cli: RunCli) -> None:
     result = run_cli("list", "key.sm")
     assert result.code == 2, result.stderr

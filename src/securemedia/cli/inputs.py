@@ -123,6 +123,12 @@ def identities_from_options(
             PassphraseIdentity(archive_passphrase(passphrase_file, confirm=False))
         ]
     elif not specs:
+        from ..archive.reader import is_passphrase_only
+
+        if header is not None and is_passphrase_only(header):
+            raise UsageError(
+                "this archive is encrypted to a passphrase: give -p (or --passphrase-file FILE)"
+            )
         raise UsageError("give the recipient's key with -i KEYFILE, or -p for a passphrase archive")
     else:
         found = []
