@@ -88,3 +88,18 @@ def test_a_pipe_is_read_once_and_opens(world: Path, run_cli: RunCli) -> None:
     )
     assert unpacked.code == 0, unpacked.stderr
     assert (world / "out" / "report.csv").read_bytes() == MEMBERS[0][1]
+
+
+@pytest.mark.parametrize("command", [["unpack", "-o", "out"], ["list"]])
+def test_keys_for_a_passphrase_archive_are_refused_before_unlocking(
+    world: Path, run_cli: RunCli, command: list[str]
+) -> None:
+    # No terminal, no $SECUREMEDIA_KEY_PASSPHRASE: unlocking ``locked`` would
+    # fail with exit 2; the header alone shows that no key can open pp.sm.
+    result = run_cli(command[0], "pp.sm", "-i", "locked", *command[1:])
+    assert result.code == 3, result.stderr
+    assert result.stderr.strip() == (
+        "securemedia: error: this archive is encrypted to a passphrase, not to a key: "
+        "use -p (or --passphrase-file)"
+    )
+    assert not (world / "out").exists()

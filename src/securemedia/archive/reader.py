@@ -50,6 +50,7 @@ __all__ = [
     "ArchiveReader",
     "MemberReader",
     "WalkEntry",
+    "check_secret_kind",
     "is_passphrase_only",
     "spool_ciphertext",
 ]
@@ -334,18 +335,25 @@ def is_passphrase_only(header: Header) -> bool:
 
 def _wrong_kind_of_secret(header: Header, identities: Sequence[Identity]) -> None:
     """Raise WrongSecretKindError if no identity could open ``header`` because of
-    its kind: the stanza types are public (``inspect`` shows them), so saying so
-    leaks nothing and tells the user what to give instead."""
-    passphrase_only = is_passphrase_only(header)
-    has_passphrase = any(isinstance(i, PassphraseIdentity) for i in identities)
-    if passphrase_only and not has_passphrase:
+    its kind (see :func:`check_secret_kind`)."""
+    passphrases = [isinstance(i, PassphraseIdentity) for i in identities]
+    check_secret_kind(header, passphrase=any(passphrases), keys=not all(passphrases))
+
+
+def check_secret_kind(header: Header, *, passphrase: bool, keys: bool) -> None:
+    """Raise WrongSecretKindError if secrets of the kinds given (a passphrase,
+    keys) cannot open ``header`` whatever their values: the stanza types are
+    public (``inspect`` shows them), so saying so leaks nothing and tells the
+    user what to give instead. The CLI calls it before unlocking a key file or
+    asking for a passphrase that could not help."""
+    if is_passphrase_only(header) and not passphrase:
         raise WrongSecretKindError(
             "this archive is encrypted to a passphrase, not to a key",
             "open it with the passphrase",
             needs="passphrase",
         )
     keys_only = all(s.type != StanzaType.ARGON2ID for s in header.stanzas)
-    if keys_only and identities and all(isinstance(i, PassphraseIdentity) for i in identities):
+    if keys_only and passphrase and not keys:
         raise WrongSecretKindError(
             "this archive is encrypted to keys, not to a passphrase",
             "open it with a recipient's private key",

@@ -117,8 +117,17 @@ def identities_from_options(
 ) -> list[Identity]:
     """The identities -i/-p name, key files unlocked (which may prompt).
     ``header``, the archive's if already read, lets a missing -i/-p say which
-    of the two this archive needs."""
-    if passphrase_meant(use_passphrase, passphrase_file, specs):
+    of the two this archive needs, and refuses keys for a passphrase archive
+    before a key file is unlocked."""
+    meant = passphrase_meant(use_passphrase, passphrase_file, specs)
+    if header is not None and specs and not meant:
+        from ..archive.reader import check_secret_kind
+
+        # Before a key file is unlocked: no key opens a passphrase archive, so
+        # its passphrase would be typed for nothing. (-p on a key archive still
+        # asks first: the exit-code table relies on that order.)
+        check_secret_kind(header, passphrase=False, keys=True)
+    if meant:
         found: list[Identity] = [
             PassphraseIdentity(archive_passphrase(passphrase_file, confirm=False))
         ]
