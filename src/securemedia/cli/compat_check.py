@@ -78,9 +78,14 @@ def inspect_zip(path: Path, *, as_json: bool) -> None:
         f"  entry        {facts.entry}: {facts.encrypted_bytes:,} bytes encrypted, "
         f"{facts.declared_bytes:,} bytes of tar declared"
     )
-    click.echo(f"  packed       {facts.packed_at} (the packer's clock, no time zone)")
+    if facts.time_fixed:
+        click.echo(f"  entry time   {facts.packed_at} (fixed: when it was packed is not recorded)")
+        seen = "the entry name and the two sizes, nothing else"
+    else:  # a ZIP made before the entry time was fixed
+        click.echo(f"  packed       {facts.packed_at} (the packer's clock, no time zone)")
+        seen = "the entry name, the two sizes and the time above, nothing else"
     click.echo("  names        hidden: member names, sizes and count are inside the encrypted tar")
-    click.echo("  finder sees  the entry name, the two sizes and the time above, nothing else")
+    click.echo(f"  finder sees  {seen}")
     click.echo(f"  signature    none: {_NEVER_SIGNED}")
     click.echo("  recovery     none: no recovery data, damage cannot be repaired")
     click.echo(

@@ -15,10 +15,9 @@ import click
 
 from ..archive.index import Member
 from ..archive.paths import display_name
-from ..archive.reader import ArchiveReader
 from ..errors import UsageError
 from .damage_advice import explain_damage, media_json, media_lines
-from .inputs import identities_from_options, key_options, open_input, signer_line
+from .inputs import key_options, open_reader, signer_line
 from .output import current, human_bytes, info, output_options
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
@@ -52,11 +51,11 @@ def listing(
             raise UsageError(NOT_WITH_A_KEY)
         list_zip(Path(archives[0]), use_passphrase, passphrase_file, as_json)
         return
-    keys = identities_from_options(identities, use_passphrase, passphrase_file, key_passphrase_file)
+    key_args = (identities, use_passphrase, passphrase_file, key_passphrase_file)
     with (
         explain_damage(archives),  # which disc, and what to run next (as unpack)
-        open_input(archives) as source,
-        ArchiveReader(source, keys) as reader,
+        # The header first, then -i/-p: a wrong input is refused before a prompt.
+        open_reader(archives, key_args) as (source, reader),
     ):
         signer = reader.signer.fingerprint if reader.signer else None
         said = signer_line(reader.signer)

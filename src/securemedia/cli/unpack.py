@@ -17,7 +17,7 @@ from .inputs import (
     identities_from_options,
     key_options,
     load_required_signers,
-    open_input,
+    open_reader,
     require_signer_option,
     signer_line,
 )
@@ -114,19 +114,21 @@ def unpack(
             Path(archives[0]), dest, passphrase_file, force=force, as_json=as_json, quiet=quiet
         )
         return
-    keys = identities_from_options(identities, use_passphrase, passphrase_file, key_passphrase_file)
+    key_args = (identities, use_passphrase, passphrase_file, key_passphrase_file)
     required = load_required_signers(signers)
     if salvage:
         if to_stdout or members:
             raise UsageError("--salvage restores into a directory: no --stdout or --member")
         from .salvage import unpack_salvage
 
+        keys = identities_from_options(*key_args)
         unpack_salvage(archives, keys, required, dest, force=force, as_json=as_json, quiet=quiet)
         return
     with (
         explain_damage(archives),  # which disc, and what to run next
-        open_input(archives) as source,
-        ArchiveReader(source, keys, require_signer=required or None) as reader,
+        # The header is read before a key file is unlocked: a wrong input is
+        # refused before anyone types a passphrase.
+        open_reader(archives, key_args, require_signer=required or None) as (source, reader),
     ):
         if to_stdout:
             member = copy_member(reader, members[0] if members else None, sys.stdout.buffer)

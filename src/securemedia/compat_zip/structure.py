@@ -22,7 +22,7 @@ import pyzipper.zipfile as _zipfile
 from pyzipper.zipfile_aes import WZ_AES_V2
 
 from ..errors import FormatError, IntegrityError, OperationalError
-from .layout import AES_OVERHEAD, AES_STRENGTH_256, INNER_NAME
+from .layout import AES_OVERHEAD, AES_STRENGTH_256, FIXED_DATE_TIME, INNER_NAME
 
 #: The compression methods a compatibility ZIP may use, by ZIP method number.
 METHODS = {pyzipper.ZIP_STORED: "stored", pyzipper.ZIP_DEFLATED: "deflate"}
@@ -36,6 +36,8 @@ MAX_DIRECTORY = 4096
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
 _LOCAL_SIG = 0x04034B50
 _WINZIP_AES_METHOD = 99
+_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+_FIXED_AT = datetime.datetime(*FIXED_DATE_TIME).strftime(_TIME_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,14 @@ class ZipFacts:
     encrypted_bytes: int
     declared_bytes: int
     packed_at: str
+    """The entry's time as written (``YYYY-MM-DD HH:MM:SS``, no time zone)."""
+
+    @property
+    def time_fixed(self) -> bool:
+        """True if the entry carries the fixed date (1980-01-01 00:00:00), as
+        every ZIP securemedia writes now: it then says nothing of when the ZIP
+        was packed. An older ZIP carries the packer's local clock."""
+        return self.packed_at == _FIXED_AT
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +71,7 @@ class ZipFacts:
             "entry_encrypted_bytes": self.encrypted_bytes,
             "entry_declared_bytes": self.declared_bytes,
             "packed_at": self.packed_at,
+            "packed_at_fixed": self.time_fixed,
             "names_hidden": True,
             "signed": False,
             "recovery": False,
@@ -169,7 +180,7 @@ def describe_compat_zip(path: Path) -> ZipFacts:
         method=METHODS[info.compress_type],
         encrypted_bytes=info.compress_size,
         declared_bytes=info.file_size,
-        packed_at=when.strftime("%Y-%m-%d %H:%M:%S"),
+        packed_at=when.strftime(_TIME_FORMAT),
     )
 
 
