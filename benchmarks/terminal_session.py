@@ -83,7 +83,8 @@ def plain(shown: str) -> list[str]:
         pieces = [p for p in pieces if p.strip()]
         bars = [p for p in pieces if "━" in p]
         for bar in bars:
-            label = bar.split("━", 1)[0].strip()
+            # The label is what precedes the bar, whose first cell may be a half cell.
+            label = re.split("[━╸╺]", bar, maxsplit=1)[0].strip()
             frames[label] = bar
         kept += [p for p in pieces if "━" not in p]
     return [f"  [progress] {frame}" for frame in frames.values()] + kept

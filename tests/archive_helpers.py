@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -196,3 +197,12 @@ def mounted_tmpfs(mount: Path, options: str) -> Iterator[Path]:
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def default_signals() -> None:
+    """``preexec_fn`` for a CLI child that signal tests interrupt: SIGINT and SIGHUP
+    as an operator's shell delivers them. A test run started under ``nohup`` or as
+    a background job inherits them ignored, and the CLI rightly keeps an ignored
+    signal ignored (cli/signals.py), which is not what these tests check."""
+    for each in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(each, signal.SIG_DFL)

@@ -4,6 +4,7 @@ returns text, as the media commands print it."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -50,3 +51,19 @@ def one_image(tmp_path: Path, size: int = 300_000) -> Path:
     ) as writer:
         writer.write(os.urandom(size))
     return writer.paths[0]
+
+
+def copy_contents(source: Path, target: Path) -> Path:
+    """Copy every file and folder of ``source`` into ``target`` (a fresh copy of a
+    shipment made once per module, for a test to damage); returns ``target``."""
+    for item in source.iterdir():
+        copy = shutil.copytree if item.is_dir() else shutil.copy
+        copy(item, target / item.name)
+    return target
+
+
+def zero_bytes(path: Path, start: int, length: int) -> None:
+    """Damage ``path`` as a scratch does: ``length`` zero bytes from ``start``."""
+    with path.open("r+b") as handle:
+        handle.seek(start)
+        handle.write(bytes(length))

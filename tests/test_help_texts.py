@@ -34,7 +34,8 @@ _SHARED = {
 # Capitalised words of the help texts that are not names of arguments.
 _NOT_METAVARS = {
     "README", "TXT", "ISO", "NOT", "PEM", "TMPDIR", "SIGTERM", "SIGHUP", "JSON", "UTF",
-    "SECUREMEDIA_PASSPHRASE", "SECUREMEDIA_KEY_PASSPHRASE", "ZIP", "AES", "KEM", "ML",
+    "SECUREMEDIA_PASSPHRASE", "SECUREMEDIA_KEY_PASSPHRASE", "SECUREMEDIA_KEYS", "ZIP", "AES",
+    "KEM", "ML",
     "BLAKE3", "SIZE", "MB", "MIB", "KIB", "GB", "CD", "DVD", "BD", "PKI", "RSA", "OAEP",
     "UDF", "EC", "HPKE", "GCM", "STDOUT", "OK", "ID", "IDS", "PUBLIC", "COMPAT", "MAC",
     "PIN", "PKCS", "SECUREMEDIA_PKCS11_MODULE", "SECUREMEDIA_PKCS11_PIN",

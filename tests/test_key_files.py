@@ -233,7 +233,7 @@ def test_archive_passphrase_is_never_a_key_file_passphrase(
         "list", "a.sm", "-i", "locked", env={"SECUREMEDIA_PASSPHRASE": "key secret"}
     )
     assert wrong_var.code == 2, wrong_var
-    assert "Key file passphrase" in wrong_var.stderr and "no terminal" in wrong_var.stderr
+    assert "key file passphrase" in wrong_var.stderr and "no terminal" in wrong_var.stderr
     right_var = run_cli(
         "list", "a.sm", "-i", "locked", env={"SECUREMEDIA_KEY_PASSPHRASE": "key secret"}
     )
@@ -252,5 +252,5 @@ def test_key_file_passphrase_is_never_an_archive_passphrase(
         "pack", "data.txt", "-o", "p.sm", "-p", env={"SECUREMEDIA_KEY_PASSPHRASE": "k"}
     )
     assert result.code == 2, result
-    assert "Archive passphrase" in result.stderr
+    assert "archive passphrase" in result.stderr
     assert not (tmp_path / "p.sm").exists()

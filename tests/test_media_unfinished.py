@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from archive_helpers import child_env, mounted_tmpfs
+from archive_helpers import child_env, default_signals, mounted_tmpfs
 from conftest import KeyFiles, RunCli, _entry_point
 from securemedia.media.header import HEADER_SIZE
 from securemedia.media.volumes import VolumeSetWriter
@@ -46,11 +46,6 @@ def every_file(directory: Path) -> list[str]:
     return sorted(found)
 
 
-def _default_signals() -> None:
-    # A test run started in the background may ignore SIGINT; the CLI must not.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def start_pack(out: Path, key: KeyFiles, *extra: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [*_entry_point(), "pack", "-", "-r", str(key.pub_path), "-o", "ship.sm", *PACK, *extra],
@@ -60,7 +55,7 @@ def start_pack(out: Path, key: KeyFiles, *extra: str) -> subprocess.Popen[bytes]
         stderr=subprocess.PIPE,
         env=child_env(),
         start_new_session=True,
-        preexec_fn=_default_signals,
+        preexec_fn=default_signals,
     )
 
 

@@ -148,7 +148,7 @@ def test_not_a_volume(tmp_path: Path) -> None:
     junk = tmp_path / "junk"
     junk.write_bytes(os.urandom(5000))
     with pytest.raises(
-        MediaError, match="junk: is not a volume and has no readable securemedia volume"
+        MediaError, match="junk: not a securemedia volume, nor a disc image holding one"
     ):
         open_volume_set([junk])
 

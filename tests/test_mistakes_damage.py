@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli_in
+from media_support import copy_contents, zero_bytes
 from securemedia.keys import SecretKey
 from securemedia.media.sizes import SECTOR
 
@@ -47,22 +48,13 @@ def shipment(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def work(shipment: Path, tmp_path: Path) -> Path:
-    for item in shipment.iterdir():
-        copy = shutil.copytree if item.is_dir() else shutil.copy
-        copy(item, tmp_path / item.name)
-    return tmp_path
-
-
-def zero(path: Path, start: int, length: int) -> None:
-    with path.open("r+b") as handle:
-        handle.seek(start)
-        handle.write(bytes(length))
+    return copy_contents(shipment, tmp_path)
 
 
 def test_unpack_of_a_healed_disc_names_it_and_how_to_get_a_clean_copy(work: Path) -> None:
     disc = work / "iso" / "ship.sm.001.iso"
     original = (work / "iso" / "ship.sm.001.iso").read_bytes()
-    zero(disc, 600 * 1024, 3 * SECTOR)
+    zero_bytes(disc, 600 * 1024, 3 * SECTOR)
     result = run_cli_in(work, "unpack", "-i", "office.key", "iso/ship.sm.001.iso",
                         "iso/ship.sm.002.iso", "-o", "out")  # fmt: skip
     assert result.code == 0, result.stderr
@@ -79,7 +71,7 @@ def test_unpack_of_a_healed_disc_names_it_and_how_to_get_a_clean_copy(work: Path
 
 def test_unpack_beyond_recovery_names_the_disc_where_and_what_to_run(work: Path) -> None:
     discs = ["iso/ship.sm.001.iso", "iso/ship.sm.002.iso"]
-    zero(work / discs[0], 400 * 1024, 600 * 1024)
+    zero_bytes(work / discs[0], 400 * 1024, 600 * 1024)
     result = run_cli_in(work, "unpack", "-i", "office.key", *discs, "-o", "out")
     assert result.code == 4
     line = result.stderr.strip()
@@ -105,7 +97,7 @@ def test_unpack_beyond_recovery_names_the_disc_where_and_what_to_run(work: Path)
 
 
 def test_unpack_of_a_damaged_plain_archive_says_it_has_no_recovery_data(work: Path) -> None:
-    zero(work / "plain.sm", 600 * 1024, 2 * SECTOR)
+    zero_bytes(work / "plain.sm", 600 * 1024, 2 * SECTOR)
     result = run_cli_in(work, "unpack", "-i", "office.key", "plain.sm", "-o", "out")
     assert result.code == 4
     assert "archive failed authentication" in result.stderr  # the one message, kept
@@ -117,7 +109,7 @@ def test_unpack_of_a_damaged_plain_archive_says_it_has_no_recovery_data(work: Pa
 
 
 def test_unpack_of_a_damaged_set_without_recovery_data(work: Path) -> None:
-    zero(work / "bare" / "ship.sm.001.smv", 600 * 1024, 2 * SECTOR)
+    zero_bytes(work / "bare" / "ship.sm.001.smv", 600 * 1024, 2 * SECTOR)
     result = run_cli_in(work, "unpack", "-i", "office.key", "bare/ship.sm.001.smv",
                         "bare/ship.sm.002.smv", "-o", "out")  # fmt: skip
     assert result.code == 4

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from archive_helpers import default_signals
 from conftest import KeyFiles, _entry_point
 
 STARTUP_TIMEOUT = 60.0
@@ -41,6 +42,7 @@ def _start(tmp_path: Path, *args: str | Path, **kw: object) -> subprocess.Popen[
         env=_env(tmp_path),
         start_new_session=True,
         stderr=subprocess.PIPE,
+        preexec_fn=default_signals,
         **kw,
     )
 

@@ -158,7 +158,8 @@ def test_token_mistakes_are_one_line(
     code: int,
     words: str,
 ) -> None:
-    (tmp_path / "a.sm").write_bytes(b"not read: the key is loaded first")
+    # A real archive: its header is read before -i is acted on (open_reader).
+    _pack_to(run_cli, tmp_path, "office")
     spec = uri.format(module=store.module)
     result = run_cli(
         "unpack", "a.sm", "-i", spec, "-o", "out",
@@ -167,6 +168,20 @@ def test_token_mistakes_are_one_line(
     assert result.code == code, result.stderr
     assert words in _one_line(result.stderr)
     assert PIN not in result.stderr
+
+
+def test_not_an_archive_before_the_token(
+    run_cli: RunCli, tmp_path: Path, store: TokenStore
+) -> None:
+    """The input's header is read before a token is opened or its PIN asked:
+    a file that is not an archive is refused as such (exit 4), even with a
+    token URI whose module does not exist."""
+    (tmp_path / "a.sm").write_bytes(b"not an archive")
+    spec = "pkcs11:token=Registry;object=office?module-path=/nonexistent/p11.so"
+    for command in (["unpack", "a.sm", "-o", "out"], ["list", "a.sm"]):
+        result = run_cli(*command, "-i", spec, env=store.env(SECUREMEDIA_PKCS11_PIN=PIN))
+        assert result.code == 4, result.stderr
+        assert "not a securemedia archive" in _one_line(result.stderr)
 
 
 def test_rsa_token_key(run_cli: RunCli, tmp_path: Path, store: TokenStore) -> None:

@@ -6,8 +6,9 @@ The ``expect:`` classes map to errors.py strictly (docs/FORMAT.md, "Error classe
 
     success            no exception; SHA-256 of the file contents matches ``payload:``
     no match           NoIdentityError, while opening the header
-    header failure     FormatError or UnsupportedVersionError, while reading or opening
-                       the header (no subclass that means integrity, signature or names)
+    header failure     FormatError, NotAnArchiveError or UnsupportedVersionError, while
+                       reading or opening the header (no subclass that means integrity,
+                       signature or names)
     hmac failure       IntegrityError, while opening the header
     payload failure    IntegrityError, after the header opened
     index failure      FormatError (exactly), after the header opened
@@ -37,6 +38,7 @@ from securemedia.errors import (
     FormatError,
     IntegrityError,
     NoIdentityError,
+    NotAnArchiveError,
     SignatureError,
     UnsafeMemberError,
     UnsupportedVersionError,
@@ -173,7 +175,7 @@ def classify(v: Vector, *, seekable: bool) -> tuple[str, str]:
             assert type(early) is type(exc), (early, exc)
             if type(exc) is IntegrityError:
                 return "hmac failure", ""
-            if type(exc) in (FormatError, UnsupportedVersionError):
+            if type(exc) in (FormatError, NotAnArchiveError, UnsupportedVersionError):
                 return "header failure", ""
             raise AssertionError(f"unexpected header-stage error {exc!r}") from exc
         if isinstance(exc, SignatureError):

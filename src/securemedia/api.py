@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .archive.compression import Compression
@@ -28,9 +28,8 @@ from .arguments import (
 from .atomic import atomic_output
 from .errors import OperationalError, UsageError
 from .keys import PublicKey, SecretKey
+from .progress import Progress
 from .recipients import Identity, Recipient
-
-Progress = Callable[[int], None]
 
 
 @contextlib.contextmanager

@@ -16,9 +16,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from .errors import UsageError
 from .recipients import Identity, Recipient
+
+if TYPE_CHECKING:  # keys imports this module (via recipients.passphrase): not at run time
+    from .keys import PassphraseSource, PublicKey
 
 Passphrase = bytes | str
 PassphraseArgument = Passphrase | Callable[[], Passphrase] | None
@@ -94,17 +98,31 @@ def signer_argument(signer: object) -> None:
         )
 
 
-def require_signer_argument(require_signer: object) -> None:
-    """Refuse a path or key line where a list of signer keys is expected."""
+def require_signer_argument(require_signer: object) -> list[PublicKey] | None:
+    """``require_signer`` as a list of :class:`~securemedia.keys.PublicKey` (None
+    or empty: no signer required), or a clear TypeError: a path or key line where
+    loaded keys are expected, or a key of another kind."""
+    from .keys import PublicKey
+
     if require_signer is None:
-        return
+        return None
     loader = "securemedia.load_signers(PATH)"
-    for i, item in enumerate(_listed(require_signer, "require_signer", loader)):
+    items = _listed(require_signer, "require_signer", loader)
+    for i, item in enumerate(items):
         if isinstance(item, str | os.PathLike):
             raise TypeError(
                 f"require_signer[{i}] is a {type(item).__name__} (a path or a key line?): "
                 f"use {loader}"
             )
+    found = [item for item in items if isinstance(item, PublicKey)]
+    if len(found) < len(items):
+        wrong = next(item for item in items if not isinstance(item, PublicKey))
+        # Before this took raw Ed25519 keys; a signer is now the whole key pair.
+        raise TypeError(
+            "require_signer takes securemedia PublicKey objects "
+            f"(securemedia.load_signers(spec)), not {type(wrong).__name__}"
+        )
+    return found or None
 
 
 def passphrase_bytes(value: object, what: str = "passphrase") -> bytes:
@@ -125,7 +143,7 @@ def _none_given() -> bytes:
     raise UsageError("the key file is protected by a passphrase, and none was given")
 
 
-def passphrase_source(passphrase: object) -> Callable[[], bytes]:
+def passphrase_source(passphrase: object) -> PassphraseSource:
     """A callable giving the passphrase as bytes, from a callable returning str or
     bytes (called only when a passphrase is needed) or from the value itself;
     None for an unprotected key (a protected one is then a :class:`UsageError`)."""

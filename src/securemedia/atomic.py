@@ -100,7 +100,8 @@ def output_mode(*, private: bool) -> int:
     return 0o600 if private else 0o666 & ~current_umask()
 
 
-def _exists(shown: Path) -> DestinationExistsError:
+def already_exists(shown: Path | str) -> DestinationExistsError:
+    """The one way to refuse an existing output: the CLI adds its --force hint (Remedy.REPLACE)."""
     return DestinationExistsError(f"{shown} already exists", remedy=Remedy.REPLACE)
 
 
@@ -131,7 +132,7 @@ def _check_free(dir_fd: int, name: str, shown: Path, *, force: bool) -> None:
             f"{shown} is a directory: give the name of the file to write, such as {shown}/NAME"
         )
     if not force:
-        raise _exists(shown)
+        raise already_exists(shown)
 
 
 def _create_exclusive(dir_fd: int, prefix: str, mode: int = 0o600) -> tuple[int, str]:
@@ -153,12 +154,12 @@ def _publish(src_fd: int, src: str, dst_fd: int, dst: str, shown: Path, *, force
     try:
         os.link(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd, follow_symlinks=False)
     except FileExistsError:
-        raise _exists(shown) from None
+        raise already_exists(shown) from None
     except OSError as exc:
         if exc.errno not in _NO_HARD_LINKS:
             raise
         if lstat_at(dst, dst_fd) is not None:
-            raise _exists(shown) from None
+            raise already_exists(shown) from None
         os.rename(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
         return
     os.unlink(src, dir_fd=src_fd)

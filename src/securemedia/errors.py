@@ -155,6 +155,10 @@ class FormatError(SecureMediaError):
     exit_code = 4
 
 
+class NotAnArchiveError(FormatError):
+    """The input does not start as a securemedia archive does (the wrong file)."""
+
+
 class UnsupportedVersionError(FormatError):
     """The archive was written by a format version this reader does not know."""
 

@@ -20,9 +20,10 @@ import hmac
 import struct
 from dataclasses import dataclass
 from enum import IntEnum
+from pathlib import Path
 from typing import BinaryIO
 
-from .errors import FormatError, IntegrityError, UnsupportedVersionError
+from .errors import FormatError, IntegrityError, NotAnArchiveError, UnsupportedVersionError
 
 MAGIC = b"securemedia\x00"
 VERSION = 1
@@ -125,6 +126,17 @@ def seal(unsigned: bytes, header_key: bytes) -> Header:
     return parse(unsigned + mac)
 
 
+def is_archive_file(path: Path) -> bool:
+    """True if ``path`` starts with :data:`MAGIC`: an archive written as one file
+    (not a disc volume or image). False also if it cannot be read: the caller's
+    own open of it says why."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(MAGIC)) == MAGIC
+    except OSError:
+        return False
+
+
 def read_header(source: BinaryIO) -> Header:
     """Read exactly one header from ``source``, checking every limit before
     reading or allocating anything it announces."""
@@ -188,7 +200,7 @@ def _check_costs(stanzas: list[Stanza], error: type[Exception]) -> None:
 
 def _check_prefix(prefix: bytes) -> None:
     if len(prefix) < _PREFIX.size or not prefix.startswith(MAGIC):
-        raise FormatError("not a securemedia archive")
+        raise NotAnArchiveError("not a securemedia archive")
     _, version, total = _PREFIX.unpack(prefix)
     if version != VERSION:
         raise UnsupportedVersionError(

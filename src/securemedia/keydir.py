@@ -10,6 +10,11 @@ be on this machine. "At hand" means, in this order:
 * every public key (line or file) named elsewhere on the same command line or
   in the same call (``extra``).
 
+The key directory must be owned by this user (or root) and writable by no one
+else, nor lie in a directory others can change (sticky ones, as /tmp, excepted),
+or a lookup refuses it: its files decide what a fingerprint means. Each
+file is read bounded and without blocking (:func:`.keyring.load_public_keys`).
+
 A fingerprint that matches nothing names the places it looked; one that matches
 two different keys is refused (the fingerprint is too short to be collision-free
 against someone who chooses keys, so we never guess).
@@ -18,6 +23,7 @@ against someone who chooses keys, so we never guess).
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -40,11 +46,62 @@ def key_directory() -> Path:
 
 
 def _directory_files(directory: Path) -> list[Path]:
+    """The ``*.pub`` files of the key directory, once it is trusted (see
+    :func:`_check_trusted`); more than :data:`MAX_KEY_DIR_FILES` is an error,
+    not a silent cut that could leave the wanted key out."""
     try:
-        found = sorted(p for p in directory.glob("*.pub") if p.is_file())
+        info = directory.stat()
+    except OSError:  # missing or unreadable: no keys at hand there
+        return []
+    _check_trusted(directory, info)
+    found: list[Path] = []
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if not entry.name.endswith(".pub") or not entry.is_file():
+                    continue
+                if len(found) == MAX_KEY_DIR_FILES:
+                    raise UsageError(
+                        f"the key directory {directory} holds more than {MAX_KEY_DIR_FILES} "
+                        ".pub files: give the public key file itself"
+                    )
+                found.append(Path(entry.path))
     except OSError:
         return []
-    return found[:MAX_KEY_DIR_FILES]
+    return sorted(found)
+
+
+def _check_trusted(directory: Path, info: os.stat_result) -> None:
+    """Refuse a key directory that another user can write to.
+
+    What is in it decides which key a fingerprint means: whoever can add or
+    replace a file there can make a lookup refuse (two keys, one fingerprint,
+    or a thousand files), or hand it a file that is not a key at all. So, as
+    ssh does with ``~/.ssh``, it must be owned by this user (or root) and
+    writable by nobody else.
+    """
+    owners = {os.getuid(), 0}
+    others_write = stat.S_IWGRP | stat.S_IWOTH
+    if info.st_uid not in owners or info.st_mode & others_write:
+        raise UsageError(
+            f"the key directory {directory} can be written by other users, so a key found "
+            f"there by fingerprint is not trusted: make it yours alone (chmod go-w) or give "
+            "the public key file itself"
+        )
+    # A directory above it that others can write (and that is not sticky, as
+    # /tmp is) lets them rename the key directory away and put their own there.
+    for parent in directory.resolve().parents:
+        try:
+            above = parent.stat()
+        except OSError:
+            continue
+        sticky = above.st_mode & stat.S_ISVTX
+        if above.st_uid not in owners or (above.st_mode & others_write and not sticky):
+            raise UsageError(
+                f"the key directory {directory} lies in {parent}, which other users can "
+                "change, so a key found there by fingerprint is not trusted: move it, or "
+                "give the public key file itself"
+            )
 
 
 def find_by_fingerprint(fingerprint: str, load: KeyLoader, extra: Sequence[str] = ()) -> PublicKey:

@@ -15,13 +15,15 @@ without naming a command-line option: the library is also used from scripts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 from .arguments import PassphraseArgument, passphrase_source
 from .errors import KeyFileError, OperationalError, UsageError, os_error
 from .keydir import find_by_fingerprint
-from .keys import SECRET_KEY_MARKS, PublicKey, SecretKey, parse_fingerprint
+from .keys import SECRET_KEY_MARKS, PassphraseSource, PublicKey, SecretKey, parse_fingerprint
 from .recipients import Identity, Recipient
 from .tokens.uri import is_token_uri
 
@@ -30,18 +32,31 @@ MAX_KEY_FILE = 1 << 20
 
 def _read(spec: str, what: str) -> bytes:
     """The bytes of key file ``spec``. A file that is missing or cannot be read
-    is an operational error (exit 1), as for every input."""
+    is an operational error (exit 1), as for every input.
+
+    The file is opened without blocking and checked on the open descriptor, and
+    at most :data:`MAX_KEY_FILE` + 1 bytes are read: a name swapped for a FIFO
+    after a check would hang, and a ``/proc`` file (size 0 in ``stat``) can hold
+    megabytes; both can be planted where keys are looked up (:mod:`.keydir`).
+    """
     path = Path(spec)
     try:
         if not path.exists():
             raise OperationalError(f"{spec}: no such {what}")
-        if not path.is_file():
-            raise UsageError(f"{spec}: not a file")
-        if path.stat().st_size > MAX_KEY_FILE:
-            raise KeyFileError(f"{spec}: too large to be a key file")
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise UsageError(f"{spec}: not a file")
+            os.set_blocking(fd, True)
+            with os.fdopen(os.dup(fd), "rb") as handle:
+                data = handle.read(MAX_KEY_FILE + 1)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise os_error(exc, "read", spec) from None
+    if len(data) > MAX_KEY_FILE:
+        raise KeyFileError(f"{spec}: too large to be a key file")
+    return data
 
 
 def _public_lines(data: bytes, source: str) -> list[PublicKey]:
@@ -92,7 +107,10 @@ def _one_spec(spec: str, extra: Sequence[str]) -> list[PublicKey] | None:
     if spec.startswith("smpub1-"):
         return [PublicKey.from_line(spec)]
     fingerprint = parse_fingerprint(spec)
-    if fingerprint is not None and not Path(spec).exists():
+    # A fingerprint is public (it is read over the phone): a file named after it,
+    # planted in a shared working directory, must not stand in for the key. A
+    # file so named is given as ./NAME, which no fingerprint looks like.
+    if fingerprint is not None:
         others = [e for e in extra if e != spec and parse_fingerprint(e) is None]
         return [find_by_fingerprint(fingerprint, load_public_keys, others)]
     return None
@@ -137,7 +155,7 @@ def load_secret_key(path: str, passphrase: PassphraseArgument = None) -> SecretK
     return _secret_key(_read(path, "key file"), path, passphrase_source(passphrase))
 
 
-def _secret_key(data: bytes, path: str, passphrase: Callable[[], bytes]) -> SecretKey:
+def _secret_key(data: bytes, path: str, passphrase: PassphraseSource) -> SecretKey:
     if _looks_like_certificate(data):
         raise KeyFileError(
             f"{path} is an X.509 certificate (a public key), where a private key file is "

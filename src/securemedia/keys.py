@@ -63,6 +63,8 @@ _X25519 = 32
 _ED25519 = 32
 _KEYFILE_AAD = b"securemedia/v1 key file"
 _KDF_HEADER = struct.Struct(">16sIII")
+_FINGERPRINT_CHARS = 20  # base32, printed in groups of four
+_BASE32 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
 
 PassphraseSource = Callable[[], bytes]
 
@@ -141,8 +143,7 @@ class PublicKey:
         digest = hashlib.sha256(
             b"securemedia/v1 fingerprint\x00" + self.to_line().encode()
         ).digest()
-        text = base64.b32encode(digest).decode()[:20]
-        return "-".join(text[i : i + 4] for i in range(0, 20, 4))
+        return _grouped(base64.b32encode(digest).decode()[:_FINGERPRINT_CHARS])
 
     def recipient(self) -> HPKERecipient:
         description = (
@@ -164,6 +165,7 @@ class PublicKey:
             raise UsageError(f"public key {self.fingerprint} is not a valid key") from None
 
     def verify_key(self) -> ed25519.Ed25519PublicKey:
+        """The pair's Ed25519 public key; ValueError if its bytes are not one."""
         return ed25519.Ed25519PublicKey.from_public_bytes(self.signing)
 
 
@@ -366,15 +368,17 @@ def _not_a_key_file(text: str, source: str, *, found: int) -> KeyFileError:
     return KeyFileError(f"{source}: not a securemedia key file")
 
 
-_BASE32 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
-
-
 def parse_fingerprint(text: str) -> str | None:
     """``text`` as a fingerprint in its printed form (``ABCD-EFGH-...``), or None.
 
     Dashes and spaces are optional and case does not matter, so a fingerprint
     read over the phone can be typed as heard."""
     plain = "".join(text.split()).replace("-", "").upper()
-    if len(plain) != 20 or not set(plain) <= _BASE32:
+    if len(plain) != _FINGERPRINT_CHARS or not set(plain) <= _BASE32:
         return None
-    return "-".join(plain[i : i + 4] for i in range(0, 20, 4))
+    return _grouped(plain)
+
+
+def _grouped(text: str) -> str:
+    """The printed form of a fingerprint's characters: groups of four joined by dashes."""
+    return "-".join(text[i : i + 4] for i in range(0, len(text), 4))

@@ -15,7 +15,7 @@ A step that the caller did not ask to see costs one no-op call per batch.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import IO, TypeVar
 
 Progress = Callable[[int], None]
 Phases = Callable[[str, int | None], Progress]
@@ -42,4 +42,18 @@ def counted(pieces: Iterable[_T], progress: Progress | None) -> Iterator[_T]:
         progress(len(piece))
 
 
-__all__ = ["Phases", "Progress", "counted", "ignore", "no_phases"]
+class ReportedReads:
+    """A readable file that reports each read's length to ``progress``: for a
+    consumer that pulls the data itself (tarfile only calls ``read``)."""
+
+    def __init__(self, raw: IO[bytes], progress: Progress) -> None:
+        self._raw = raw
+        self._progress = progress
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._raw.read(n)
+        self._progress(len(data))
+        return data
+
+
+__all__ = ["Phases", "Progress", "ReportedReads", "counted", "ignore", "no_phases"]

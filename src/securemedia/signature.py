@@ -27,7 +27,6 @@ import hmac
 from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from .errors import FormatError, SignatureError
 from .keys import PublicKey, SecretKey
@@ -95,9 +94,7 @@ def verify_digest(
     except ValueError:
         raise FormatError("archive signature block is malformed") from None
     try:
-        ed25519.Ed25519PublicKey.from_public_bytes(public.signing).verify(
-            block[-_SIGNATURE:], _message(header_raw, index_digest, public)
-        )
+        public.verify_key().verify(block[-_SIGNATURE:], _message(header_raw, index_digest, public))
     except (InvalidSignature, ValueError):
         raise SignatureError(
             "archive signature does not verify: altered after it was signed"

@@ -1,7 +1,8 @@
 """A file that changes while it is packed: found, bounded, and reported.
 
 The scan recorded every file's size and modification time; the copy reads at
-most that many bytes and then looks again. A file that grew, shrank or was
+most that many bytes and then looks again (also at the status-change time,
+which moves on a write even when the writer sets the mtime back). A file that grew, shrank or was
 rewritten in between (an export still being written, a log) would otherwise
 go into the archive at whatever size it had when its read ended, silently,
 and a recipient would get a truncated table as if it were complete.
@@ -96,6 +97,10 @@ def copy_scanned(
         or after.st_size != source.size
         or after.st_mtime_ns != source.mtime_ns
         or opened.st_mtime_ns != source.mtime_ns
+        # Whoever writes a file can set its mtime back (``touch -r``, an rsync
+        # --inplace): a rewrite during the read then changes nothing above, but
+        # the status-change time, which no one can set, moves.
+        or after.st_ctime_ns != opened.st_ctime_ns
     )
     if not changed:
         return

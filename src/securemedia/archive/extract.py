@@ -4,17 +4,16 @@ verified) or one member to a stream."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import Remedy, UsageError, os_error, writing_to
+from ..progress import Progress
 from .index import FILE, Member
 from .reader import READ_SIZE, ArchiveReader, MemberReader
 from .staging import Notice, Staging
-
-Progress = Callable[[int], None]
 
 
 @dataclass

@@ -26,7 +26,6 @@ PREFIX = INDEX_PREFIX.decode()
 # (two characters), eight fields and their integers. Anything longer is refused
 # without being parsed.
 MAX_ENTRY = 2 * 4096 + 1024
-_WINDOW = 4 * MAX_ENTRY
 _DECODER = json.JSONDecoder()
 # The canonical encoding of an entry (the same as index.encode_entry).
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

@@ -8,12 +8,11 @@ rule's finding into that one line (an :class:`InputError`, exit 5).
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..errors import InputError
-from .paths import display_name, quoted_name
+from .paths import display_name, folded_name, quoted_name
 from .scanned import Source
 
 # The fix for each rule of validate_member_name, by a phrase of its message.
@@ -57,7 +56,7 @@ def name_conflict(sources: Sequence[Source], number: int, rule: str) -> InputErr
     naming both files on disk. ``sources`` is the scan, walked again (the error
     path only; nothing but the two members is held)."""
     at = sources[number]
-    key = _folded(at.name)
+    key = folded_name(at.name)
     if rule == "duplicate":
         other = _first(sources, number, lambda k: k == key)
         if other is not None and other.name == at.name:
@@ -87,7 +86,7 @@ def _first(sources: Sequence[Source], before: int, match: Callable[[str], bool])
     for number, source in enumerate(sources):
         if number >= before:
             return None
-        if match(_folded(source.name)):
+        if match(folded_name(source.name)):
             return source
     return None
 
@@ -100,11 +99,6 @@ def _where(source: Source) -> str:
 def _shown(path: Path) -> str:
     """A path with everything a terminal would interpret escaped."""
     return display_name(str(path))
-
-
-def _folded(name: str) -> str:
-    """The form the uniqueness rules compare (NameCheck's)."""
-    return unicodedata.normalize("NFC", name).casefold()
 
 
 def _inside(member: Source, file: Source) -> InputError:

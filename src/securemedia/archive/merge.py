@@ -14,7 +14,8 @@ import os
 import stat
 from pathlib import Path
 
-from ..errors import DestinationExistsError, OperationalError, Remedy
+from ..atomic import already_exists
+from ..errors import DestinationExistsError, OperationalError
 from . import dirfd
 
 
@@ -124,4 +125,4 @@ def conflict(path: Path, name: str, st: os.stat_result, *, is_dir: bool, force: 
             f"{path} exists and is not a directory (member {name!r} is a directory)"
         )
     if not force:
-        raise DestinationExistsError(f"{path} already exists", remedy=Remedy.REPLACE)
+        raise already_exists(path)

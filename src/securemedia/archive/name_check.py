@@ -24,12 +24,11 @@ import hashlib
 import os
 import struct
 import tempfile
-import unicodedata
 from collections.abc import Callable
 from typing import BinaryIO
 
 from ..errors import OperationalError, UnsafeMemberError
-from .paths import quoted_name
+from .paths import folded_name, quoted_name
 
 PARTITIONS = 64
 SPILL_BYTES = 4 << 20  # records held in memory before partitions go to disk
@@ -64,7 +63,7 @@ class NameCheck:
         self._recent: set[str] = set()
 
     def add(self, number: int, name: str, is_dir: bool) -> None:
-        key = unicodedata.normalize("NFC", name).casefold()
+        key = folded_name(name)
         self._put(self._digest(key), _DIR if is_dir else _FILE, number)
         parent = key.rpartition("/")[0]
         ancestors = set()

@@ -11,7 +11,6 @@ import hashlib
 import os
 import re
 import unicodedata
-from collections.abc import Iterable
 
 from ..errors import UnsafeMemberError
 from .digest_set import DigestSet
@@ -127,7 +126,7 @@ class NameSet:
         ).digest()
 
     def add(self, name: str, is_dir: bool) -> None:
-        key = unicodedata.normalize("NFC", name).casefold()
+        key = folded_name(name)
         digest = self._digest(key)
         if self._kinds.get(digest) is not None:
             raise UnsafeMemberError(f"duplicate member name {quoted_name(name)}")
@@ -147,11 +146,9 @@ class NameSet:
         self._kinds.add(digest, is_dir)
 
 
-def check_unique(entries: Iterable[tuple[str, bool]]) -> None:
-    """Check ``(name, is_directory)`` pairs with :class:`NameSet` rules."""
-    names = NameSet()
-    for name, is_dir in entries:
-        names.add(name, is_dir)
+def folded_name(name: str) -> str:
+    """The form the unique-name rules compare: NFC, case folded (one name on NTFS and APFS)."""
+    return unicodedata.normalize("NFC", name).casefold()
 
 
 def display_name(name: str) -> str:
@@ -167,6 +164,18 @@ def display_name(name: str) -> str:
     if name.isprintable() and "\\" not in name:
         return name  # the common case: nothing to escape
     return "".join("\\\\" if ch == "\\" else ch if _shown_as_is(ch) else _escape(ch) for ch in name)
+
+
+def display_text(text: str) -> str:
+    """A whole message made safe for a terminal: as :func:`display_name`, but a
+    backslash is kept as is, since names in the message are escaped already.
+
+    The last line of defence for text that may quote a name nobody escaped (an
+    operator's glob over a finder's disc hands us the finder's file names).
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if _shown_as_is(ch) else _escape(ch) for ch in text)
 
 
 def quoted_name(name: str, limit: int = 200) -> str:

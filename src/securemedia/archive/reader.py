@@ -45,7 +45,15 @@ from .records import (
 from .spool import spool_ciphertext
 
 # MemberReader and READ_SIZE live in member_data; extraction imports them from here.
-__all__ = ["READ_SIZE", "ArchiveReader", "MemberReader", "WalkEntry", "spool_ciphertext"]
+__all__ = [
+    "READ_SIZE",
+    "ArchiveReader",
+    "MemberReader",
+    "WalkEntry",
+    "check_secret_kind",
+    "is_passphrase_only",
+    "spool_ciphertext",
+]
 
 
 @dataclass
@@ -72,6 +80,10 @@ class ArchiveReader:
     parsed again, one at a time, whenever they are iterated, so memory does not
     grow with the member count.
 
+    ``header``: the header, if the caller already read it with
+    :func:`~securemedia.header.read_header` (``source`` then stands just after
+    it); otherwise it is read here.
+
     A source that cannot seek (a pipe) is first **spooled**: after its header
     opened with one of ``identities``, its ciphertext (never any plaintext) is
     copied into an anonymous temporary file (``tempfile.TemporaryFile`` in
@@ -88,18 +100,14 @@ class ArchiveReader:
         identities: Sequence[Identity],
         *,
         require_signer: Sequence[PublicKey] | None = None,
+        header: Header | None = None,
     ) -> None:
         identities = identities_argument(identities)  # a path here is a TypeError, early
-        require_signer_argument(require_signer)
-        self._require = list(require_signer) if require_signer else None
-        wrong = [k for k in self._require or () if not isinstance(k, PublicKey)]
-        if wrong:
-            # Before this took raw Ed25519 keys; a signer is now the whole key pair.
-            raise TypeError(
-                "require_signer takes securemedia PublicKey objects "
-                f"(securemedia.load_signers(spec)), not {type(wrong[0]).__name__}"
-            )
-        self.header: Header = read_header(source)
+        self._require = require_signer_argument(require_signer)
+        # A caller that read the header itself (to look at it before choosing
+        # the identities) passes it with ``source`` just after it: a pipe
+        # cannot be read twice.
+        self.header: Header = read_header(source) if header is None else header
         try:
             key = open_header(self.header, identities)
         except NoIdentityError:
@@ -261,6 +269,9 @@ class ArchiveReader:
             raise FormatError("archive payload is too short to hold its trailer")
         trailer = b"".join(self._range(size - TRAILER.size, TRAILER.size, cache))
         index_offset, index_len, sig_len = decode_trailer(trailer, size)
+        if sig_len and sig_len not in signature.BLOCK_SIZES:
+            # Capped before a byte of it is read: the u32 allows 4 GiB.
+            raise FormatError("archive signature block is malformed")
         if b"".join(self._range(index_offset, 1, cache)) != INDEX_TAG:
             raise FormatError("archive payload has no index record")
         self._index_offset, self._index_length = index_offset, index_len
@@ -316,20 +327,33 @@ class ArchiveReader:
             offset += len(piece)
 
 
+def is_passphrase_only(header: Header) -> bool:
+    """True if ``header`` is opened only by a passphrase (every stanza is
+    Argon2id). Public: the stanza types are in the clear, ``inspect`` shows them."""
+    return {s.type for s in header.stanzas} == {StanzaType.ARGON2ID}
+
+
 def _wrong_kind_of_secret(header: Header, identities: Sequence[Identity]) -> None:
     """Raise WrongSecretKindError if no identity could open ``header`` because of
-    its kind: the stanza types are public (``inspect`` shows them), so saying so
-    leaks nothing and tells the user what to give instead."""
-    passphrase_only = {s.type for s in header.stanzas} == {StanzaType.ARGON2ID}
-    has_passphrase = any(isinstance(i, PassphraseIdentity) for i in identities)
-    if passphrase_only and not has_passphrase:
+    its kind (see :func:`check_secret_kind`)."""
+    passphrases = [isinstance(i, PassphraseIdentity) for i in identities]
+    check_secret_kind(header, passphrase=any(passphrases), keys=not all(passphrases))
+
+
+def check_secret_kind(header: Header, *, passphrase: bool, keys: bool) -> None:
+    """Raise WrongSecretKindError if secrets of the kinds given (a passphrase,
+    keys) cannot open ``header`` whatever their values: the stanza types are
+    public (``inspect`` shows them), so saying so leaks nothing and tells the
+    user what to give instead. The CLI calls it before unlocking a key file or
+    asking for a passphrase that could not help."""
+    if is_passphrase_only(header) and not passphrase:
         raise WrongSecretKindError(
             "this archive is encrypted to a passphrase, not to a key",
             "open it with the passphrase",
             needs="passphrase",
         )
     keys_only = all(s.type != StanzaType.ARGON2ID for s in header.stanzas)
-    if keys_only and identities and all(isinstance(i, PassphraseIdentity) for i in identities):
+    if keys_only and passphrase and not keys:
         raise WrongSecretKindError(
             "this archive is encrypted to keys, not to a passphrase",
             "open it with a recipient's private key",

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import IntegrityError, LostDataError, os_error, writing_to
-from .extract import Progress, Stager
+from ..progress import Progress
+from .extract import Stager
 from .index import FILE, Member
 from .reader import ArchiveReader
 from .staging import Notice, Staging

@@ -26,7 +26,6 @@ import io
 import os
 import re
 import stat
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -38,7 +37,7 @@ from .changing import OnChange, copy_scanned
 from .index import check_mtime_ns
 from .input_names import name_conflict, same_top_name, unsafe_name
 from .name_check import NameCheck, NameConflictError
-from .paths import NameSet, validate_member_name
+from .paths import NameSet, folded_name, validate_member_name
 from .scanned import STDIN, Scan, Source
 
 if TYPE_CHECKING:
@@ -131,7 +130,7 @@ def member_names(inputs: Sequence[Path]) -> list[str]:
 
 
 def _same(a: str, b: str) -> bool:
-    return unicodedata.normalize("NFC", a).casefold() == unicodedata.normalize("NFC", b).casefold()
+    return folded_name(a) == folded_name(b)
 
 
 def scan_inputs(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -21,6 +21,7 @@ from ..errors import FormatError, InputError
 from ..finishing import Finishing
 from ..header import Header
 from ..keys import SecretKey
+from ..progress import Progress
 from ..recipients import Recipient
 from ..stream import CHUNK_SIZE, CIPHER_CHUNK_SIZE, StreamWriter
 from .compression import Compression
@@ -42,7 +43,6 @@ from .spill import Spill
 from .writer_names import WriterNames
 
 READ_SIZE = 1 << 20
-Progress = Callable[[int], None]
 
 
 @dataclass

@@ -13,14 +13,16 @@ import click
 from click.core import ParameterSource
 
 from ..archive.sources import OwnFiles
+from ..atomic import already_exists
 from ..compat_zip import (
     extract_compat_zip,
     generate_passphrase,
     write_compat_zip,
     write_passphrase_file,
 )
-from ..errors import DestinationExistsError, SignatureError, UsageError
+from ..errors import SignatureError, UsageError
 from ..progress import no_phases
+from .compat_check import NOT_WITH_A_KEY
 from .output import current, emit_json, human_bytes, info
 from .passphrases import archive_passphrase
 
@@ -96,7 +98,7 @@ def pack_zip(
     out = Path(output)
     if output != "-" and not force and (out.exists() or out.is_symlink()):
         # Checked before the passphrase file is created, so a refusal leaves nothing.
-        raise DestinationExistsError(f"{out} already exists (use --force to overwrite)")
+        raise already_exists(out)
 
     passphrase = generate_passphrase()
     pass_path = None if passphrase_out == _STDOUT else Path(passphrase_out)
@@ -165,6 +167,8 @@ def unpack_zip(
     extra = _explicit_options(_UNPACK_ALLOWED)
     if "--require-signer" in extra:
         raise SignatureError("a compatibility ZIP is never signed: --require-signer cannot be met")
+    if "--identity" in extra:
+        raise UsageError(NOT_WITH_A_KEY)
     if extra:
         raise UsageError(f"{', '.join(extra)} cannot be used with a compatibility ZIP")
     raw = archive_passphrase(passphrase_file, confirm=False)

@@ -15,7 +15,7 @@ import click
 from ..archive.paths import display_name
 from ..compat_zip import ZipFacts, ZipMember, describe_compat_zip, is_compat_zip, list_compat_zip
 from ..errors import UsageError
-from .output import emit_json, human_bytes
+from .output import echo_result, emit_json, human_bytes
 from .passphrases import archive_passphrase
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
@@ -38,6 +38,10 @@ WITH_PASSPHRASE_CHECKED = [
     "declared plaintext size equals what the entry holds",
 ]
 _NEVER_SIGNED = "a compatibility ZIP is never signed (anyone with the passphrase can make one)"
+NOT_WITH_A_KEY = (
+    "a compatibility ZIP opens with its passphrase (-p or --passphrase-file), not with a key (-i)"
+)
+"""What list, verify and unpack say when given -i for a ZIP (one wording for all three)."""
 
 
 def is_zip_argument(paths: tuple[str, ...] | tuple[Path, ...]) -> bool:
@@ -68,15 +72,20 @@ def inspect_zip(path: Path, *, as_json: bool) -> None:
     if as_json:
         emit_json(facts.to_json())
         return
-    click.echo(f"{path}: securemedia compatibility ZIP (WinZip AES-256, AE-2), {facts.method}")
+    echo_result(f"{path}: securemedia compatibility ZIP (WinZip AES-256, AE-2), {facts.method}")
     click.echo(f"  size         {human_bytes(facts.zip_bytes)} ({facts.zip_bytes:,} bytes)")
-    click.echo(
+    echo_result(
         f"  entry        {facts.entry}: {facts.encrypted_bytes:,} bytes encrypted, "
         f"{facts.declared_bytes:,} bytes of tar declared"
     )
-    click.echo(f"  packed       {facts.packed_at} (the packer's clock, no time zone)")
+    if facts.time_fixed:
+        click.echo(f"  entry time   {facts.packed_at} (fixed: when it was packed is not recorded)")
+        seen = "the entry name and the two sizes, nothing else"
+    else:  # a ZIP made before the entry time was fixed
+        click.echo(f"  packed       {facts.packed_at} (the packer's clock, no time zone)")
+        seen = "the entry name, the two sizes and the time above, nothing else"
     click.echo("  names        hidden: member names, sizes and count are inside the encrypted tar")
-    click.echo("  finder sees  the entry name, the two sizes and the time above, nothing else")
+    click.echo(f"  finder sees  {seen}")
     click.echo(f"  signature    none: {_NEVER_SIGNED}")
     click.echo("  recovery     none: no recovery data, damage cannot be repaired")
     click.echo(
@@ -138,7 +147,7 @@ def verify_zip(
             document["files"] = sum(1 for m in members if not m.is_dir)
         emit_json(document)
     else:
-        click.echo(_structure_line(facts))
+        echo_result(_structure_line(facts))
         if keyed:
             files = sum(1 for m in members if not m.is_dir)
             click.echo(

@@ -51,6 +51,22 @@ def healed_lines(report: object) -> list[str]:
     return lines
 
 
+def media_lines(source: object) -> list[str]:
+    """What reading a disc set met, for the operator: one line per disc that was
+    missing or read through its recovery data, and for each damaged one the
+    repair to run (``unpack`` and ``list`` say the same). Empty for a file."""
+    report = getattr(source, "report", None)
+    if report is None:
+        return []
+    return [*report.lines(), *healed_lines(report)]
+
+
+def media_json(source: object) -> dict[str, object]:
+    """The ``media`` field of a reading command's JSON document (a disc set only)."""
+    report = getattr(source, "report", None)
+    return {"media": report.to_json()} if report is not None else {}
+
+
 def _restore(archives: tuple[str, ...]) -> str:
     """How to restore every member that the damage does not touch."""
     if "-" in archives:  # salvage seeks: a pipe must be saved to a file first

@@ -10,19 +10,38 @@ from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 import click
 
-from ..errors import OperationalError, UsageError, WrongSecretKindError
+from ..errors import NotAnArchiveError, OperationalError, UsageError, WrongSecretKindError
 from ..keyring import load_identities, load_signers
 from ..keys import PublicKey
 
 if TYPE_CHECKING:
+    from ..archive.reader import ArchiveReader
     from ..archive.writer import ArchiveSummary
+    from ..header import Header
 from ..recipients import Identity
 from ..recipients.passphrase import PassphraseIdentity
 from ..tokens.uri import is_token_uri
-from .passphrases import archive_passphrase, key_passphrase_source
+from .passphrases import archive_passphrase, key_passphrase_source, passphrase_meant
 from .tokens import token_identities, token_options
 
 F = TypeVar("F", bound=Callable[..., object])
+
+KEYFILE_UNLOCK_HELP = "Read the key file's passphrase from this file's first line."
+"""--key-passphrase-file, in the words every command uses for it."""
+
+
+def require_signer_option(*, needs: str = "") -> Callable[[F], F]:
+    """``--require-signer PUBKEY`` (repeatable), declared once for unpack and
+    verify; ``needs`` says what it needs first ("With -i: ")."""
+    return click.option(
+        "--require-signer",
+        "signers",
+        multiple=True,
+        metavar="PUBKEY",
+        help=f"{needs}{'r' if needs else 'R'}efuse the archive unless signed by this key: "
+        "a public key line or file, or the fingerprint of a key in the key directory. "
+        "Repeatable.",
+    )
 
 
 def key_options(func: F) -> F:
@@ -55,17 +74,12 @@ def key_options(func: F) -> F:
         click.option(
             "--key-passphrase-file",
             type=click.Path(dir_okay=False),
-            help="Read the key files' passphrase from this file.",
+            help=KEYFILE_UNLOCK_HELP,
         ),
     ]
     for option in reversed(options):
         func = option(func)
     return token_options(func)
-
-
-def signer_label(signer: PublicKey | None) -> str:
-    """The signer's fingerprint, the one ``keygen`` printed for its key pair."""
-    return signer.fingerprint if signer else ""
 
 
 NOT_SIGNED = (
@@ -92,18 +106,41 @@ def load_required_signers(specs: tuple[str, ...]) -> list[PublicKey]:
     return [key for spec in specs for key in load_signers(spec, extra=specs)]
 
 
+KeyOptions = tuple[tuple[str, ...], bool, str | None, str | None]
+"""-i KEYFILE..., -p, --passphrase-file and --key-passphrase-file, as given."""
+
+
 def identities_from_options(
     specs: tuple[str, ...],
     use_passphrase: bool,
     passphrase_file: str | None,
     key_passphrase_file: str | None,
+    *,
+    header: Header | None = None,
 ) -> list[Identity]:
-    # --passphrase-file alone can only mean a passphrase archive.
-    if use_passphrase or (passphrase_file and not specs):
+    """The identities -i/-p name, key files unlocked (which may prompt).
+    ``header``, the archive's if already read, lets a missing -i/-p say which
+    of the two this archive needs, and refuses keys for a passphrase archive
+    before a key file is unlocked."""
+    meant = passphrase_meant(use_passphrase, passphrase_file, specs)
+    if header is not None and specs and not meant:
+        from ..archive.reader import check_secret_kind
+
+        # Before a key file is unlocked: no key opens a passphrase archive, so
+        # its passphrase would be typed for nothing. (-p on a key archive still
+        # asks first: the exit-code table relies on that order.)
+        check_secret_kind(header, passphrase=False, keys=True)
+    if meant:
         found: list[Identity] = [
             PassphraseIdentity(archive_passphrase(passphrase_file, confirm=False))
         ]
     elif not specs:
+        from ..archive.reader import is_passphrase_only
+
+        if header is not None and is_passphrase_only(header):
+            raise UsageError(
+                "this archive is encrypted to a passphrase: give -p (or --passphrase-file FILE)"
+            )
         raise UsageError("give the recipient's key with -i KEYFILE, or -p for a passphrase archive")
     else:
         found = []
@@ -113,6 +150,30 @@ def identities_from_options(
             token_identities(spec) if is_token_uri(spec) else load_identities(spec, source)
         )
     return found
+
+
+@contextlib.contextmanager
+def open_reader(
+    archives: tuple[str, ...],
+    options: KeyOptions,
+    *,
+    require_signer: list[PublicKey] | None = None,
+) -> Iterator[tuple[BinaryIO, ArchiveReader]]:
+    """The input (:func:`open_input`) and an :class:`ArchiveReader` on it.
+
+    The header is read before -i/-p are acted on, so that an input that is not
+    an archive is refused before anyone types a key file's passphrase, and a
+    missing -i/-p can say which the archive needs; it is read once (a pipe
+    cannot be read twice) and handed to the reader.
+    """
+    from ..archive.reader import ArchiveReader
+    from ..header import read_header
+
+    with open_input(archives) as source:
+        header = read_header(source)
+        keys = identities_from_options(*options, header=header)
+        with ArchiveReader(source, keys, require_signer=require_signer, header=header) as reader:
+            yield source, reader
 
 
 @contextlib.contextmanager
@@ -148,7 +209,11 @@ def open_archive_file(name: str) -> Iterator[BinaryIO]:
     except OSError as exc:
         raise OperationalError(f"cannot read {name}: {exc.strerror}") from None
     with _secret_kind_hint(), handle:
-        yield handle
+        try:
+            yield handle
+        except NotAnArchiveError:
+            # The library does not know the file's name; the operator gave it.
+            raise NotAnArchiveError(f"{name}: not a securemedia archive") from None
 
 
 _KIND_OPTIONS = {"passphrase": "-p (or --passphrase-file)", "key": "-i KEYFILE"}

@@ -11,7 +11,7 @@ from ..errors import UsageError
 from ..header import StanzaType, read_header
 from ..stream import CHUNK_SIZE, chunk_count, payload_plaintext_size
 from .inputs import open_input
-from .output import emit_json, human_bytes, output_options
+from .output import echo_result, emit_json, human_bytes, output_options
 
 _KINDS = {
     StanzaType.X25519: "X25519 (HPKE)",
@@ -74,7 +74,7 @@ def inspect(archives: tuple[str, ...], as_json: bool, quiet: bool) -> None:
     if as_json:
         emit_json(doc)
         return
-    click.echo(f"{archive}: securemedia archive, format version 1")
+    echo_result(f"{archive}: securemedia archive, format version 1")
     click.echo(f"  archive id   {header.archive_id}")
     click.echo(
         f"  size         {human_bytes(total)} ({total:,} bytes), "

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import click
 
-from ..errors import DestinationExistsError, UsageError
+from ..errors import DestinationExistsError, Remedy, UsageError
+from ..keydir import key_directory
 from ..keys import SecretKey
+from .inputs import KEYFILE_UNLOCK_HELP
 from .output import emit_json, info, output_options
 from .passphrases import ALLOW_WEAK_OPTION, key_passphrase_source
 from .tokens import token_keygen, token_options
@@ -38,7 +40,7 @@ from .tokens import token_keygen, token_options
 @click.option(
     "--key-passphrase-file",
     type=click.Path(dir_okay=False),
-    help="Read the key's passphrase from this file's first line.",
+    help=KEYFILE_UNLOCK_HELP,
 )
 @ALLOW_WEAK_OPTION
 @click.option("--force", is_flag=True, help="Replace existing key files.")
@@ -76,6 +78,10 @@ def keygen(
     a prompt ($SECUREMEDIA_PASSPHRASE is the archive passphrase, never a key's).
     With --pkcs11 the private key is made on the token and never leaves it; the
     PIN comes from $SECUREMEDIA_PKCS11_PIN, --pin-file, or a prompt.
+
+    Public keys received from others (.pub files) go in the key directory,
+    $SECUREMEDIA_KEYS or ~/.config/securemedia/keys: -r and --require-signer
+    then accept their fingerprints.
     """
     if pkcs11_uri is not None:
         if no_passphrase or classic or key_passphrase_file:
@@ -87,7 +93,7 @@ def keygen(
         # Before asking for a passphrase; saving checks again, atomically.
         for path in (target, target.with_name(target.name + ".pub")):
             if os.path.lexists(path):
-                raise DestinationExistsError(f"{path} already exists (use --force to replace it)")
+                raise DestinationExistsError(f"{path} already exists", remedy=Remedy.REPLACE)
     key = SecretKey.generate(classic=classic)
     passphrase = (
         None
@@ -105,9 +111,15 @@ def keygen(
                 "fingerprint": public.fingerprint,
                 "kind": "ML-KEM-768+X25519" if public.kind == "pq" else "X25519",
                 "protected": passphrase is not None,
+                "key_directory": str(key_directory()),
             }
         )
         return
     info(f"# fingerprint: {public.fingerprint}", quiet=quiet)
     info(f"# wrote {output} (private, keep it secret) and {pub_path} (public)", quiet=quiet)
+    # Where fingerprints given to -r and --require-signer are looked up.
+    info(
+        f"# put the .pub files you receive in {key_directory()} to name them by fingerprint",
+        quiet=quiet,
+    )
     click.echo(public.to_line())

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import click
 
 from ..archive.index import Member
 from ..archive.paths import display_name
-from ..archive.reader import ArchiveReader
 from ..errors import UsageError
-from .inputs import identities_from_options, key_options, open_input, signer_label, signer_line
+from .damage_advice import explain_damage, media_json, media_lines
+from .inputs import key_options, open_reader, signer_line
 from .output import current, human_bytes, info, output_options
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
@@ -44,16 +44,20 @@ def listing(
     temporary file. A compatibility ZIP is listed with -p (its passphrase),
     after every byte of it was authenticated.
     """
-    from .compat_check import is_zip_argument, list_zip
+    from .compat_check import NOT_WITH_A_KEY, is_zip_argument, list_zip
 
     if is_zip_argument(archives):
         if identities:
-            raise UsageError("a compatibility ZIP opens with its passphrase (-p), not with -i")
+            raise UsageError(NOT_WITH_A_KEY)
         list_zip(Path(archives[0]), use_passphrase, passphrase_file, as_json)
         return
-    keys = identities_from_options(identities, use_passphrase, passphrase_file, key_passphrase_file)
-    with open_input(archives) as source, ArchiveReader(source, keys) as reader:
-        signer = signer_label(reader.signer) or None
+    key_args = (identities, use_passphrase, passphrase_file, key_passphrase_file)
+    with (
+        explain_damage(archives),  # which disc, and what to run next (as unpack)
+        # The header first, then -i/-p: a wrong input is refused before a prompt.
+        open_reader(archives, key_args) as (source, reader),
+    ):
+        signer = reader.signer.fingerprint if reader.signer else None
         said = signer_line(reader.signer)
         if as_json:
             head = {
@@ -61,10 +65,12 @@ def listing(
                 "archive_id": reader.archive_id,
                 "signer": signer,
             }
-            _echo_json(head, reader.iter_members())
+            _echo_json(head, reader.iter_members(), tail=lambda: media_json(source))
             return
         for member in reader.iter_members():
             click.echo(member_line(member))
+    for line in media_lines(source):
+        info(line, quiet=quiet)
     info(said, quiet=quiet)
 
 
@@ -82,9 +88,14 @@ def shown_name(member: Member) -> str:
     return display_name(member.path) + ("/" if member.is_dir else "")
 
 
-def _echo_json(head: Mapping[str, object], members: Iterable[Member]) -> None:
-    """``head`` plus a ``members`` list, as one indented JSON document written
-    member by member (the same document ``json.dumps(..., indent=2)`` gives)."""
+def _echo_json(
+    head: Mapping[str, object],
+    members: Iterable[Member],
+    tail: Callable[[], Mapping[str, object]] = dict,
+) -> None:
+    """``head`` plus a ``members`` list, then what ``tail()`` returns once they
+    are read, as one indented JSON document written member by member (the same
+    document ``json.dumps(..., indent=2)`` gives)."""
     lines = ["{"] + [
         f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}," for k, v in head.items()
     ]
@@ -104,4 +115,9 @@ def _echo_json(head: Mapping[str, object], members: Iterable[Member]) -> None:
         click.echo(("\n    " if first else ",\n    ") + text, nl=False)
         first = False
     current().finish_stream = None
-    click.echo("]\n}" if first else "\n  ]\n}")
+    # What reading met (a disc set: discs healed or missing), as unpack reports it.
+    after = "".join(
+        f",\n  {json.dumps(k)}: {json.dumps(v, indent=2).replace(chr(10), chr(10) + '  ')}"
+        for k, v in tail().items()
+    )
+    click.echo(("]" if first else "\n  ]") + after + "\n}")

@@ -41,7 +41,7 @@ from ..errors import (
 from .allocator import keep_large_buffers
 from .commands import COMMANDS
 from .hints import cli_message
-from .output import Output, meta_output, print_json
+from .output import Output, meta_output, print_json, terminal_line
 from .signals import signals_raise
 
 
@@ -179,7 +179,7 @@ def _fail(meta: dict[str, Any], message: str, code: int, *, shown: str | None = 
             # The line for people, also beside a JSON document on stdout; never
             # after one on stderr, which must stay one parsable document.
             brief = message if mode.json else shown or message  # shown: already on stdout
-            click.echo(f"securemedia: error: {brief}", err=True)
+            click.echo(f"securemedia: error: {terminal_line(brief)}", err=True)
     return code
 
 

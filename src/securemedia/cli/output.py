@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import click
 
+from ..archive.paths import display_text
 from ..progress import Phases, Progress
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -51,7 +52,7 @@ class Output:
         stay until :meth:`end_progress` (main calls it when the command ends)."""
         if self._phases is None and _show_progress(self.quiet):
             self._bars = contextlib.ExitStack()
-            self._phases = self._bars.enter_context(phase_bars(quiet=self.quiet))
+            self._phases = self._bars.enter_context(_phase_bars(quiet=self.quiet))
         return self._phases
 
     def end_progress(self) -> None:
@@ -111,7 +112,8 @@ def output_options(func: F) -> F:
         is_flag=True,
         is_eager=True,
         callback=_set_json,
-        help="Print one JSON document on standard output, on errors too.",
+        help="Print one JSON document, on errors too: on standard output, or on standard "
+        "error when standard output carries the archive.",
     )(func)
 
 
@@ -129,13 +131,43 @@ def emit_json(doc: dict[str, Any], *, to_stderr: bool = False) -> None:
 def print_json(doc: dict[str, Any], *, to_stderr: bool = False) -> None:
     """Print one JSON document now (main's end-of-command printing)."""
     text = json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False)
-    click.echo(text, err=to_stderr)
+    click.echo(_json_terminal_safe(text), err=to_stderr)
+
+
+def _json_terminal_safe(text: str) -> str:
+    """JSON text with every character a terminal could interpret written as a
+    ``\\u`` escape: ``json`` escapes C0 controls, not C1 (CSI is U+009B),
+    bidirectional controls or undecodable bytes. Such characters only occur
+    inside strings, where the escape decodes to the same string."""
+    if all(ch.isprintable() or ch == "\n" for ch in text):
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable() or ch == "\n":
+            out.append(ch)
+        elif ord(ch) <= 0xFFFF:
+            out.append(f"\\u{ord(ch):04x}")
+        else:  # outside the BMP: JSON writes a UTF-16 surrogate pair
+            code = ord(ch) - 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+    return "".join(out)
+
+
+def terminal_line(message: str) -> str:
+    """``message`` as it may be printed on a terminal (see :func:`display_text`)."""
+    return display_text(message)
+
+
+def echo_result(line: str) -> None:
+    """A result line on stdout, escaped as the error line is (see :func:`terminal_line`):
+    result lines quote paths an operator's glob took from a finder's disc."""
+    click.echo(terminal_line(line))
 
 
 def info(message: str, *, quiet: bool) -> None:
     """A message for the operator on stderr, unless -q."""
     if not quiet:
-        click.echo(message, err=True)
+        click.echo(display_text(message), err=True)
 
 
 def human_bytes(n: int) -> str:
@@ -152,7 +184,7 @@ def _show_progress(quiet: bool) -> bool:
 
 
 @contextlib.contextmanager
-def phase_bars(*, quiet: bool) -> Iterator[Phases | None]:
+def _phase_bars(*, quiet: bool) -> Iterator[Phases | None]:
     """A :data:`~securemedia.progress.Phases` drawing one labelled bar per step on
     stderr when it is a terminal (None otherwise, or with -q).
 
@@ -200,10 +232,3 @@ def phase_bars(*, quiet: bool) -> Iterator[Phases | None]:
             return advance
 
         yield phase
-
-
-@contextlib.contextmanager
-def progress_bar(label: str, total: int | None, *, quiet: bool) -> Iterator[Progress | None]:
-    """One labelled bar on stderr when it is a terminal; otherwise nothing."""
-    with phase_bars(quiet=quiet) as phases:
-        yield None if phases is None else phases(label, total)

@@ -19,10 +19,16 @@ from ..errors import UsageError, writing_to
 from ..keyring import load_recipients, load_signing_key
 from ..recipients import Recipient
 from ..recipients.passphrase import PassphraseRecipient
-from .inputs import recipients_said
-from .output import current, emit_json, human_bytes, info, output_options, phase_bars
+from .inputs import KEYFILE_UNLOCK_HELP, recipients_said
+from .media_options import MEDIA_KINDS, REDUNDANCY, SPARE_DISCS
+from .output import current, emit_json, human_bytes, info, output_options
 from .pack_checks import check_not_directory, suggest_allow_changing, warn_changed
-from .passphrases import ALLOW_WEAK_OPTION, archive_passphrase, key_passphrase_source
+from .passphrases import (
+    ALLOW_WEAK_OPTION,
+    archive_passphrase,
+    key_passphrase_source,
+    passphrase_meant,
+)
 
 
 @click.command()
@@ -66,7 +72,7 @@ from .passphrases import ALLOW_WEAK_OPTION, archive_passphrase, key_passphrase_s
 @click.option(
     "--key-passphrase-file",
     type=click.Path(dir_okay=False),
-    help="Read the --sign key file's passphrase from this file.",
+    help=f"With --sign: {KEYFILE_UNLOCK_HELP[0].lower()}{KEYFILE_UNLOCK_HELP[1:]}",
 )
 @click.option(
     "--no-compress",
@@ -112,8 +118,7 @@ from .passphrases import ALLOW_WEAK_OPTION, archive_passphrase, key_passphrase_s
 @click.option(
     "--media",
     metavar="KIND",
-    help="Split into volumes for discs: cd, cd74, dvd, dvd-dl, bd, bd-dl, or a SIZE "
-    "(700MiB; at least 256KiB, with --iso at least 706KiB).",
+    help=f"Split into volumes for discs: {MEDIA_KINDS}",
 )
 @click.option("--iso", is_flag=True, help="With --media: write one ISO 9660 image per disc.")
 @click.option(
@@ -126,13 +131,13 @@ from .passphrases import ALLOW_WEAK_OPTION, archive_passphrase, key_passphrase_s
 @click.option(
     "--redundancy",
     metavar="PCT",
-    help="With --media: recovery data, e.g. 15% (the default); 0 for none.",
+    help=f"With --media: {REDUNDANCY}",
 )
 @click.option(
     "--spare-discs",
     type=click.IntRange(0, 255),
     metavar="N",
-    help="With --media: N spare discs of parity, so that any N discs may be lost (default 0).",
+    help=f"With --media: {SPARE_DISCS}",
 )
 @click.option(
     "--no-verify",
@@ -234,9 +239,9 @@ def pack(
         signer = load_signing_key(sign_key, key_passphrase_source(key_passphrase_file))
     compression = Compression(enabled=not no_compress, level=level, threads=threads)
     stdin = sys.stdin.buffer if "-" in inputs else None
+    phases = current().phases()  # shown until the discs are finished too
     with (
         writing_to("standard output" if output == "-" else output),  # says where a disk filled
-        phase_bars(quiet=quiet) as phases,  # open until the discs are finished too
         discs or _open_output(output, force=force) as sink,
     ):
         own.add_stream(sink)
@@ -252,6 +257,7 @@ def pack(
         on_change = warn_changed if allow_changing else None
         with writer, suggest_allow_changing():
             write_sources(writer, sources, stdin=stdin, exclude=own, on_change=on_change)
+    current().end_progress()
     summary = writer.summary
     summary.elapsed = time.monotonic() - started
     if as_json:
@@ -285,15 +291,20 @@ def _recipients(
             "-p (passphrase) cannot be combined with -r: a passphrase archive "
             "has exactly one recipient"
         )
-    if use_passphrase or (passphrase_file and not specs):  # --passphrase-file alone means -p
+    if passphrase_meant(use_passphrase, passphrase_file, specs):
         passphrase = archive_passphrase(passphrase_file, confirm=True, allow_weak=allow_weak)
         return [PassphraseRecipient(passphrase)]
     if not specs:
         raise UsageError("give at least one recipient with -r, or -p for a passphrase")
-    found: list[Recipient] = []
+    found: dict[str, Recipient] = {}
     for spec in specs:
-        found.extend(load_recipients(spec, extra=specs))  # a fingerprint among the other -r
-    return found
+        for recipient in load_recipients(spec, extra=specs):  # a fingerprint among the other -r
+            # The same key given twice (its .pub and its fingerprint, or a file
+            # twice) gets one stanza and one line in the summary. A loaded key's
+            # label carries its fingerprint, a certificate's its SHA-256; two
+            # different keys with one fingerprint are refused by the lookup.
+            found.setdefault(recipient.label, recipient)
+    return list(found.values())
 
 
 @contextlib.contextmanager

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Callable
-from pathlib import Path
 
 import click
 
 from ..errors import UsageError, os_error
+from ..keys import PassphraseSource
 from ..passphrase_strength import WeakPassphraseError, check_new_passphrase
 from .hints import cli_message
 
@@ -38,13 +37,15 @@ ALLOW_WEAK_OPTION = click.option(
 
 
 def _from_file(path: str) -> bytes:
+    # Read bounded, not trusted to st_size: a pipe (``<(pass show x)``,
+    # /dev/stdin) or /dev/zero says 0 bytes and may never end.
     try:
-        p = Path(path)
-        if p.stat().st_size > MAX_PASSPHRASE_FILE:
-            raise UsageError(f"{path}: too large to be a passphrase file")
-        data = p.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_PASSPHRASE_FILE + 1)
     except OSError as exc:
         raise os_error(exc, "read passphrase file", path) from None
+    if len(data) > MAX_PASSPHRASE_FILE:
+        raise UsageError(f"{path}: too large to be a passphrase file")
     lines = data.splitlines()
     value = lines[0] if lines else b""
     if not value:
@@ -71,15 +72,18 @@ def _judge(value: bytes, what: str, *, allow_weak: bool) -> bytes:
 def _prompt(what: str, *, confirm: bool, hint: str, allow_weak: bool = False) -> bytes:
     """Ask on the terminal; with ``confirm`` (a new passphrase) it is judged, a weak
     one is asked for again, and the accepted one is typed twice."""
+    # ``what`` is the prompt's label ("Key file passphrase: "); in an error it
+    # starts mid-line, lower case, as every other error message does.
+    said = what[:1].lower() + what[1:]
     if not _terminal_available():
-        raise UsageError(f"{what} is needed and there is no terminal to ask on: {hint}")
+        raise UsageError(f"{said} is needed and there is no terminal to ask on: {hint}")
     for attempt in range(1, PROMPT_TRIES + 1):
         try:
             value = getpass.getpass(f"{what}: ").encode()
         except EOFError:
-            raise UsageError(f"{what} was not given (end of input)") from None
+            raise UsageError(f"{said} was not given (end of input)") from None
         if not value:
-            raise UsageError(f"{what} must not be empty")
+            raise UsageError(f"{said} must not be empty")
         if not confirm:
             return value
         try:
@@ -92,11 +96,19 @@ def _prompt(what: str, *, confirm: bool, hint: str, allow_weak: bool = False) ->
         try:
             again = getpass.getpass(f"{what} (again): ").encode()
         except EOFError:
-            raise UsageError(f"{what} was not given (end of input)") from None
+            raise UsageError(f"{said} was not given (end of input)") from None
         if again != value:
             raise UsageError("the two passphrases differ")
         return value
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def passphrase_meant(
+    use_passphrase: bool, passphrase_file: str | None, keys: tuple[str, ...]
+) -> bool:
+    """True for a passphrase archive: -p, or --passphrase-file given with no key
+    (alone it can only mean -p), as pack and the reading commands agree."""
+    return use_passphrase or bool(passphrase_file and not keys)
 
 
 def archive_passphrase(
@@ -124,7 +136,7 @@ def archive_passphrase(
 
 def key_passphrase_source(
     key_passphrase_file: str | None, *, confirm: bool = False, allow_weak: bool = False
-) -> Callable[[], bytes]:
+) -> PassphraseSource:
     """A callable giving a key file's passphrase, asked for only when needed (once).
 
     From --key-passphrase-file, $SECUREMEDIA_KEY_PASSPHRASE, or a prompt; never

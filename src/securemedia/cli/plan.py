@@ -8,6 +8,7 @@ import click
 
 from ..media.plan import estimate_archive, plan_discs, resolve_redundancy, volume_capacity
 from ..media.sizes import parse_medium
+from .media_options import MEDIA_KINDS, REDUNDANCY, SPARE_DISCS
 from .output import emit_json, output_options
 
 
@@ -20,21 +21,20 @@ from .output import emit_json, output_options
     "media",
     required=True,
     metavar="KIND",
-    help="cd, cd74, dvd, dvd-dl, bd, bd-dl, or a SIZE like 700MiB or 8MB "
-    "(at least 256KiB, with --iso at least 706KiB).",
+    help=f"The medium: {MEDIA_KINDS}",
 )
 @click.option("--iso", is_flag=True, help="Plan ISO images (as pack --iso writes).")
 @click.option(
     "--redundancy",
     metavar="PCT",
-    help="Recovery data as a share of each disc (e.g. 10%); 0 for none.",
+    help=REDUNDANCY[0].upper() + REDUNDANCY[1:],
 )
 @click.option(
     "--spare-discs",
     type=click.IntRange(0, 255),
     default=0,
     metavar="N",
-    help="Plan N spare discs (any N discs of the set may then be lost).",
+    help=SPARE_DISCS,
 )
 @click.option("--no-compress", is_flag=True, help="Plan for an uncompressed archive.")
 @click.option(
@@ -105,6 +105,11 @@ def plan(
     click.echo(f"inputs:   {estimate.files:,} file(s), {estimate.content_bytes:,} bytes")
     if no_compress:
         click.echo(f"archive:  about {estimate.archive_bytes:,} bytes (not compressed)")
+    elif estimate.overhead_exceeds_input:
+        click.echo(
+            f"archive:  about {estimate.archive_bytes:,} bytes (estimated: the archive's "
+            "fixed overhead exceeds the input)"
+        )
     else:
         sample = (
             "all of it"

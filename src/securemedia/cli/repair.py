@@ -16,16 +16,17 @@ from ..errors import (
     DiskFullError,
     MediaError,
     OperationalError,
+    Remedy,
     UsageError,
     os_error,
 )
 from ..media import recovery
 from ..media.header import FLAG_IMAGE_PROTECTED, FLAG_VOLUME_PROTECTED
-from ..media.rebuild import RebuildPlan, plan_rebuild, rebuild_missing
+from ..media.rebuild import RebuildPlan, TooManyMissingError, plan_rebuild, rebuild_missing
 from ..media.sources import PayloadSource, PlainSource
 from ..media.volume_set import VolumeInfo, read_volume_info, read_volume_info_healed
 from ..progress import Phases, no_phases
-from .output import current, emit_json, output_options
+from .output import current, echo_result, emit_json, output_options
 from .output import info as message
 from .repair_advice import beyond_repair, no_recovery_data
 
@@ -65,11 +66,11 @@ def repair(
         if target.exists() and target.resolve() == path.resolve():
             raise UsageError(f"{path}: the output directory must not hold the damaged file itself")
         if target.exists() and not force:
-            raise DestinationExistsError(f"{target} already exists (use --force)")
+            raise DestinationExistsError(f"{target} already exists", remedy=Remedy.REPLACE)
     # Which volumes of a set with spares are missing is decided before anything
     # is written: too many missing is an error that leaves the directory alone.
     infos = {path: info for path in damaged if (info := _volume_info(path)) is not None}
-    plan = plan_rebuild(list(infos.values()))
+    plan = _plan(damaged, infos)
     if plan is not None:
         _check_free(plan, plan.missing, outdir, force=force)
     created = not outdir.exists()  # removed again if nothing is written into it
@@ -133,16 +134,16 @@ def repair(
     else:
         for entry in results:
             if entry.get("as_is"):
-                click.echo(f"{entry['path']}: no recovery data, used as it is")
+                echo_result(f"{entry['path']}: no recovery data, used as it is")
             elif entry.get("intact") and entry["output"]:
-                click.echo(f"{entry['path']}: intact, copied -> {entry['output']}")
+                echo_result(f"{entry['path']}: intact, copied -> {entry['output']}")
             elif entry.get("intact"):
-                click.echo(f"{entry['path']}: intact, nothing to repair (nothing written)")
+                echo_result(f"{entry['path']}: intact, nothing to repair (nothing written)")
             elif entry["ok"]:
-                click.echo(f"{entry['path']}: repaired -> {entry['output']}")
+                echo_result(f"{entry['path']}: repaired -> {entry['output']}")
             # A file not repaired is said once, in the error below (stderr).
         for item in rebuilt:
-            click.echo(f"{item['label']}: rebuilt from the other volumes -> {item['output']}")
+            echo_result(f"{item['label']}: rebuilt from the other volumes -> {item['output']}")
         if rebuilt:
             # Parity has no key and no MAC: a forged spare rebuilds a wrong disc
             # that only the archive's authentication can tell.
@@ -171,6 +172,22 @@ def _volume_info(path: Path) -> VolumeInfo | None:
         return None
 
 
+def _plan(damaged: tuple[Path, ...], infos: dict[Path, VolumeInfo]) -> RebuildPlan | None:
+    """The rebuild of missing volumes the given files call for, if any.
+
+    One damaged disc of a set with spares, given alone (as unpack's advice and
+    the README say), is repaired from its own recovery data: the other discs
+    are not missing, merely not given. Several discs given are the survivors
+    of a set whose lost ones are to be rebuilt: too many lost is an error.
+    """
+    try:
+        return plan_rebuild(list(infos.values()))
+    except TooManyMissingError:
+        if len(damaged) == 1 and len(infos) == 1 and _protected(next(iter(infos.values()))):
+            return None
+        raise
+
+
 def _protected(info: VolumeInfo) -> bool:
     return bool(info.header.flags & (FLAG_VOLUME_PROTECTED | FLAG_IMAGE_PROTECTED))
 
@@ -179,7 +196,7 @@ def _check_free(plan: RebuildPlan, numbers: list[int], outdir: Path, *, force: b
     for number in numbers:
         target = outdir / plan.file_name(number)
         if target.exists() and not force:
-            raise DestinationExistsError(f"{target} already exists (use --force)")
+            raise DestinationExistsError(f"{target} already exists", remedy=Remedy.REPLACE)
     _check_room(plan, numbers, outdir)
 
 

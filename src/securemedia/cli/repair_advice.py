@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..compat_zip import is_compat_zip
 from ..errors import OperationalError
-from ..header import MAGIC
+from ..header import is_archive_file
 from ..media.header import FLAG_IMAGE_PROTECTED, FLAG_VOLUME_PROTECTED
 from ..media.volume_set import VolumeInfo
 
@@ -54,12 +54,10 @@ def no_recovery_data(path: Path, info: VolumeInfo | None) -> str | None:
 def _plain_kind(path: Path) -> str | None:
     """``archive`` or ``zip`` from the file's first bytes, else None."""
     try:
-        with open(path, "rb") as handle:
-            start = handle.read(len(MAGIC))
         zipped = is_compat_zip(path)
-    except (OSError, OperationalError):
-        return None  # the library's reason stands
-    if start == MAGIC:
+    except OperationalError:
+        return None  # unreadable: the library's reason stands
+    if is_archive_file(path):
         return "archive"
     return "zip" if zipped else None
 

@@ -15,8 +15,8 @@ from ..archive.salvage import salvage
 from ..errors import LostDataError
 from ..keys import PublicKey
 from ..recipients import Identity
-from .inputs import open_archive_file, signer_label
-from .output import emit_json, human_bytes, info, progress_bar
+from .inputs import open_archive_file
+from .output import current, emit_json, human_bytes, info
 
 
 def unpack_salvage(
@@ -38,22 +38,23 @@ def unpack_salvage(
             # Not silenced by -q: the operator must know the set is incomplete.
             click.echo(f"securemedia: salvage: {line}", err=True)
         with _open_reader(source, keys, required) as reader:
-            with progress_bar("salvaging", reader.total_size, quiet=quiet) as progress:
-                result = salvage(
-                    reader,
-                    target,
-                    force=force,
-                    progress=progress,
-                    notice=lambda line: click.echo(f"securemedia: {line}", err=True),
-                    list_members=as_json,
-                )
+            phases = current().phases()
+            result = salvage(
+                reader,
+                target,
+                force=force,
+                progress=phases("salvaging", reader.total_size) if phases else None,
+                notice=lambda line: click.echo(f"securemedia: {line}", err=True),
+                list_members=as_json,
+            )
+            current().end_progress()
             members = reader.member_count
     if as_json:
         emit_json(
             {
                 "archive_id": reader.archive_id,
                 "destination": str(target),
-                "signer": signer_label(reader.signer) if reader.signer else None,
+                "signer": reader.signer.fingerprint if reader.signer else None,
                 "volumes": findings,
                 "members": [m.to_json() for m in result.restored],
                 "lost": [{"path": m.path, "type": m.type, "size": m.size} for m in result.lost],
@@ -63,7 +64,7 @@ def unpack_salvage(
     else:
         for m in result.lost:
             click.echo(f"lost: {m.path}", err=True)
-        signed = f", signed by {signer_label(reader.signer)}" if reader.signer else ""
+        signed = f", signed by {reader.signer.fingerprint}" if reader.signer else ""
         info(
             f"salvaged {result.files} file(s), {human_bytes(result.bytes)}, into {target}{signed}",
             quiet=quiet,

@@ -12,16 +12,16 @@ from ..archive.extract import copy_member, extract
 from ..archive.reader import ArchiveReader
 from ..compat_zip import is_compat_zip
 from ..errors import UsageError
-from .damage_advice import explain_damage, healed_lines
+from .damage_advice import explain_damage, media_json, media_lines
 from .inputs import (
     identities_from_options,
     key_options,
     load_required_signers,
-    open_input,
-    signer_label,
+    open_reader,
+    require_signer_option,
     signer_line,
 )
-from .output import current, emit_json, human_bytes, info, output_options, progress_bar
+from .output import current, emit_json, human_bytes, info, output_options
 
 
 @click.command()
@@ -48,14 +48,7 @@ from .output import current, emit_json, human_bytes, info, output_options, progr
     metavar="PATH",
     help="Extract only this member (a path as 'list' shows it). Repeatable.",
 )
-@click.option(
-    "--require-signer",
-    "signers",
-    multiple=True,
-    metavar="PUBKEY",
-    help="Refuse the archive unless signed by this key: a public key line or file, or the "
-    "fingerprint of a key in the key directory. Repeatable.",
-)
+@require_signer_option()
 @click.option("--force", is_flag=True, help="Overwrite existing files at the destination.")
 @click.option(
     "--salvage",
@@ -121,19 +114,21 @@ def unpack(
             Path(archives[0]), dest, passphrase_file, force=force, as_json=as_json, quiet=quiet
         )
         return
-    keys = identities_from_options(identities, use_passphrase, passphrase_file, key_passphrase_file)
+    key_args = (identities, use_passphrase, passphrase_file, key_passphrase_file)
     required = load_required_signers(signers)
     if salvage:
         if to_stdout or members:
             raise UsageError("--salvage restores into a directory: no --stdout or --member")
         from .salvage import unpack_salvage
 
+        keys = identities_from_options(*key_args)
         unpack_salvage(archives, keys, required, dest, force=force, as_json=as_json, quiet=quiet)
         return
     with (
         explain_damage(archives),  # which disc, and what to run next
-        open_input(archives) as source,
-        ArchiveReader(source, keys, require_signer=required or None) as reader,
+        # The header is read before a key file is unlocked: a wrong input is
+        # refused before anyone types a passphrase.
+        open_reader(archives, key_args, require_signer=required or None) as (source, reader),
     ):
         if to_stdout:
             member = copy_member(reader, members[0] if members else None, sys.stdout.buffer)
@@ -141,25 +136,26 @@ def unpack(
             _media_lines(source, quiet=quiet or as_json)
             if as_json and member is not None:
                 doc = _report(reader, [member.to_json()], None, started)
-                emit_json(doc | _media_json(source), to_stderr=True)
+                emit_json(doc | media_json(source), to_stderr=True)
             return
         target = Path(dest or ".")
         total = reader.total_size
-        with progress_bar("unpacking", total, quiet=quiet) as progress:
-            result = extract(
-                reader,
-                target,
-                select=members or None,
-                force=force,
-                progress=progress,
-                # Not silenced by -q: it says that something was deleted.
-                notice=lambda line: click.echo(f"securemedia: {line}", err=True),
-                list_members=as_json,
-            )
+        phases = current().phases()
+        result = extract(
+            reader,
+            target,
+            select=members or None,
+            force=force,
+            progress=phases("unpacking", total) if phases else None,
+            # Not silenced by -q: it says that something was deleted.
+            notice=lambda line: click.echo(f"securemedia: {line}", err=True),
+            list_members=as_json,
+        )
+        current().end_progress()
     _media_lines(source, quiet=quiet)
     if as_json:
         doc = _report(reader, [m.to_json() for m in result.members], str(target), started)
-        emit_json(doc | _media_json(source))
+        emit_json(doc | media_json(source))
     else:
         files = result.files
         info(
@@ -171,15 +167,8 @@ def unpack(
 
 def _media_lines(source: object, *, quiet: bool) -> None:
     """One line per disc that was missing or needed repair while reading (a disc set)."""
-    report = getattr(source, "report", None)
-    if report is not None:
-        for line in report.lines() + healed_lines(report):
-            info(line, quiet=quiet)
-
-
-def _media_json(source: object) -> dict[str, object]:
-    report = getattr(source, "report", None)
-    return {"media": report.to_json()} if report is not None else {}
+    for line in media_lines(source):
+        info(line, quiet=quiet)
 
 
 def _report(
@@ -188,7 +177,7 @@ def _report(
     return {
         "archive_id": reader.archive_id,
         "destination": dest,
-        "signer": signer_label(reader.signer) if reader.signer else None,
+        "signer": reader.signer.fingerprint if reader.signer else None,
         "members": members,
         "elapsed_seconds": round(time.monotonic() - started, 3),
     }

@@ -14,7 +14,8 @@ from typing import Any, BinaryIO
 
 import click
 
-from ..errors import MediaError, UsageError, WrongSecretKindError
+from ..errors import MediaError, UsageError
+from ..header import is_archive_file
 from ..keys import PublicKey
 from ..media import recovery
 from ..media.header import FLAG_IMAGE_PROTECTED
@@ -31,9 +32,11 @@ from ..media.volume_set import (
     read_volume_info_healed,
 )
 from ..progress import Phases, no_phases
-from .inputs import load_required_signers, signer_label
-from .output import current, emit_json, output_options
-from .tokens import token_identities, token_options
+from .damage_advice import explain_damage
+from .inputs import KEYFILE_UNLOCK_HELP, load_required_signers, require_signer_option
+from .output import current, echo_result, emit_json, output_options
+from .tokens import token_options
+from .verify_archive import authenticate, authenticated_line, verify_plain_archive
 
 _SHOWN_PROBLEMS = 3
 
@@ -108,8 +111,9 @@ def _check_file(path: Path, phases: Phases) -> _Checked:
     try:
         checked.info = read(path)
     except MediaError as exc:
-        checked.problems.append(str(exc))
-        checked.short.append(str(exc))
+        why = str(exc).removeprefix(f"{path}: ")  # the report line names the file
+        checked.problems.append(why)
+        checked.short.append(why)
     if no_recovery is not None:
         _judge_missing_recovery(checked, no_recovery)
     if checked.info is not None and checked.info.header.has_copy and not checked.damaged:
@@ -167,19 +171,8 @@ def _judge_missing_recovery(checked: _Checked, why: str) -> None:
     "(or a key on a token: pkcs11:token=...;object=...).",
 )
 @token_options
-@click.option(
-    "--key-passphrase-file",
-    type=click.Path(dir_okay=False),
-    help="Read the key file's passphrase from this file.",
-)
-@click.option(
-    "--require-signer",
-    "signers",
-    multiple=True,
-    metavar="PUBKEY",
-    help="With -i: refuse the archive unless signed by this key (public key line or file, "
-    "or a fingerprint).",
-)
+@click.option("--key-passphrase-file", type=click.Path(dir_okay=False), help=KEYFILE_UNLOCK_HELP)
+@require_signer_option(needs="With -i: ")
 @click.option(
     "-p",
     "--passphrase",
@@ -227,11 +220,11 @@ def verify(
     a key its structure is checked and it exits 2 (its MAC needs the passphrase);
     with -p every byte is authenticated.
     """
-    from .compat_check import is_zip_argument, verify_zip
+    from .compat_check import NOT_WITH_A_KEY, is_zip_argument, verify_zip
 
     if is_zip_argument(paths):
         if identity is not None or signers:
-            raise UsageError("a compatibility ZIP is checked with -p (its passphrase), not -i")
+            raise UsageError(NOT_WITH_A_KEY)
         verify_zip(paths[0], use_passphrase, passphrase_file, as_json=as_json)
         return
     if use_passphrase or passphrase_file is not None:
@@ -239,8 +232,8 @@ def verify(
     if signers and identity is None:
         raise UsageError("--require-signer needs -i KEYFILE: a signature is inside the encryption")
     required = load_required_signers(signers)
-    if len(paths) == 1 and _is_plain_archive(paths[0]):
-        _verify_plain_archive(paths[0], identity, key_passphrase_file, required, as_json)
+    if len(paths) == 1 and is_archive_file(paths[0]):
+        verify_plain_archive(paths[0], identity, key_passphrase_file, required, as_json)
         return
     phases = current().phases() or no_phases  # one bar per file checked
     checked = [_check_file(path, phases) for path in paths]
@@ -273,8 +266,11 @@ def verify(
             # ones rebuilt from spare volumes, as unpack would; what cannot be
             # read is named (volume, bytes) and nothing is authenticated.
             try:
-                with open_volume_set(list(paths)) as stream:
-                    signer = _authenticate(stream, identity, key_passphrase_file, required)
+                with (
+                    explain_damage(tuple(map(str, paths))),  # the advice unpack gives
+                    open_volume_set(list(paths)) as stream,
+                ):
+                    signer = authenticate(stream, identity, key_passphrase_file, required)
                     media = stream.report
                     copies = _check_copies(checked, stream)
                 authenticated = True
@@ -290,7 +286,7 @@ def verify(
             "volumes": [c.to_json() for c in checked],
             "set_problems": set_problems,
             "authenticated": authenticated,
-            "signer": signer_label(signer) if signer else None,
+            "signer": signer.fingerprint if signer else None,
         }
         if media is not None:
             document["media"] = media.to_json()
@@ -298,16 +294,16 @@ def verify(
     else:
         for c in checked:
             status = "; ".join(c.problems) if c.problems else "OK"
-            click.echo(f"{c.name()}: {status}")
+            echo_result(f"{c.name()}: {status}")
             for warning in c.warnings:
-                click.echo(f"{c.name()}: warning: {warning}")
+                echo_result(f"{c.name()}: warning: {warning}")
         for message in set_problems:
-            click.echo(message)
+            echo_result(message)
         if media is not None:
             for line in media.lines():
-                click.echo(line)
+                echo_result(line)
         if authenticated:
-            click.echo(_authenticated_line(signer))
+            echo_result(authenticated_line(signer))
     # Authenticated, but a copy disagrees with the archive: salvage would fail.
     failed = copies if copies else problems if not authenticated else []
     if failed:
@@ -331,112 +327,3 @@ def _check_copies(checked: list[_Checked], archive: BinaryIO) -> list[str]:
         except MediaError as exc:
             out.append(f"{c.name()}: {str(exc).removeprefix(f'{c.path}: ')}")
     return out
-
-
-def _is_plain_archive(path: Path) -> bool:
-    from ..header import MAGIC
-
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(len(MAGIC)) == MAGIC
-    except OSError:
-        return False
-
-
-def _verify_plain_archive(
-    path: Path,
-    identity: Path | None,
-    key_passphrase_file: str | None,
-    required: list[PublicKey],
-    as_json: bool,
-) -> None:
-    """An archive written without --media has no sector checksums or recovery data.
-
-    Without a key only its header can be read: its content and its length (a cut
-    at a chunk boundary looks like a shorter archive) cannot be checked, so this
-    is not reported as a pass (UsageError, exit 2).
-    """
-    from ..header import read_header
-    from ..stream import payload_plaintext_size
-
-    with open(path, "rb") as handle:
-        header = read_header(handle)
-        size = handle.seek(0, 2)
-    payload_plaintext_size(size - len(header.raw))  # an impossible length is truncation
-    signer: PublicKey | None = None
-    if identity is not None:
-        with open(path, "rb") as handle:
-            signer = _authenticate(handle, identity, key_passphrase_file, required)
-        current().end_progress()
-    facts = {
-        "archive": str(path),
-        "archive_id": header.archive_id,
-        "recipients": len(header.stanzas),
-        "archive_bytes": size,
-        "recovery": False,
-    }
-    if as_json:
-        checked = ["header", "recipients", "length is possible"]
-        document: dict[str, Any] = {"ok": identity is not None, **facts}
-        if identity is not None:
-            document |= {
-                "authenticated": True,
-                "signer": signer_label(signer) if signer else None,
-                "checked": [*checked, "every byte authenticated"],
-                "not_checked": [],
-            }
-        else:
-            document |= {"authenticated": False, "checked": checked}
-            document["not_checked"] = ["content", "length (truncation)"]
-        emit_json(document)
-    else:
-        click.echo(
-            f"{path}: securemedia archive {header.archive_id}: header read, "
-            f"{len(header.stanzas)} recipient(s), {size:,} bytes, no recovery data"
-        )
-        if identity is not None:
-            click.echo(_authenticated_line(signer))
-    if identity is None:
-        raise UsageError(
-            f"{path}: content and length NOT checked: a plain archive (packed without "
-            "--media) can only be checked with -i KEYFILE"
-        )
-
-
-def _authenticated_line(signer: PublicKey | None) -> str:
-    if signer:
-        return f"archive authenticated end to end, signed by {signer_label(signer)}"
-    return (
-        "archive authenticated end to end, but NOT signed: anyone holding the recipient's "
-        "public key could have made it (--require-signer insists on a signer)"
-    )
-
-
-def _authenticate(
-    stream: BinaryIO, identity: Path, key_passphrase_file: str | None, required: list[PublicKey]
-) -> PublicKey | None:
-    """Read and authenticate every byte of the archive; return its signer's key, if signed."""
-    from ..archive.reader import ArchiveReader
-    from ..keyring import load_identities
-    from ..tokens.uri import is_token_uri
-    from .passphrases import key_passphrase_source
-
-    current().end_progress()  # a passphrase prompt may follow: no bar over it
-    spec = str(identity)
-    identities = (
-        token_identities(spec)
-        if is_token_uri(spec)
-        else load_identities(spec, key_passphrase_source(key_passphrase_file))
-    )
-    try:
-        reader = ArchiveReader(stream, identities, require_signer=required or None)
-    except WrongSecretKindError as exc:
-        if exc.needs != "passphrase":
-            raise
-        # verify takes no passphrase; unpack -p authenticates every byte before writing.
-        raise WrongSecretKindError(
-            exc.fact, "verify -i takes a key; check it with unpack -p instead", exc.needs
-        ) from None
-    phases = current().phases()
-    reader.verify(phases("authenticating", reader.payload_size) if phases else None)
-    return reader.signer

@@ -10,6 +10,12 @@ from ..errors import OperationalError
 #: without the passphrase.
 INNER_NAME = "dataset.tar"
 
+#: The entry's time (ZIP's DOS date, no time zone): 1980-01-01 00:00:00, the
+#: earliest a ZIP can hold and the date every disc image carries
+#: (media/iso_dates.py). Fixed so that a finder learns nothing of when or
+#: where the ZIP was made.
+FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+
 ZIP_MAGIC = b"PK\x03\x04"
 
 # Extra field 0x9901 strength code for AES-256.

@@ -18,7 +18,7 @@ from typing import IO, Any, cast
 
 import pyzipper
 
-from ..archive.index import MAX_MTIME_NS, check_mtime_ns
+from ..archive.index import MAX_MEMBERS, MAX_MTIME_NS, check_mtime_ns
 from ..archive.paths import NameSet, quoted_name, validate_member_name
 from ..archive.staging import Staging
 from ..errors import (
@@ -37,6 +37,8 @@ _NO_LIMIT = 1 << 62
 # A pax extended header (or GNU long name) is read whole into memory before the
 # member it describes: capped before it is read. Ours hold a path and a time.
 MAX_EXTENDED_HEADER = 64 << 10
+#: Members of the tar accepted at most: the native format's limit.
+MAX_TAR_MEMBERS = MAX_MEMBERS
 _EXTENDED_TYPES = (
     tarfile.XHDTYPE,
     tarfile.XGLTYPE,
@@ -228,11 +230,19 @@ def _walk_tar(entry: _Entry, *, budget: int) -> Iterator[tuple[tarfile.TarInfo, 
     exceed ``budget`` (the entry's declared size).
     """
     names = NameSet()
+    count = 0
     # tarfile needs only read(): the counting wrapper is a file as far as it goes.
     stream = cast("IO[bytes]", entry)
     with tarfile.open(fileobj=stream, mode="r|", encoding="utf-8", tarinfo=_GuardedTarInfo) as tar:
         entry.tar = tar
         for member in tar:
+            count += 1
+            if count > MAX_TAR_MEMBERS:
+                # As the native index: a tar of empty members deflates ~1000:1, so
+                # the size budget alone would let a small ZIP list billions.
+                raise FormatError(
+                    f"the dataset inside the ZIP has more than {MAX_TAR_MEMBERS:,} members"
+                )
             name = member.name
             shown = quoted_name(name)
             if member.type == tarfile.DIRTYPE:

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pyzipper
+import pyzipper.zipfile as _zipfile
 from pyzipper.zipfile_aes import WZ_AES_V2
 
 from ..errors import FormatError, IntegrityError, OperationalError
-from .layout import AES_OVERHEAD, AES_STRENGTH_256, INNER_NAME
+from .layout import AES_OVERHEAD, AES_STRENGTH_256, FIXED_DATE_TIME, INNER_NAME
 
 #: The compression methods a compatibility ZIP may use, by ZIP method number.
 METHODS = {pyzipper.ZIP_STORED: "stored", pyzipper.ZIP_DEFLATED: "deflate"}
@@ -29,9 +30,14 @@ METHODS = {pyzipper.ZIP_STORED: "stored", pyzipper.ZIP_DEFLATED: "deflate"}
 # code): a declared plaintext size above that is a forged size field, refused
 # before it is used for the free-space check or a size budget.
 MAX_DEFLATE_RATIO = 1032
+# One entry's directory record: 46 fixed bytes, the name, the AES and ZIP64
+# extra fields; a directory larger than this cannot be one of ours.
+MAX_DIRECTORY = 4096
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
 _LOCAL_SIG = 0x04034B50
 _WINZIP_AES_METHOD = 99
+_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+_FIXED_AT = datetime.datetime(*FIXED_DATE_TIME).strftime(_TIME_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,14 @@ class ZipFacts:
     encrypted_bytes: int
     declared_bytes: int
     packed_at: str
+    """The entry's time as written (``YYYY-MM-DD HH:MM:SS``, no time zone)."""
+
+    @property
+    def time_fixed(self) -> bool:
+        """True if the entry carries the fixed date (1980-01-01 00:00:00), as
+        every ZIP securemedia writes now: it then says nothing of when the ZIP
+        was packed. An older ZIP carries the packer's local clock."""
+        return self.packed_at == _FIXED_AT
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +71,7 @@ class ZipFacts:
             "entry_encrypted_bytes": self.encrypted_bytes,
             "entry_declared_bytes": self.declared_bytes,
             "packed_at": self.packed_at,
+            "packed_at_fixed": self.time_fixed,
             "names_hidden": True,
             "signed": False,
             "recovery": False,
@@ -65,7 +80,14 @@ class ZipFacts:
 
 @contextlib.contextmanager
 def open_zip(path: Path) -> Iterator[Any]:
-    """``path`` opened by pyzipper; a file that is not a readable ZIP is damage."""
+    """``path`` opened by pyzipper; a file that is not a readable ZIP is damage.
+
+    The end record's entry count and directory size are checked first: pyzipper
+    reads the whole central directory into memory and builds an object per
+    entry, so a finder's ZIP that lists millions of entries (or a directory of
+    gigabytes) would cost that much before its shape could be refused.
+    """
+    _check_directory_bounds(path)
     try:
         zf = pyzipper.AESZipFile(path)
     except OSError as exc:
@@ -74,6 +96,26 @@ def open_zip(path: Path) -> Iterator[Any]:
         raise IntegrityError() from exc
     with zf:
         yield zf
+
+
+def _check_directory_bounds(path: Path) -> None:
+    """Refuse a central directory that is not one entry of at most :data:`MAX_DIRECTORY` bytes."""
+    try:
+        with open(path, "rb") as fp:
+            # pyzipper's own end-record reader (ZIP64 included), so both agree.
+            end = _zipfile._EndRecData(fp)
+    except OSError as exc:
+        raise OperationalError(f"cannot read {path}: {exc.strerror}") from None
+    except (pyzipper.BadZipFile, struct.error) as exc:
+        raise IntegrityError() from exc
+    if end is None:
+        raise IntegrityError()
+    entries, size = end[_zipfile._ECD_ENTRIES_TOTAL], end[_zipfile._ECD_SIZE]
+    if entries != 1 or size > MAX_DIRECTORY:
+        raise FormatError(
+            f"not a securemedia compatibility ZIP: its directory lists {entries} entries in "
+            f"{size} bytes, expected one entry {INNER_NAME}"
+        )
 
 
 def check_layout(zf: Any) -> Any:
@@ -138,7 +180,7 @@ def describe_compat_zip(path: Path) -> ZipFacts:
         method=METHODS[info.compress_type],
         encrypted_bytes=info.compress_size,
         declared_bytes=info.file_size,
-        packed_at=when.strftime("%Y-%m-%d %H:%M:%S"),
+        packed_at=when.strftime(_TIME_FORMAT),
     )
 
 

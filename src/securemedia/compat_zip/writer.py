@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tarfile
-import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +14,8 @@ from pyzipper.zipfile_aes import WZ_AES_V2, AESZipInfo
 from ..archive.sources import OwnFiles, Source, open_source, scan_inputs
 from ..atomic import atomic_output
 from ..errors import OperationalError, SecureMediaError, UsageError
-from ..progress import Phases, Progress, ignore, no_phases
-from .layout import INNER_NAME
+from ..progress import Phases, Progress, ReportedReads, ignore, no_phases
+from .layout import FIXED_DATE_TIME, INNER_NAME
 
 #: zlib's default level. Measured on a registry CSV (benchmarks/compat_zip.py):
 #: level 1 leaves 1.2x the bytes of level 6, more than the native zstd archive,
@@ -163,7 +162,10 @@ def _write_zip(
             encryption_kwargs={"nbits": 256, "force_wz_aes_version": WZ_AES_V2},
         ) as zf:
             zf.setpassword(passphrase.encode("utf-8"))
-            zinfo = AESZipInfo(INNER_NAME, date_time=time.localtime()[:6])
+            # A fixed entry time, as on the disc images (media/iso_dates.py): the
+            # packer's clock would tell a finder when, and in which time zone, the
+            # ZIP was made. The member times inside the encrypted tar stay.
+            zinfo = AESZipInfo(INNER_NAME, date_time=FIXED_DATE_TIME)
             zinfo.compress_type = method
             # pyzipper makes one zlib compressobj for the entry from this level and
             # feeds it each piece the tar writes: streaming, in bounded memory.
@@ -227,7 +229,7 @@ def _add_member(tar: tarfile.TarFile, entry: Source, progress: Progress | None) 
         info.mode = st.st_mode & 0o777
         info.size = st.st_size
         try:
-            tar.addfile(info, handle if progress is None else _Reporting(handle, progress))
+            tar.addfile(info, handle if progress is None else ReportedReads(handle, progress))
         except OSError as exc:
             raise OperationalError(f"cannot read {entry.path}: {exc.strerror or exc}") from None
 
@@ -243,19 +245,6 @@ def _format_ns(ns: int) -> str:
     sign = "-" if ns < 0 else ""
     seconds, frac = divmod(abs(ns), 1_000_000_000)
     return f"{sign}{seconds}.{frac:09d}"
-
-
-class _Reporting:
-    """An input file that reports each read to ``progress`` (tarfile only calls read)."""
-
-    def __init__(self, raw: IO[bytes], progress: Progress) -> None:
-        self._raw = raw
-        self._progress = progress
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._raw.read(n)
-        self._progress(len(data))
-        return data
 
 
 class _CountingWriter:

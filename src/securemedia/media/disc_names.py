@@ -25,7 +25,7 @@ DISC_NAME_PATTERN = r"\.\d{3}(?:\.smv|\.iso)"
 
 def volume_file_name(base_name: str, number: int) -> str:
     """``ship.sm`` and 2 give ``ship.sm.002.smv``."""
-    return f"{base_name}.{number:03d}{VOLUME_SUFFIX}"
+    return disc_file_name(base_name, number, iso=False)
 
 
 def disc_file_name(base_name: str, number: int, *, iso: bool) -> str:

@@ -209,6 +209,13 @@ class Estimate:
     salvage_reserve: int = 0
     """Room ``pack`` keeps in every volume for the salvage copy (header at its largest)."""
 
+    @property
+    def overhead_exceeds_input(self) -> bool:
+        """True when the archive's fixed overhead is larger than the whole input:
+        the archive's size then says nothing about how well the input compresses
+        (zstd's own frame makes a 3-byte input "compress" to 400 %)."""
+        return self.content_bytes < ARCHIVE_FIXED
+
     def to_json(self) -> dict[str, Any]:
         """The estimate as a JSON-ready dict."""
         return asdict(self)

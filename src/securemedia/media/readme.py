@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import unicodedata
 from pathlib import Path
 
 from ..errors import UsageError, os_error
@@ -38,11 +39,16 @@ def load_notice(path: Path | None, text: str | None) -> str | None:
     if len(text.encode("utf-8")) > MAX_NOTICE:
         raise UsageError(f"notice text is longer than {MAX_NOTICE} bytes")
     # Control characters other than line breaks and tabs have no place in a note
-    # meant to be read in any text viewer.
-    cleaned = "".join(ch for ch in text if ch in "\n\t" or ch >= " ").strip("\n")
+    # meant to be read in any text viewer: C0 and C1 (CSI is U+009B), DEL,
+    # bidirectional and other format characters, separators; spaces stay.
+    cleaned = "".join(ch for ch in text if ch in "\n\t" or _kept(ch)).strip("\n")
     if cleaned.count("\n") >= MAX_NOTICE_LINES:
         raise UsageError(f"notice text has more than {MAX_NOTICE_LINES} lines")
     return cleaned or None
+
+
+def _kept(ch: str) -> bool:
+    return ch.isprintable() or unicodedata.category(ch) == "Zs"
 
 
 def disc_title(number: int, count: int, spares: int = 0) -> str:

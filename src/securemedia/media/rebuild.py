@@ -40,6 +40,10 @@ from .spares import decode_stripe, encode_stripe, stripe_width
 from .volume_set import VolumeInfo
 
 
+class TooManyMissingError(MediaError):
+    """More volumes of a set are missing than its spare volumes can rebuild."""
+
+
 @dataclass(frozen=True)
 class RebuildPlan:
     """What is missing from a set with spares, and how its disc files were made."""
@@ -110,7 +114,7 @@ def plan_rebuild(infos: list[VolumeInfo]) -> RebuildPlan | None:
         return None
     plan = dataclasses.replace(plan, missing=missing)
     if len(missing) > template.spares:
-        raise MediaError(
+        raise TooManyMissingError(
             f"cannot rebuild: {plan.describe_missing()} are missing and the set has "
             f"{template.spares} spare volume(s), which rebuild at most {template.spares}"
         )
@@ -301,4 +305,4 @@ def _finish(
     )
 
 
-__all__ = ["RebuildPlan", "plan_rebuild", "rebuild_missing"]
+__all__ = ["RebuildPlan", "TooManyMissingError", "plan_rebuild", "rebuild_missing"]

@@ -28,6 +28,7 @@ from ..atomic import atomic_output
 from ..errors import MediaError, os_error
 from ..progress import Phases, Progress, ignore, no_phases
 from . import rsgroups, rsprotect
+from .disc_open import open_disc_file
 from .sectors import (
     DESC_MAGIC,
     SECTOR,
@@ -216,7 +217,7 @@ def protected_layout(path: Path) -> Layout:
     last intact descriptor; NotProtectedError if there is none."""
     path = Path(path)
     try:
-        with open(path, "rb") as f:
+        with open_disc_file(path) as f:
             return _find_layout(f, path.stat().st_size, path.name)
     except OSError as e:
         raise os_error(e, "read", path) from e
@@ -281,7 +282,7 @@ def verify_file(path: Path, phases: Phases = no_phases) -> VerifyReport:
     """Keyless: find damaged sectors (CRC32C per sector), report damaged byte ranges in the file, and whether repair can fix them."""  # noqa: E501
     path = Path(path)
     try:
-        with open(path, "rb") as f:
+        with open_disc_file(path) as f:
             return analyse(f, path, phases)[4]
     except OSError as e:
         raise os_error(e, "read", path) from e
@@ -297,7 +298,7 @@ def repair_file(damaged: Path, out: Path, *, force: bool = True) -> RepairReport
     """
     damaged, out = Path(damaged), Path(out)
     try:
-        with open(damaged, "rb") as src:
+        with open_disc_file(damaged) as src:
             analysis = analyse(src, damaged)
             if analysis[5]:
                 raise MediaError(f"{damaged.name}: {analysis[5]}")
@@ -317,7 +318,7 @@ def repair_if_damaged(
     ``phases`` is told of each step ("checking NAME", "repairing NAME")."""
     damaged, out = Path(damaged), Path(out)
     try:
-        with open(damaged, "rb") as src:
+        with open_disc_file(damaged) as src:
             analysis = analyse(src, damaged, phases)
             if analysis[4].ok:
                 return None
@@ -342,7 +343,7 @@ def repair_into(
     """
     damaged = Path(damaged)
     try:
-        with open(damaged, "rb") as src:
+        with open_disc_file(damaged) as src:
             analysis = analyse(src, damaged, phases)
             if analysis[5]:
                 raise MediaError(f"{damaged.name}: {analysis[5]}")

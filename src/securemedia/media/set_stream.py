@@ -44,12 +44,12 @@ class VolumeReport:
         """The operator's line for this volume, or None when it was read as it is."""
         parts = []
         if self.path is None:
-            rebuilt = f": {self.from_spares:,} sectors rebuilt from the spare volumes"
+            rebuilt = f": {_sectors(self.from_spares)} rebuilt from the spare volumes"
             return f"{self.label} is missing" + (rebuilt if self.from_spares else "")
         if self.healed:
-            parts.append(f"{self.healed:,} sectors rebuilt from its recovery data")
+            parts.append(f"{_sectors(self.healed)} rebuilt from its recovery data")
         if self.from_spares:
-            parts.append(f"{self.from_spares:,} sectors rebuilt from the spare volumes")
+            parts.append(f"{_sectors(self.from_spares)} rebuilt from the spare volumes")
         return f"{self.label}: " + ", ".join(parts) if parts else None
 
     def to_json(self) -> dict[str, object]:
@@ -61,6 +61,11 @@ class VolumeReport:
             "sectors_healed": self.healed,
             "sectors_from_spares": self.from_spares,
         }
+
+
+def _sectors(count: int) -> str:
+    """``count`` sectors, in words ("1 sector", "2,048 sectors")."""
+    return f"{count:,} sector" + ("" if count == 1 else "s")
 
 
 class SetReport:

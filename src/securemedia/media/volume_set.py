@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import MediaError, UsageError, os_error
+from .disc_open import open_disc_file
 from .header import (
     HEADER_SIZE,
     SECTOR,
@@ -50,7 +51,7 @@ def read_volume_info(path: Path) -> VolumeInfo:
     shorter than its header says (a truncated copy).
     """
     try:
-        with path.open("rb") as fp:
+        with open_disc_file(path) as fp:
             return read_volume_info_from(fp, path)
     except OSError as exc:
         raise os_error(exc, "read", path) from exc
@@ -70,8 +71,12 @@ def read_volume_info_from(fp: BinaryIO, path: Path) -> VolumeInfo:
         image = True
         found = locate_volume(fp)
         if found is None:
-            what = "disc image holds" if is_iso_image(probe) else "is not a volume and has"
-            raise MediaError(f"{path}: {what} no readable securemedia volume")
+            what = (
+                "disc image holds no readable securemedia volume"
+                if is_iso_image(probe)
+                else "not a securemedia volume, nor a disc image holding one"
+            )
+            raise MediaError(f"{path}: {what}")
         offset = found
     fp.seek(offset)
     header = parse_header(fp.read(HEADER_SIZE), str(path))
@@ -88,14 +93,14 @@ def is_volume_or_image(path: Path) -> bool:
     system area), so only such a file is searched, even when "CD001" is lost.
     """
     try:
-        with path.open("rb") as fp:
+        with open_disc_file(path) as fp:
             probe = fp.read(_PROBE)
             if looks_like_header(probe):
                 return True
             if not is_iso_image(probe) and any(probe[: ISO_MAGIC_OFFSET - 1]):
                 return False
             return locate_volume(fp) is not None
-    except OSError:
+    except (OSError, UsageError):  # not a file: a pipe holds one archive, if anything
         return False
 
 

@@ -24,8 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
-from ..atomic import StagingDirectory
-from ..errors import DestinationExistsError, MediaError, OperationalError, Remedy, UsageError
+from ..atomic import StagingDirectory, already_exists
+from ..errors import MediaError, OperationalError, UsageError
 from ..finishing import Finishing
 from ..progress import Phases, no_phases
 from . import salvage_copy as salvage
@@ -132,7 +132,7 @@ class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
             # Catch the common case early, before any work; publishing checks again.
             first = output_paths(self.base, 1, iso=iso)[0]
             if os.path.lexists(first):
-                raise DestinationExistsError(f"{first} already exists", remedy=Remedy.REPLACE)
+                raise already_exists(first)
         self._state = "open"
 
     # -- file object protocol ------------------------------------------------
@@ -260,7 +260,7 @@ class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
         if not self._overwrite:
             for final in finals:
                 if os.path.lexists(final):
-                    raise DestinationExistsError(f"{final} already exists", remedy=Remedy.REPLACE)
+                    raise already_exists(final)
         staging = self._staged()
         # The stripe length: the longest data payload (every one but the last is
         # full, and with one data volume it is that volume's payload).
