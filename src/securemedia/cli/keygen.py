@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import DestinationExistsError, Remedy
+from ..atomic import already_exists
 from ..keydir import key_directory
 from ..keys import SecretKey
 from .inputs import KEYFILE_UNLOCK_HELP
@@ -68,7 +68,7 @@ def keygen(
         # Before asking for a passphrase; saving checks again, atomically.
         for path in (target, target.with_name(target.name + ".pub")):
             if os.path.lexists(path):
-                raise DestinationExistsError(f"{path} already exists", remedy=Remedy.REPLACE)
+                raise already_exists(path)
     key = SecretKey.generate(classic=classic)
     passphrase = (
         None
