@@ -8,10 +8,11 @@ import json
 import os
 import signal
 import subprocess
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import blake3
 import pytest
@@ -206,3 +207,25 @@ def default_signals() -> None:
     signal ignored (cli/signals.py), which is not what these tests check."""
     for each in (signal.SIGINT, signal.SIGHUP):
         signal.signal(each, signal.SIG_DFL)
+
+
+_T = TypeVar("_T")
+
+
+def written_through_a_pipe(write: Callable[[BinaryIO], _T]) -> tuple[bytes, _T]:
+    """What ``write`` writes to an unseekable output (a pipe drained by a thread),
+    and what it returned."""
+    read_fd, write_fd = os.pipe()
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        with os.fdopen(read_fd, "rb") as reader:
+            while data := reader.read(65536):
+                chunks.append(data)
+
+    thread = threading.Thread(target=drain)
+    thread.start()
+    with os.fdopen(write_fd, "wb") as writer:
+        result = write(writer)
+    thread.join()
+    return b"".join(chunks), result

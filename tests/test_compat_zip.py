@@ -15,12 +15,11 @@ import struct
 import subprocess
 import sys
 import tarfile
-import threading
 from pathlib import Path
 
 import pytest
 
-from archive_helpers import zip_around_tar
+from archive_helpers import written_through_a_pipe, zip_around_tar
 
 pyzipper = pytest.importorskip("pyzipper")
 from pyzipper.zipfile_aes import WZ_AES_V2  # noqa: E402
@@ -427,21 +426,9 @@ def test_write_to_unseekable_stream(tmp_path: Path) -> None:
     src.mkdir()
     inputs = make_tree(src)
     passphrase = generate_passphrase()
-    read_fd, write_fd = os.pipe()
-    chunks: list[bytes] = []
-
-    def drain() -> None:
-        with os.fdopen(read_fd, "rb") as reader:
-            while data := reader.read(65536):
-                chunks.append(data)
-
-    thread = threading.Thread(target=drain)
-    thread.start()
-    with os.fdopen(write_fd, "wb") as writer:
-        summary = write_compat_zip(inputs, writer, passphrase)
-    thread.join()
+    data, summary = written_through_a_pipe(lambda w: write_compat_zip(inputs, w, passphrase))
     out = tmp_path / "piped.zip"
-    out.write_bytes(b"".join(chunks))
+    out.write_bytes(data)
     assert summary.zip_bytes == out.stat().st_size
     names = [p.name for p in inputs]
     extract_compat_zip(out, passphrase, tmp_path / "ours")

@@ -10,7 +10,6 @@ import io
 import os
 import struct
 import tarfile
-import threading
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 pyzipper = pytest.importorskip("pyzipper")
 from pyzipper.zipfile_aes import WZ_AES_V2, AESZipInfo  # noqa: E402
 
+from archive_helpers import written_through_a_pipe  # noqa: E402
 from securemedia.compat_zip import (  # noqa: E402
     INNER_NAME,
     describe_compat_zip,
@@ -113,21 +113,9 @@ def test_7zip_and_our_reader_give_the_same_bytes(
 def test_7zip_reads_a_deflated_zip_written_to_a_pipe(tmp_path: Path, dataset: Path) -> None:
     """Unseekable output: sizes go into a data descriptor after the data."""
     passphrase = generate_passphrase()
-    read_fd, write_fd = os.pipe()
-    chunks: list[bytes] = []
-
-    def drain() -> None:
-        with os.fdopen(read_fd, "rb") as reader:
-            while data := reader.read(65536):
-                chunks.append(data)
-
-    thread = threading.Thread(target=drain)
-    thread.start()
-    with os.fdopen(write_fd, "wb") as writer:
-        write_compat_zip([dataset], writer, passphrase)
-    thread.join()
+    data, _ = written_through_a_pipe(lambda w: write_compat_zip([dataset], w, passphrase))
     zpath = tmp_path / "piped.zip"
-    zpath.write_bytes(b"".join(chunks))
+    zpath.write_bytes(data)
     _7zip_extract(zpath, passphrase, tmp_path / "by-7zip")
     assert _tree(tmp_path / "by-7zip" / "export-2015") == _tree(dataset)
     assert describe_compat_zip(zpath).method == "deflate"

@@ -35,7 +35,7 @@ def written(content: bytes, threads: int, pieces: int = 1_000_003) -> bytes:
     """Stored bytes from the library's writer, fed in odd-sized writes."""
     sink = io.BytesIO()
     compression = Compression(threads=threads)
-    out = compression.compressor(sink, compression.context())
+    out = compression.compressor(sink)
     for i in range(0, len(content), pieces):
         out.write(content[i : i + pieces])
     out.close()

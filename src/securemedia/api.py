@@ -130,8 +130,6 @@ def unpack(
 
     ``identities`` are loaded keys (:func:`securemedia.load_identities`), never paths.
     """
-    identities = identities_argument(identities)
-    require_signer_argument(require_signer)
     if isinstance(members, str):
         raise TypeError("members must be a list of member names, not a single str")
     with open_archive(archive, identities, require_signer=require_signer) as reader:

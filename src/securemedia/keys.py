@@ -57,6 +57,7 @@ _KEY_PREFIXES = (_SECRET_ENC_PREFIX, _OLD_ENC_PREFIX, _SECRET_PREFIX, _OLD_PREFI
 SECRET_KEY_MARKS = (b"smkey1-", b"smkey2-")
 """Bytes that only a securemedia private key file holds."""
 _KIND_BYTE = {PQ: 1, CLASSIC: 2}
+_BYTE_KIND = {byte: kind for kind, byte in _KIND_BYTE.items()}
 _MLKEM_PUB = 1184
 _MLKEM_SEED = 64
 _X25519 = 32
@@ -103,7 +104,7 @@ class PublicKey:
     @classmethod
     def from_blob(cls, blob: bytes) -> PublicKey:
         """Parse :meth:`to_blob`'s form; ValueError if its kind or length is wrong."""
-        kind = {1: PQ, 2: CLASSIC}.get(blob[0] if blob else 0)
+        kind = _BYTE_KIND.get(blob[0] if blob else 0)
         if kind is None or len(blob) != cls.BLOB_SIZES[blob[0]]:
             raise ValueError("not a public key blob")
         return cls(kind, blob[1:-_ED25519], blob[-_ED25519:])
@@ -219,7 +220,7 @@ class SecretKey:
 
     @classmethod
     def _from_blob(cls, blob: bytes, source: str) -> SecretKey:
-        kind = {1: PQ, 2: CLASSIC}.get(blob[0] if blob else 0)
+        kind = _BYTE_KIND.get(blob[0] if blob else 0)
         enc_len = _MLKEM_SEED + _X25519 if kind == PQ else _X25519
         if kind is None or len(blob) != 1 + enc_len + _ED25519:
             raise _damaged(source, "the key inside is malformed")

@@ -155,10 +155,11 @@ class Compression:
         threads = self.threads or default_threads()
         return _pool(threads) if threads > 1 else None
 
-    def compressor(self, sink: Any, context: Executor | None = None) -> FrameWriter:
-        """A writer that sends the member's zstd frames to ``sink.write``."""
+    def compressor(self, sink: Any) -> FrameWriter:
+        """A writer that sends the member's zstd frames to ``sink.write``, on the
+        shared workers of :meth:`context`."""
         depth = IN_FLIGHT * (self.threads or default_threads())
-        return FrameWriter(sink, self.level, context, depth)
+        return FrameWriter(sink, self.level, self.context(), depth)
 
 
 class FrameWriter:

@@ -17,16 +17,30 @@ from .staging import Notice, Staging
 
 
 @dataclass
-class ExtractResult:
+class RestoredCounts:
+    """How many members were restored, and their bytes: what extract and salvage
+    both report, counted the same way."""
+
+    files: int = 0
+    directories: int = 0
+    bytes: int = 0
+
+    def count(self, member: Member) -> None:
+        if member.type == FILE:
+            self.files += 1
+            self.bytes += member.size
+        else:
+            self.directories += 1
+
+
+@dataclass
+class ExtractResult(RestoredCounts):
     """What :func:`extract` restored. ``members`` and ``written`` (one entry per
     member) are filled only when asked for (``list_members``): the counts cost
     no memory per member, the lists do."""
 
     written: list[Path] = field(default_factory=list)
     members: list[Member] = field(default_factory=list)
-    bytes: int = 0
-    files: int = 0
-    directories: int = 0
 
 
 def extract(
@@ -82,11 +96,7 @@ def extract(
 
 
 def _count(result: ExtractResult, m: Member, dest: Path, list_members: bool) -> None:
-    if m.type == FILE:
-        result.files += 1
-        result.bytes += m.size
-    else:
-        result.directories += 1
+    result.count(m)
     if list_members:
         result.members.append(m)
         result.written.append(dest / m.path)

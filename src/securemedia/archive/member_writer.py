@@ -50,9 +50,6 @@ class _Framer:
         self._buffer += view
         return size
 
-    def flush(self) -> None:
-        pass
-
     def finish(self) -> None:
         if self._buffer:
             self._emit(self._buffer)
@@ -81,9 +78,7 @@ class MemberWriter(Finishing, io.BufferedIOBase):
         self._offset = offset
         self._framer = _Framer(archive._stream)
         self._compressor = (
-            archive.compression.compressor(self._framer, archive._zstd_context())
-            if archive.compression.enabled
-            else None
+            archive.compression.compressor(self._framer) if archive.compression.enabled else None
         )
         # Single-threaded, on this thread: BLAKE3's own pool (max_threads=AUTO)
         # spins in sched_yield while it waits for a core, and a helper thread

@@ -23,19 +23,16 @@ from pathlib import Path
 
 from ..errors import IntegrityError, LostDataError, os_error, writing_to
 from ..progress import Progress
-from .extract import Stager
+from .extract import RestoredCounts, Stager
 from .index import FILE, Member
 from .reader import ArchiveReader
 from .staging import Notice, Staging
 
 
 @dataclass
-class SalvageResult:
+class SalvageResult(RestoredCounts):
     """What :func:`salvage` restored, and every member it could not."""
 
-    files: int = 0
-    directories: int = 0
-    bytes: int = 0
     restored: list[Member] = field(default_factory=list)
     """Filled only when asked for (``list_members``): it costs memory per member."""
     lost: list[Member] = field(default_factory=list)
@@ -78,11 +75,7 @@ def salvage(
                 continue
             except OSError as exc:
                 raise os_error(exc, "write to", dest) from None
-            if m.type == FILE:
-                result.files += 1
-                result.bytes += m.size
-            else:
-                result.directories += 1
+            result.count(m)
             if list_members:
                 result.restored.append(m)
         staging.commit()

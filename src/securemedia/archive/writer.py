@@ -128,7 +128,6 @@ class ArchiveWriter(Finishing):
         self._names = WriterNames()
         self._count = 0
         self._open: MemberWriter | None = None
-        self._zstd: Any = None
         self._failed = False
         self._closed = False
         self.summary = ArchiveSummary(
@@ -284,11 +283,6 @@ class ArchiveWriter(Finishing):
             self._stream.write(piece)
             length += len(piece)
         return length, digest.digest()
-
-    def _zstd_context(self) -> Any:
-        if self._zstd is None:
-            self._zstd = self.compression.context()
-        return self._zstd
 
     def _progressed(self, n: int) -> None:
         if self._progress is not None:

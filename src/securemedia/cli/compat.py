@@ -22,9 +22,8 @@ from ..compat_zip import (
 )
 from ..errors import SignatureError, UsageError
 from ..progress import no_phases
-from .compat_check import NOT_WITH_A_KEY
+from .compat_check import NOT_WITH_A_KEY, zip_passphrase
 from .output import current, emit_json, human_bytes, info
-from .passphrases import archive_passphrase
 
 # "-" names standard output.
 _STDOUT = "-"
@@ -171,11 +170,8 @@ def unpack_zip(
         raise UsageError(NOT_WITH_A_KEY)
     if extra:
         raise UsageError(f"{', '.join(extra)} cannot be used with a compatibility ZIP")
-    raw = archive_passphrase(passphrase_file, confirm=False)
-    try:
-        passphrase = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UsageError("the passphrase is not valid UTF-8") from None
+    # -p is implied: unpack found a ZIP and asks for its passphrase.
+    passphrase = zip_passphrase(True, passphrase_file, "unpack")
     target = Path(dest or ".")
     written = extract_compat_zip(archive, passphrase, target, force=force)
     files = [p for p in written if not p.is_dir()]

@@ -52,7 +52,7 @@ def is_zip_argument(paths: tuple[str, ...] | tuple[Path, ...]) -> bool:
     return path.is_file() and is_compat_zip(path)
 
 
-def _zip_passphrase(use_passphrase: bool, passphrase_file: str | None, command: str) -> str:
+def zip_passphrase(use_passphrase: bool, passphrase_file: str | None, command: str) -> str:
     """The ZIP's passphrase from the usual channels (environment, file, prompt)."""
     if not use_passphrase and passphrase_file is None:
         raise UsageError(
@@ -96,7 +96,7 @@ def inspect_zip(path: Path, *, as_json: bool) -> None:
 
 def list_zip(path: Path, use_passphrase: bool, passphrase_file: str | None, as_json: bool) -> None:
     """The members of a compatibility ZIP, shown only once its MAC verified."""
-    members = list_compat_zip(path, _zip_passphrase(use_passphrase, passphrase_file, "list"))
+    members = list_compat_zip(path, zip_passphrase(use_passphrase, passphrase_file, "list"))
     if as_json:
         emit_json(
             {
@@ -133,7 +133,7 @@ def verify_zip(
     keyed = use_passphrase or passphrase_file is not None
     members: list[ZipMember] = []
     if keyed:
-        members = list_compat_zip(path, _zip_passphrase(True, passphrase_file, "verify"))
+        members = list_compat_zip(path, zip_passphrase(True, passphrase_file, "verify"))
     if as_json:
         document = {
             "ok": keyed,

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..errors import DestinationExistsError, Remedy, UsageError
+from ..atomic import already_exists
+from ..errors import UsageError
 from ..keydir import key_directory
 from ..keys import SecretKey
 from .inputs import KEYFILE_UNLOCK_HELP
@@ -93,7 +94,7 @@ def keygen(
         # Before asking for a passphrase; saving checks again, atomically.
         for path in (target, target.with_name(target.name + ".pub")):
             if os.path.lexists(path):
-                raise DestinationExistsError(f"{path} already exists", remedy=Remedy.REPLACE)
+                raise already_exists(path)
     key = SecretKey.generate(classic=classic)
     passphrase = (
         None

@@ -11,12 +11,11 @@ from typing import Any
 
 import click
 
+from ..atomic import already_exists
 from ..errors import (
-    DestinationExistsError,
     DiskFullError,
     MediaError,
     OperationalError,
-    Remedy,
     UsageError,
     os_error,
 )
@@ -66,7 +65,7 @@ def repair(
         if target.exists() and target.resolve() == path.resolve():
             raise UsageError(f"{path}: the output directory must not hold the damaged file itself")
         if target.exists() and not force:
-            raise DestinationExistsError(f"{target} already exists", remedy=Remedy.REPLACE)
+            raise already_exists(target)
     # Which volumes of a set with spares are missing is decided before anything
     # is written: too many missing is an error that leaves the directory alone.
     infos = {path: info for path in damaged if (info := _volume_info(path)) is not None}
@@ -196,7 +195,7 @@ def _check_free(plan: RebuildPlan, numbers: list[int], outdir: Path, *, force: b
     for number in numbers:
         target = outdir / plan.file_name(number)
         if target.exists() and not force:
-            raise DestinationExistsError(f"{target} already exists", remedy=Remedy.REPLACE)
+            raise already_exists(target)
     _check_room(plan, numbers, outdir)
 
 

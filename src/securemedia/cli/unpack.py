@@ -10,8 +10,8 @@ import click
 
 from ..archive.extract import copy_member, extract
 from ..archive.reader import ArchiveReader
-from ..compat_zip import is_compat_zip
 from ..errors import UsageError
+from .compat_check import is_zip_argument
 from .damage_advice import explain_damage, media_json, media_lines
 from .inputs import (
     identities_from_options,
@@ -105,7 +105,7 @@ def unpack(
         raise UsageError("-o and --stdout exclude each other")
     if to_stdout and len(members) > 1:
         raise UsageError("--stdout writes one member: give --member once")
-    if len(archives) == 1 and archives[0] != "-" and is_compat_zip(Path(archives[0])):
+    if is_zip_argument(archives):  # a regular file only: a pipe's bytes are read once
         if salvage:
             raise UsageError("--salvage reads native archives and disc sets, not a ZIP")
         from .compat import unpack_zip

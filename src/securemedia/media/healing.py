@@ -224,14 +224,13 @@ class HealingSource:
     """The payload of a protected volume (:class:`PayloadSource`), healed as it is read.
 
     ``rebuilt`` counts the distinct sectors of the disc file rebuilt by reads
-    through this source. ``file`` may be given when the caller already opened
-    the disc file's recovery data (to find its volume header).
+    through this source.
     """
 
-    def __init__(self, info: VolumeInfo, file: HealedFile | None = None) -> None:
+    def __init__(self, info: VolumeInfo) -> None:
         self.info = info
         self.header: VolumeHeader = info.header
-        self._file = file if file is not None else HealedFile(info.path)
+        self._file = HealedFile(info.path)
         end = info.offset + self.header.file_length
         # The volume must lie inside the data the recovery region covers.
         if info.offset % SECTOR or end > self._file.data_size:

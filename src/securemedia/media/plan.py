@@ -113,15 +113,9 @@ def smallest_medium(*, iso: bool, redundancy: float | None, base_name: str = "x"
     the real minimum of ``--media SIZE`` for these options (the file system,
     README.TXT and the specifications of an image, and recovery data, take room)."""
     readme_len = readme_bound(base_name)
-    low, high = 1, LARGEST_MEDIUM // SECTOR
-    while low < high:  # disc_bytes grows with the volume: binary search the medium
-        mid = (low + high) // 2
-        need = disc_bytes(MIN_VOLUME, iso=iso, redundancy=redundancy, readme_len=readme_len)
-        if need <= mid * SECTOR:
-            high = mid
-        else:
-            low = mid + 1
-    return max(low * SECTOR, MIN_SIZE)
+    need = disc_bytes(MIN_VOLUME, iso=iso, redundancy=redundancy, readme_len=readme_len)
+    sectors = min(max(-(-need // SECTOR), 1), LARGEST_MEDIUM // SECTOR)
+    return max(sectors * SECTOR, MIN_SIZE)
 
 
 @dataclass(frozen=True)

@@ -296,17 +296,9 @@ def repair_file(damaged: Path, out: Path, *, force: bool = True) -> RepairReport
     redundancy: MediaError('... unrepairable ...') and nothing at `out`. Never
     'repair' wrong: every rebuilt sector must check against its stored CRC.
     """
-    damaged, out = Path(damaged), Path(out)
-    try:
-        with open_disc_file(damaged) as src:
-            analysis = analyse(src, damaged)
-            if analysis[5]:
-                raise MediaError(f"{damaged.name}: {analysis[5]}")
-            with atomic_output(out, force=force) as dst:
-                return _repair(src, dst, damaged, out, analysis)
-    except OSError as e:
-        # A full disk or an unreadable file is operational, not a damaged volume.
-        raise os_error(e, "repair", f"{damaged} into {out.parent}") from e
+    report = _repair_path(Path(damaged), Path(out), force=force, phases=no_phases, intact=True)
+    assert report is not None  # an intact file is copied too
+    return report
 
 
 def repair_if_damaged(
@@ -316,11 +308,18 @@ def repair_if_damaged(
     bytes missing or extra) gives None and nothing is written: a copy of it
     would add nothing but the chance of taking the copy for a repaired disc.
     ``phases`` is told of each step ("checking NAME", "repairing NAME")."""
-    damaged, out = Path(damaged), Path(out)
+    return _repair_path(Path(damaged), Path(out), force=force, phases=phases, intact=False)
+
+
+def _repair_path(
+    damaged: Path, out: Path, *, force: bool, phases: Phases, intact: bool
+) -> RepairReport | None:
+    """Repair ``damaged`` into ``out``; an intact file is copied when ``intact``,
+    else None and nothing written."""
     try:
         with open_disc_file(damaged) as src:
             analysis = analyse(src, damaged, phases)
-            if analysis[4].ok:
+            if analysis[4].ok and not intact:
                 return None
             if analysis[5]:
                 raise MediaError(f"{damaged.name}: {analysis[5]}")
@@ -328,6 +327,7 @@ def repair_if_damaged(
             with atomic_output(out, force=force) as dst:
                 return _repair(src, dst, damaged, out, analysis, progress)
     except OSError as e:
+        # A full disk or an unreadable file is operational, not a damaged volume.
         raise os_error(e, "repair", f"{damaged} into {out.parent}") from e
 
 

@@ -15,7 +15,6 @@ from ..errors import LostDataError, MediaError, os_error
 from .header import FLAG_IMAGE_PROTECTED, FLAG_VOLUME_PROTECTED, HEADER_SIZE, VolumeHeader
 
 if TYPE_CHECKING:
-    from .healing import HealedFile
     from .volume_set import VolumeInfo
 
 
@@ -86,15 +85,13 @@ def carries_recovery(info: VolumeInfo) -> bool:
     return bool(info.header.flags & flag)
 
 
-def open_source(info: VolumeInfo, file: HealedFile | None = None) -> PayloadSource:
+def open_source(info: VolumeInfo) -> PayloadSource:
     """The source for one volume: healing when its disc file carries usable
     recovery data, plain otherwise (a lost recovery region: bytes as they are,
-    which the archive still authenticates). ``file``: already opened recovery data.
+    which the archive still authenticates).
     """
     from .healing import HealingSource
 
-    if file is not None:
-        return HealingSource(info, file)
     if carries_recovery(info):
         try:
             return HealingSource(info)
