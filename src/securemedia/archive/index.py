@@ -31,7 +31,7 @@ MAX_MODE = 0o7777
 # Sizes and offsets: non-negative signed 64-bit integers.
 MAX_SIZE = (1 << 63) - 1
 META_KEYS = ("path", "type", "mode", "mtime_ns", "compression")
-_HEX = re.compile(r"[0-9a-f]*")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,12 @@ def decode_entries(body: bytes | bytearray) -> list[Member]:
     return [Member(**entry) for entry in json.loads(b"[" + body + b"]")]
 
 
+def refuse_constant(name: str) -> object:
+    """``parse_constant`` of the JSON decoders: NaN, Infinity and -Infinity are
+    not JSON (RFC 8259, I-JSON), though Python's parser takes them by default."""
+    raise ValueError(f"{name} is not JSON")
+
+
 def check_mtime_ns(value: object) -> int:
     """Return ``value`` if it is a modification time the format can hold: an
     integer in the signed 64-bit nanosecond range; else raise FormatError."""
@@ -138,14 +144,17 @@ def member_from_entry(entry: object) -> Member:
     if tuple(entry) != ENTRY_KEYS or not isinstance(path, str):
         raise FormatError("archive index entry is malformed")
     _check_values(entry)
-    digest = entry["blake3"]
-    if (
-        not all(type(entry[k]) is int and 0 <= entry[k] <= MAX_SIZE for k in _SIZES)
-        or not isinstance(digest, str)
-        or len(digest) not in (0, 64)
-        or not _HEX.fullmatch(digest)
-    ):
+    if not all(type(entry[k]) is int and 0 <= entry[k] <= MAX_SIZE for k in _SIZES):
         raise FormatError("archive index entry is malformed")
+    digest = entry["blake3"]
+    if entry["type"] == DIRECTORY:
+        # A directory has no content: nothing to size or digest (section 7).
+        if entry["size"] != 0 or digest != "":
+            raise FormatError("archive index entry of a directory has a size or a digest")
+    elif not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+        # A file always has its digest, of its content even when empty: "" does
+        # not mean "unchecked", and the hex is lowercase so one digest has one spelling.
+        raise FormatError("archive index entry has a malformed BLAKE3 digest")
     return Member(**entry)
 
 
@@ -162,7 +171,7 @@ def _check_values(meta: dict[str, Any]) -> None:
         raise FormatError("archive member record has an unknown compression")
     mode = meta["mode"]
     if type(mode) is not int or not 0 <= mode <= MAX_MODE:
-        raise FormatError("archive member mode is outside 0..0o7777")
+        raise FormatError("archive member mode is not an integer in 0..0o7777")
     check_mtime_ns(meta["mtime_ns"])
 
 

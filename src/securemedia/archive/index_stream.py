@@ -19,14 +19,14 @@ import json
 from collections.abc import Iterator
 
 from ..errors import FormatError
-from .index import INDEX_PREFIX, MAX_MEMBERS, Member, member_from_entry
+from .index import INDEX_PREFIX, MAX_MEMBERS, Member, member_from_entry, refuse_constant
 
 PREFIX = INDEX_PREFIX.decode()
 # The longest canonical entry: a 4096-byte name whose every byte is escaped
 # (two characters), eight fields and their integers. Anything longer is refused
 # without being parsed.
 MAX_ENTRY = 2 * 4096 + 1024
-_DECODER = json.JSONDecoder()
+_DECODER = json.JSONDecoder(parse_constant=refuse_constant)
 # The canonical encoding of an entry (the same as index.encode_entry).
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -121,12 +121,13 @@ def _entry(window: _Window) -> Member:
         raise _malformed()
     try:
         value, end = _DECODER.raw_decode(window.text, start)
-    except (ValueError, RecursionError):  # JSONDecodeError, int digit limits, nesting
+    except (ValueError, RecursionError):  # JSONDecodeError, NaN, int digit limits, nesting
         raise _malformed() from None
-    if end - start > MAX_ENTRY:
+    # The text first, then the values: a duplicated key, an escape or a number
+    # written another way is refused here, before any value (a name, a type) is
+    # looked at, so no parser's choice among duplicates decides the error class.
+    if end - start > MAX_ENTRY or _DUMPS(value) != window.text[start:end]:
         raise _malformed()
     member = member_from_entry(value)  # keys in the canonical order, values checked
-    if _DUMPS(value) != window.text[start:end]:
-        raise _malformed()
     window.pos = end
     return member

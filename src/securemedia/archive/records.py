@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import FormatError, IntegrityError
 from ..stream import SequentialSource
+from .index import refuse_constant
 
 MEMBER_TAG = b"M"
 INDEX_TAG = b"I"
@@ -32,8 +33,16 @@ TRAILER_MAGIC = b"SMEND001"
 U32 = struct.Struct(">I")
 
 
+def canonical_meta(meta: dict[str, Any]) -> bytes:
+    """The one encoding of a record's meta (docs/FORMAT.md section 6.1): keys
+    sorted, no whitespace, UTF-8 rather than ``\\u`` escapes. Raises ValueError
+    for a value that has no UTF-8 form (a lone surrogate)."""
+    text = json.dumps(meta, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return text.encode()
+
+
 def encode_meta(meta: dict[str, Any]) -> bytes:
-    raw = json.dumps(meta, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    raw = canonical_meta(meta)
     if len(raw) > MAX_META:
         raise ValueError("member metadata too long")
     return MEMBER_TAG + U32.pack(len(raw)) + raw
@@ -71,13 +80,17 @@ def read_meta(source: SequentialSource) -> dict[str, Any]:
     (length,) = U32.unpack(read_exact(source, 4))
     if length > MAX_META:
         raise FormatError("archive member metadata is larger than the limit")
+    raw = read_exact(source, length)
+    # The canonical form only, as for the index: a duplicated key, an escape, a
+    # number written as 420.0 or 4.2e2 would give two parsers two readings.
+    # Checked before any value is looked at, so it is always an index failure.
     try:
-        meta = json.loads(read_exact(source, length))
-    except (ValueError, RecursionError):  # not UTF-8 or JSON, digit limits, nesting
-        raise FormatError("archive member metadata is malformed") from None
-    if not isinstance(meta, dict):
-        raise FormatError("archive member metadata is malformed")
-    return meta
+        meta = json.loads(raw, parse_constant=refuse_constant)
+        if isinstance(meta, dict) and canonical_meta(meta) == raw:
+            return meta
+    except (ValueError, RecursionError):  # not UTF-8 or JSON, NaN, lone surrogate, nesting
+        pass
+    raise FormatError("archive member metadata is malformed or not in canonical form")
 
 
 class FrameReader:
