@@ -43,6 +43,7 @@ TRAILER = 28
 def build(b: Builder) -> None:
     """Add this part's vectors to ``b``."""
     _success(b)
+    _longest_entry(b)
     _directories(b)
     _digests(b)
     _top_level(b)
@@ -149,6 +150,32 @@ def _success(b: Builder) -> None:
         identities=[ID_PASS],
         payload=file_hash(entries),
         deterministic=True,
+    )
+
+
+def _longest_entry(b: Builder) -> None:
+    # 16 components of 255 '"' (each written \"): the most escaping a safe name can
+    # need; with the widest integers it stays under the 9216-character entry cap.
+    longest = [Entry("/".join(['"' * 255] * 16), b"x", mtime_ns=-(2**63))]
+    name = "success_index_longest_entry"
+    body = writer_archive([pass_recipient(name)], name, lambda w: put(w, longest))
+    assert _archive(name, longest) == body, "generator and library writer disagree"
+    b.add(
+        name,
+        "success",
+        body,
+        'an index entry of over 8,000 characters: a 4095-byte name of \\" escapes, mtime_ns -2^63',
+        identities=[ID_PASS],
+        payload=file_hash(longest),
+        deterministic=True,
+    )
+    over = [Entry("/".join(["\x1b" * 200] * 8), b"x")]
+    _add(
+        b,
+        "index_entry_over_9216_characters",
+        "an entry of 9,600-odd characters (a name of 1,600 ESC, each written \\u001b): refused"
+        " by the entry cap as an index failure, before the name is judged unsafe",
+        over,
     )
 
 
