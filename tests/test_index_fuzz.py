@@ -75,7 +75,9 @@ def test_any_index_bytes_give_our_error(raw: bytes) -> None:
 def test_any_meta_value_gives_our_error(key: str, value: Any) -> None:
     meta = {"path": "a", "type": "file", "mode": 0o644, "mtime_ns": 0, "compression": "none"}
     meta[key] = value
-    raw = json.dumps(meta).encode()
+    # Canonical (as a writer encodes it), so that the values reach check_member_meta.
+    text = json.dumps(meta, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    raw = text.encode("utf-8", "surrogatepass")
     try:
         parsed = read_meta(io.BytesIO(U32.pack(len(raw)) + raw))
         check_member_meta(parsed)
