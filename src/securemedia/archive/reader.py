@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -31,7 +31,7 @@ from ..recipients.passphrase import PassphraseIdentity
 from ..stream import CHUNK_SIZE, SequentialSource, StreamReader, chunk_count
 from .index import FILE, Member, check_member_meta
 from .index_stream import iter_index
-from .member_data import READ_SIZE, MemberReader, Pieces
+from .member_data import READ_SIZE, MemberReader, Pieces, is_structural
 from .name_check import NameCheck
 from .records import (
     INDEX_TAG,
@@ -136,7 +136,12 @@ class ArchiveReader:
         self._index_length = 0
         self._index_digest = b""
         try:
-            self._load_index()
+            try:
+                self._load_index()
+            except FormatError as exc:
+                if is_structural(exc):
+                    self._authenticate_all()  # an authentication failure outranks it
+                raise
         except BaseException:
             self.close()
             raise
@@ -232,7 +237,21 @@ class ArchiveReader:
         ``progress`` counts the payload bytes decrypted (:attr:`payload_size`)."""
         count = chunk_count(self._stream.size_known())
         chunks = counted((self._stream.chunk(i) for i in range(count)), progress)
-        source = Pieces(chunks)
+
+        def authenticate_rest() -> None:
+            # A structural fault found on the way is reported only once every
+            # later chunk has authenticated too (FORMAT.md 15.1).
+            for _ in chunks:
+                pass
+
+        try:
+            yield from self._walk(Pieces(chunks), authenticate_rest)
+        except FormatError as exc:
+            if is_structural(exc):
+                authenticate_rest()
+            raise
+
+    def _walk(self, source: Pieces, authenticate_rest: Callable[[], None]) -> Iterator[WalkEntry]:
         entries = self.iter_members()
         while True:
             offset = source.consumed
@@ -246,6 +265,8 @@ class ArchiveReader:
             if member is None or member.meta() != meta or member.offset != offset:
                 raise FormatError("archive index does not match its records")
             data = MemberReader(FrameReader(source), meta, member) if member.type == FILE else None
+            if data is not None:
+                data.before_fault = authenticate_rest  # a fault met by the caller's reads
             yield WalkEntry(meta, data, member)
             if data is not None:
                 data.drain()
@@ -303,6 +324,11 @@ class ArchiveReader:
             if i == number:
                 found = m.path
         return found
+
+    def _authenticate_all(self) -> None:
+        """Decrypt every chunk, keeping nothing: IntegrityError if one fails."""
+        for index in range(chunk_count(self._stream.size_known())):
+            self._stream.chunk(index)
 
     def _chunk(self, index: int, cache: list[tuple[int, bytes]] | None = None) -> bytes:
         cache = self._cache if cache is None else cache
