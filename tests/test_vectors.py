@@ -231,7 +231,7 @@ def test_vectors_are_well_formed() -> None:
                 assert (VECTORS / value).is_file(), value
     assert all(seen.values()), seen  # every class has vectors
     total = sum(p.stat().st_size for p in VECTORS.rglob("*") if p.is_file())
-    assert total < 12_500_000
+    assert total < 15_500_000  # two 1 MiB vectors of FORMAT.md 15.1 (issue 10 item 8)
 
 
 def _load_generator() -> object:

@@ -36,9 +36,22 @@ size, and an RSA-8192 private-key operation costs about 70-150 ms here against w
 under 1 ms for the HPKE kinds: 16 keeps the worst forged header near 2 s
 (docs/FORMAT.md, "What a forged header can cost")."""
 MAX_HEADER_SIZE = 256 * 1024
+# Argon2id caps of a passphrase stanza (and of a protected key file). A finder of
+# a disc chooses these numbers, and Argon2 runs before anything can be
+# authenticated, so they bound what a forged stanza can cost (docs/FORMAT.md,
+# "What a forged header can cost"; benchmarks/header_cost.py): memory at most 3x
+# the default (192 MiB), and time x memory at most 4x the default's 3 passes over
+# 64 MiB (768 MiB-passes, about 1.5 s here with one lane). Structural: a header
+# over them is refused by every reader, whatever identities it holds.
+MAX_TIME_COST = 10
+MAX_MEMORY_KIB = 192 * 1024
+MAX_WORK_KIB = 768 * 1024
+"""Cap on time_cost x memory_kib: Argon2's running time is proportional to it."""
+MAX_PARALLELISM = 16
 
 _PREFIX = struct.Struct(">12sBI")  # magic, version, header_length
 _MIN_HEADER = _PREFIX.size + NONCE_SIZE + 2 + 3 + MAC_SIZE
+_ARGON2_COSTS = struct.Struct(">16xIII")  # a passphrase stanza's salt (skipped), t, m, p
 
 
 class StanzaType(IntEnum):
@@ -184,6 +197,11 @@ def parse(raw: bytes) -> Header:
         # it, the passphrase holder could not trust who else can write the archive.
         raise FormatError("archive header mixes a passphrase with other recipients")
     _check_costs(stanzas, FormatError)
+    for stanza in stanzas:
+        if stanza.type is StanzaType.ARGON2ID:
+            # Structural (FORMAT.md section 2, rule 9): refused here, before any
+            # identity is tried, so the class does not depend on who reads.
+            check_argon2_costs(*_ARGON2_COSTS.unpack_from(stanza.body))
     return Header(nonce, tuple(stanzas), raw[end:], raw)
 
 
@@ -196,6 +214,25 @@ def _check_costs(stanzas: list[Stanza], error: type[Exception]) -> None:
     rsa = sum(1 for s in stanzas if s.type is StanzaType.RSA_OAEP)
     if rsa > MAX_RSA_STANZAS:
         raise error(f"archive header has {rsa} RSA recipients (at most {MAX_RSA_STANZAS})")
+
+
+def argon2_costs_allowed(time_cost: int, memory_kib: int, parallelism: int) -> bool:
+    """True if Argon2id costs are inside the caps (FORMAT.md section 3.3)."""
+    return (
+        1 <= time_cost <= MAX_TIME_COST
+        and 1 <= parallelism <= MAX_PARALLELISM
+        and 8 * parallelism <= memory_kib <= MAX_MEMORY_KIB
+        and time_cost * memory_kib <= MAX_WORK_KIB
+    )
+
+
+def check_argon2_costs(time_cost: int, memory_kib: int, parallelism: int) -> None:
+    """Refuse (FormatError) Argon2id costs outside the caps, before any hashing."""
+    if not argon2_costs_allowed(time_cost, memory_kib, parallelism):
+        raise FormatError(
+            "passphrase parameters are out of range (time cost "
+            f"{time_cost}, memory {memory_kib} KiB, parallelism {parallelism})"
+        )
 
 
 def _check_prefix(prefix: bytes) -> None:

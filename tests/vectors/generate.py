@@ -524,6 +524,7 @@ def build_all() -> list[Vector]:
     unsafe_members(b)
     signature_failures(b)
     _part("gen_freeze_index").build(b)  # issue 10 items 3-6, 13, 15
+    _part("gen_freeze_stream").build(b)  # issue 10 items 2, 7, 8, 14
     return b.vectors
 
 

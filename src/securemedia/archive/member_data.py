@@ -10,7 +10,7 @@ from typing import Any
 
 import blake3
 
-from ..errors import IntegrityError
+from ..errors import FormatError, IntegrityError, MediaError
 from ..stream import SequentialSource
 from .compression import ZstdError, decompressor
 from .index import Member
@@ -19,6 +19,14 @@ from .records import FrameReader
 # One zstd frame's content (FRAME_CONTENT): a read of a compressed member then
 # takes a decoded frame whole, without copying it into smaller pieces.
 READ_SIZE = 2 << 20
+
+
+def is_structural(exc: FormatError) -> bool:
+    """True for a fault in the structure of an authentic payload (index failure,
+    signature failure, unsafe member): an authentication failure anywhere in the
+    same payload outranks it (FORMAT.md 15.1), so a reader reports it only once
+    every chunk has authenticated. Lost media data is not one."""
+    return not isinstance(exc, (IntegrityError, MediaError))
 
 
 class Pieces:
@@ -79,6 +87,10 @@ class MemberReader(io.RawIOBase):
         self.size = 0
         self.finished = False
         self.after_end: Callable[[], None] | None = None
+        # Run before a structural fault (FormatError other than IntegrityError)
+        # propagates: the walk authenticates the rest of the payload there, so
+        # that an authentication failure outranks it (FORMAT.md 15.1).
+        self.before_fault: Callable[[], None] | None = None
 
     @property
     def declared_size(self) -> int:
@@ -98,6 +110,14 @@ class MemberReader(io.RawIOBase):
             return b"".join(parts)
         if size == 0:
             return b""  # an empty read is not the end of the member
+        try:
+            return self._read(size)
+        except FormatError as exc:
+            if self.before_fault is not None and is_structural(exc):
+                self.before_fault()
+            raise
+
+    def _read(self, size: int) -> bytes:
         left = self._expected.size - self.size
         try:
             # At the declared size, one more byte may only be the end.

@@ -12,17 +12,25 @@ against its size and BLAKE3 digest from the index when it ends.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from .. import signature
 from ..arguments import identities_argument, require_signer_argument
 from ..envelope import open_header
-from ..errors import FormatError, IntegrityError, NoIdentityError, UsageError, WrongSecretKindError
+from ..errors import (
+    FormatError,
+    IntegrityError,
+    LostDataError,
+    NoIdentityError,
+    UsageError,
+    WrongSecretKindError,
+)
 from ..header import Header, StanzaType, read_header
 from ..keys import PublicKey
 from ..progress import Progress, counted
@@ -31,7 +39,7 @@ from ..recipients.passphrase import PassphraseIdentity
 from ..stream import CHUNK_SIZE, SequentialSource, StreamReader, chunk_count
 from .index import FILE, Member, check_member_meta
 from .index_stream import iter_index
-from .member_data import READ_SIZE, MemberReader, Pieces
+from .member_data import READ_SIZE, MemberReader, Pieces, is_structural
 from .name_check import NameCheck
 from .records import (
     INDEX_TAG,
@@ -135,7 +143,12 @@ class ArchiveReader:
         self._index_length = 0
         self._index_digest = b""
         try:
-            self._load_index()
+            try:
+                self._load_index()
+            except FormatError as exc:
+                if is_structural(exc):
+                    self._authenticate_all()  # an authentication failure outranks it
+                raise
         except BaseException:
             self.close()
             raise
@@ -231,7 +244,22 @@ class ArchiveReader:
         ``progress`` counts the payload bytes decrypted (:attr:`payload_size`)."""
         count = chunk_count(self._stream.size_known())
         chunks = counted((self._stream.chunk(i) for i in range(count)), progress)
-        source = Pieces(chunks)
+
+        def authenticate_rest() -> None:
+            # A structural fault found on the way is reported only once every
+            # later chunk has authenticated too (FORMAT.md 15.1).
+            with contextlib.suppress(LostDataError):  # a salvage's hole proves nothing
+                for _ in chunks:
+                    pass
+
+        try:
+            yield from self._walk(Pieces(chunks), authenticate_rest)
+        except FormatError as exc:
+            if is_structural(exc):
+                authenticate_rest()
+            raise
+
+    def _walk(self, source: Pieces, authenticate_rest: Callable[[], None]) -> Iterator[WalkEntry]:
         entries = self.iter_members()
         while True:
             offset = source.consumed
@@ -245,6 +273,8 @@ class ArchiveReader:
             if member is None or member.meta() != meta or member.offset != offset:
                 raise FormatError("archive index does not match its records")
             data = MemberReader(FrameReader(source), meta, member) if member.type == FILE else None
+            if data is not None:
+                data.before_fault = authenticate_rest  # a fault met by the caller's reads
             yield WalkEntry(meta, data, member)
             if data is not None:
                 data.drain()
@@ -302,6 +332,12 @@ class ArchiveReader:
             if i == number:
                 found = m.path
         return found
+
+    def _authenticate_all(self) -> None:
+        """Decrypt every chunk, keeping nothing: IntegrityError if one fails."""
+        for index in range(chunk_count(self._stream.size_known())):
+            with contextlib.suppress(LostDataError):  # a salvage's hole proves nothing
+                self._stream.chunk(index)
 
     def _chunk(self, index: int, cache: list[tuple[int, bytes]] | None = None) -> bytes:
         cache = self._cache if cache is None else cache

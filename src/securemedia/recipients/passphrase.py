@@ -18,23 +18,35 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..arguments import passphrase_bytes
-from ..errors import FormatError
-from ..header import Stanza, StanzaType
+from ..header import (
+    MAX_MEMORY_KIB,
+    MAX_PARALLELISM,
+    MAX_TIME_COST,
+    MAX_WORK_KIB,
+    Stanza,
+    StanzaType,
+    check_argon2_costs,
+)
 
 # RFC 9106's second recommended option: t=3, p=4, m=64 MiB.
 DEFAULT_TIME_COST = 3
 DEFAULT_MEMORY_KIB = 64 * 1024
 DEFAULT_PARALLELISM = 4
-# Reader-side caps. A finder of a disc chooses these numbers, and Argon2 runs
-# before anything can be authenticated, so they bound what a forged stanza can
-# cost (docs/FORMAT.md, "What a forged header can cost"; benchmarks/header_cost.py):
-# memory at most 3x the default (192 MiB), and time x memory at most 4x the
-# default's 3 passes over 64 MiB (768 MiB-passes, about 1.5 s here with one lane).
-MAX_TIME_COST = 10
-MAX_MEMORY_KIB = 192 * 1024
-MAX_WORK_KIB = 768 * 1024
-"""Cap on time_cost x memory_kib: Argon2's running time is proportional to it."""
-MAX_PARALLELISM = 16
+# The caps (MAX_*) are structural header rules, so they live with the header
+# parser (header.py says why these numbers); re-exported here for the key files.
+__all__ = [
+    "DEFAULT_MEMORY_KIB",
+    "DEFAULT_PARALLELISM",
+    "DEFAULT_TIME_COST",
+    "MAX_MEMORY_KIB",
+    "MAX_PARALLELISM",
+    "MAX_TIME_COST",
+    "MAX_WORK_KIB",
+    "Argon2Params",
+    "PassphraseIdentity",
+    "PassphraseRecipient",
+    "derive_key",
+]
 
 _PARAMS = struct.Struct(">16sIII")
 _AAD = b"securemedia/v1 stanza ARGON2ID"
@@ -49,16 +61,7 @@ class Argon2Params:
 
     def check(self) -> None:
         """Refuse parameters outside the caps (raised before any hashing)."""
-        if not (
-            1 <= self.time_cost <= MAX_TIME_COST
-            and 1 <= self.parallelism <= MAX_PARALLELISM
-            and 8 * self.parallelism <= self.memory_kib <= MAX_MEMORY_KIB
-            and self.time_cost * self.memory_kib <= MAX_WORK_KIB
-        ):
-            raise FormatError(
-                "passphrase parameters are out of range (time cost "
-                f"{self.time_cost}, memory {self.memory_kib} KiB, parallelism {self.parallelism})"
-            )
+        check_argon2_costs(self.time_cost, self.memory_kib, self.parallelism)
 
 
 def derive_key(passphrase: bytes | str, salt: bytes, params: Argon2Params) -> bytes:
