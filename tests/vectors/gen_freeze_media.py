@@ -41,6 +41,11 @@ UNSAFE: list[tuple[str, list[Entry], str]] = [
     ("device_conin", [Entry("d/conin$", b"x")], "conin$ is a Windows device name"),
     ("device_superscript", [Entry("COM\u00b9.log", b"x")], "COM\u00b9 is the device COM1"),
     (
+        "device_dotless_i",
+        [Entry("con\u0131n$", b"x")],
+        "con\u0131n$ (U+0131 dotless i) upper-cases to CONIN$: Unicode's uppercase mapping",
+    ),
+    (
         "device_lower_lpt9",
         [Entry("lpt9.tar.gz", b"x")],
         "lpt9.tar.gz: the part before the first dot",
