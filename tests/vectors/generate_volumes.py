@@ -178,6 +178,8 @@ def build_vectors() -> list[Vector]:
     long_stripe = spare_set([a[:6000], a[6000:], b""], stripe=6000)
     # Stripe 5000, three full volumes: 15000 bytes, but the headers say 15001.
     too_short = spare_set([a[:5000], a[5000:10000], a[10000:] + bytes(3000)], total=15_001)
+    # One data volume of 12000 bytes, its spare a copy: a stripe of 13000 is no payload's.
+    wide_stripe = spare_set([a], stripe=13_000)
     return [
         Vector("opens_three_volumes", "opens", plain, "3 volumes of 5000, 5000, 2000 bytes"),
         Vector(
@@ -271,6 +273,21 @@ def build_vectors() -> list[Vector]:
             "with a spare: stripe 6000 over 12000 bytes leaves volume 3 of 3 empty "
             "(the stripe is the longest data payload; every data volume holds some)",
             "leaves volume 3 of 3 empty",
+        ),
+        Vector(
+            "refused_spare_stripe_longer_than_archive",
+            "refused",
+            wide_stripe,
+            "with a spare: one data volume of 12000 bytes but a stripe length of 13000 "
+            "(the stripe is the longest data payload)",
+            "is longer than the archive",
+        ),
+        Vector(
+            "opens_one_volume_with_spare",
+            "opens",
+            spare_set([a], stripe=len(a)),
+            "one data volume and its spare, a copy of it (MEDIA.md 4.11, n = 1)",
+            order=[1],
         ),
     ]
 

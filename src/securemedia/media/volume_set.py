@@ -248,6 +248,8 @@ def _check_offsets(headers: list[VolumeHeader], count: int, spares: int) -> list
                 f"the stripe length {stripe} leaves volume {count} of {count} empty "
                 f"(the headers say {total} archive bytes)"
             ]
+        if stripe > total:  # one data volume: its payload is the whole stripe
+            return [f"the stripe length {stripe} is longer than the archive ({total} bytes)"]
         return []
     end = 0  # where the payload of the previous present volume ends
     previous = 0
