@@ -256,8 +256,9 @@ def _check_offsets(headers: list[VolumeHeader], count: int, spares: int) -> list
     for header in headers:
         offset, length = header.payload_offset, header.payload_length
         skipped = header.number - previous - 1  # missing volumes in between
-        adjacent = offset == end if skipped == 0 else offset >= end + skipped
-        if not adjacent or (length == 0 and count > 1):
+        # Right after the previous one, or leaving a byte for each missing one.
+        fits = offset == end if skipped == 0 else offset >= end + skipped
+        if not fits or (length == 0 and count > 1):
             return [f"{header.label()}: its header disagrees with the other volumes"]
         end = offset + length
         previous = header.number
