@@ -525,6 +525,7 @@ def build_all() -> list[Vector]:
     signature_failures(b)
     _part("gen_freeze_index").build(b)  # issue 10 items 3-6, 13, 15
     _part("gen_freeze_stream").build(b)  # issue 10 items 2, 7, 8, 14
+    _part("gen_freeze_media").build(b)  # issue 10 item 9: member names
     return b.vectors
 
 

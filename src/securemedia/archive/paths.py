@@ -147,8 +147,15 @@ class NameSet:
 
 
 def folded_name(name: str) -> str:
-    """The form the unique-name rules compare: NFC, case folded (one name on NTFS and APFS)."""
-    return unicodedata.normalize("NFC", name).casefold()
+    """The form the unique-name rules compare (docs/FORMAT.md section 8): Unicode's
+    canonical caseless match (Unicode chapter 3, D145), NFD, full case folding,
+    then NFC (equal NFC forms exactly when equal NFD forms).
+
+    Case folding does not preserve normalisation: folding NFC text (as this did
+    once) keeps ``\u017f\u0301`` (long s, acute) and ``\u015b`` (s acute) apart,
+    which a case-insensitive, normalisation-insensitive file system takes as one.
+    Decomposing first makes every such pair one name."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", name).casefold())
 
 
 def display_name(name: str) -> str:

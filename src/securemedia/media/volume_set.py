@@ -220,7 +220,13 @@ def diagnose_set(infos: list[VolumeInfo]) -> SetProblems:
 
 
 def _check_offsets(headers: list[VolumeHeader], count: int, spares: int) -> list[str]:
-    """The present volumes' headers, in number order, agree on where each payload lies."""
+    """The present volumes' headers, in number order, agree on where each payload lies.
+
+    The data volumes' payload ranges must tile ``[0, archive length)`` in volume
+    order, each non-empty but the one payload of an empty archive (docs/MEDIA.md
+    2.1): no gap, no overlap, nothing past the end. Where volumes are missing
+    (salvage), each missing one still needs at least one byte of the range.
+    """
     total = headers[0].archive_length
     if any(h.archive_length != total for h in headers):
         return ["the volumes' headers disagree on the archive's length"]
@@ -236,18 +242,29 @@ def _check_offsets(headers: list[VolumeHeader], count: int, spares: int) -> list
                 return [f"{header.label()}: its header disagrees with the other volumes"]
         if stripe * count < total:
             return [f"the volumes hold {stripe * count} bytes but their headers say {total}"]
+        if stripe * (count - 1) >= total:
+            # The stripe is the longest data payload: every data volume holds some.
+            return [
+                f"the stripe length {stripe} leaves volume {count} of {count} empty "
+                f"(the headers say {total} archive bytes)"
+            ]
+        if stripe > total:  # one data volume: its payload is the whole stripe
+            return [f"the stripe length {stripe} is longer than the archive ({total} bytes)"]
         return []
-    offset = 0
+    end = 0  # where the payload of the previous present volume ends
     previous = 0
     for header in headers:
-        if header.number == previous + 1 and header.payload_offset != offset:
+        offset, length = header.payload_offset, header.payload_length
+        skipped = header.number - previous - 1  # missing volumes in between
+        # Right after the previous one, or leaving a byte for each missing one.
+        fits = offset == end if skipped == 0 else offset >= end + skipped
+        if not fits or (length == 0 and count > 1):
             return [f"{header.label()}: its header disagrees with the other volumes"]
-        if header.payload_offset < offset:
-            return [f"{header.label()}: its header disagrees with the other volumes"]
-        offset = header.payload_offset + header.payload_length
+        end = offset + length
         previous = header.number
-    if previous == count and offset != total:
-        return [f"the volumes hold {offset} archive bytes but their headers say {total}"]
+    after = count - previous  # missing volumes after the last one given
+    if (end != total) if after == 0 else (end + after > total):
+        return [f"the volumes hold {end} archive bytes but their headers say {total}"]
     return []
 
 
