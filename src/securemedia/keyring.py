@@ -82,7 +82,7 @@ def _public_lines(data: bytes, source: str) -> list[PublicKey]:
     keys = []
     for line in lines:
         try:
-            keys.append(PublicKey.from_line(line))
+            keys.append(PublicKey.from_trimmed_line(line))
         except UsageError as exc:
             raise KeyFileError(f"{source}: {exc}") from None
     return keys

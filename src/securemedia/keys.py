@@ -114,7 +114,12 @@ class PublicKey:
         just this line): surrounding spaces, tabs and a line end are ignored,
         anything else that is not canonical base64url is refused."""
         lines = key_lines(line)
-        text = lines[0] if len(lines) == 1 else ""
+        return cls.from_trimmed_line(lines[0] if len(lines) == 1 else "")
+
+    @classmethod
+    def from_trimmed_line(cls, text: str) -> PublicKey:
+        """Parse one line exactly as :func:`.key_text.key_lines` gives it (the rules
+        are applied once: a second pass would drop a second BOM or CR)."""
         for kind in (PQ, CLASSIC):
             prefix = f"{_PUBLIC_PREFIX}{kind}-"
             if text.startswith(prefix):
