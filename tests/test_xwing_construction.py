@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 from pathlib import Path
 
@@ -23,7 +24,9 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from securemedia.header import StanzaType
+from securemedia.envelope import header_key, open_header
+from securemedia.errors import NoIdentityError
+from securemedia.header import StanzaType, read_header
 from securemedia.keys import PQ, SecretKey
 from securemedia.recipients.hpke import info_for
 
@@ -152,3 +155,27 @@ def test_the_key_schedule_reference_is_rfc9180() -> None:
         prk, (32).to_bytes(2, "big") + b"HPKE-v1" + kem_suite + b"shared_secret" + kem_context, 32
     )
     assert hpke_open(shared, info_for(StanzaType.X25519), sealed, kem=0x0020) == file_key
+
+
+def test_the_low_order_vector_is_a_real_trap() -> None:
+    """``nomatch_mlkem_x25519_low_order_point``: with ss_X taken as the X25519 output
+    (all zero) and no check, the X-Wing formula opens the stanza and the header MAC
+    verifies; FORMAT.md 3.1 says such a stanza is not for this identity, and ours
+    refuses it."""
+    path = Path(__file__).parent / "vectors" / "testkit" / "nomatch_mlkem_x25519_low_order_point"
+    head, _, body = path.read_bytes().partition(b"\n\n")
+    fields = dict(line.split(": ", 1) for line in head.decode().split("\n"))
+    key = SecretKey.from_text(fields["identity"], path.name, lambda: b"")
+    header = read_header(io.BytesIO(body))
+    (stanza,) = header.stanzas
+    enc, sealed = stanza.body[:1120], stanza.body[1120:]
+    ct_x = enc[MLKEM_CT:]
+    assert ct_x == bytes(32)
+    m, _ = parts(key.encryption)
+    ss = combine(m.decapsulate(enc[:MLKEM_CT]), bytes(32), ct_x, key.public.encryption[MLKEM_PK:])
+    file_key = hpke_open(ss, info_for(StanzaType.MLKEM768_X25519), sealed)
+    mac = hmac.new(header_key(file_key), header.raw[:-32], hashlib.sha256).digest()
+    assert mac == header.raw[-32:]  # a reader without the check would succeed
+    assert key.identity().unwrap(stanza) is None
+    with pytest.raises(NoIdentityError):
+        open_header(header, [key.identity()])
