@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .arguments import PassphraseArgument, passphrase_source
 from .errors import KeyFileError, OperationalError, UsageError, os_error
+from .key_text import key_lines
 from .keydir import find_by_fingerprint
 from .keys import SECRET_KEY_MARKS, PassphraseSource, PublicKey, SecretKey, parse_fingerprint
 from .recipients import Identity, Recipient
@@ -66,9 +67,7 @@ def _public_lines(data: bytes, source: str) -> list[PublicKey]:
         raise KeyFileError(f"{source}: not a public key file") from None
     # A private key file also holds its public key line (as a comment): it is
     # still refused, so that a secret never travels where a public key goes.
-    lines = [
-        ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
-    ]
+    lines = key_lines(text)  # the line rules of docs/FORMAT.md section 12
     if not lines or any(mark in data for mark in SECRET_KEY_MARKS):
         if any(mark in data for mark in SECRET_KEY_MARKS):
             raise KeyFileError(
@@ -83,7 +82,7 @@ def _public_lines(data: bytes, source: str) -> list[PublicKey]:
     keys = []
     for line in lines:
         try:
-            keys.append(PublicKey.from_line(line))
+            keys.append(PublicKey.from_trimmed_line(line))
         except UsageError as exc:
             raise KeyFileError(f"{source}: {exc}") from None
     return keys

@@ -41,6 +41,8 @@ from .errors import (
     OperationalError,
     UsageError,
 )
+from .key_text import BOM, FINGERPRINT_CHARS, b64url_decode, b64url_encode, grouped, key_lines
+from .key_text import parse_fingerprint as parse_fingerprint
 from .recipients.hpke import HPKEIdentity, HPKERecipient
 from .recipients.passphrase import Argon2Params, derive_key
 
@@ -64,18 +66,13 @@ _X25519 = 32
 _ED25519 = 32
 _KEYFILE_AAD = b"securemedia/v1 key file"
 _KDF_HEADER = struct.Struct(">16sIII")
-_FINGERPRINT_CHARS = 20  # base32, printed in groups of four
-_BASE32 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
 
 PassphraseSource = Callable[[], bytes]
 
 
-def _b64e(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _b64d(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+# Key lines are canonical base64url (docs/FORMAT.md section 12): see key_text.
+_b64e = b64url_encode
+_b64d = b64url_decode
 
 
 def _checksum(prefix: str, body: bytes) -> bytes:
@@ -111,8 +108,18 @@ class PublicKey:
 
     @classmethod
     def from_line(cls, line: str) -> PublicKey:
-        """Parse a public key line; UsageError names what is wrong."""
-        text = line.strip()
+        """Parse a public key line; UsageError names what is wrong.
+
+        The line follows the text rules of :mod:`.key_text` (a file holding
+        just this line): surrounding spaces, tabs and a line end are ignored,
+        anything else that is not canonical base64url is refused."""
+        lines = key_lines(line)
+        return cls.from_trimmed_line(lines[0] if len(lines) == 1 else "")
+
+    @classmethod
+    def from_trimmed_line(cls, text: str) -> PublicKey:
+        """Parse one line exactly as :func:`.key_text.key_lines` gives it (the rules
+        are applied once: a second pass would drop a second BOM or CR)."""
         for kind in (PQ, CLASSIC):
             prefix = f"{_PUBLIC_PREFIX}{kind}-"
             if text.startswith(prefix):
@@ -124,7 +131,7 @@ class PublicKey:
         try:
             raw = _b64d(text[len(prefix) :])
         except ValueError:
-            raise UsageError("public key is damaged: not valid base64") from None
+            raise UsageError("public key is damaged: not valid base64url") from None
         enc_len = _MLKEM_PUB + _X25519 if kind == PQ else _X25519
         body, check = raw[:-4], raw[-4:]
         if len(body) != enc_len + _ED25519 or not hmac.compare_digest(
@@ -144,7 +151,7 @@ class PublicKey:
         digest = hashlib.sha256(
             b"securemedia/v1 fingerprint\x00" + self.to_line().encode()
         ).digest()
-        return _grouped(base64.b32encode(digest).decode()[:_FINGERPRINT_CHARS])
+        return grouped(base64.b32encode(digest).decode()[:FINGERPRINT_CHARS])
 
     def recipient(self) -> HPKERecipient:
         description = (
@@ -258,7 +265,7 @@ class SecretKey:
         checksum, the Argon2 costs), so a damaged file is reported as damaged
         (:class:`KeyFileError`) and only an intact one can be "wrong passphrase".
         """
-        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+        lines = key_lines(text)
         keys = [ln for ln in lines if ln.startswith((_SECRET_PREFIX, _OLD_PREFIX))]
         if len(keys) != 1 or len(lines) != 1:
             raise _not_a_key_file(text, source, found=len(keys))
@@ -267,7 +274,7 @@ class SecretKey:
         try:
             raw = _b64d(line[len(prefix) :])
         except ValueError:
-            raise _damaged(source, "its key line is not valid base64") from None
+            raise _damaged(source, "its key line is not valid base64url") from None
         body = _checked_body(prefix, raw, source)
         if prefix in (_SECRET_PREFIX, _OLD_PREFIX):
             return cls._from_blob(body, source)
@@ -352,7 +359,7 @@ def _checked_body(prefix: str, raw: bytes, source: str) -> bytes:
 def _not_a_key_file(text: str, source: str, *, found: int) -> KeyFileError:
     """Why ``text`` holds no single private key line: damaged, a public key, or
     something else entirely."""
-    head = text.lstrip()
+    head = text.removeprefix(BOM).lstrip()
     if not head:
         return KeyFileError(f"{source}: empty file, not a key file")
     if found > 1:
@@ -367,19 +374,3 @@ def _not_a_key_file(text: str, source: str, *, found: int) -> KeyFileError:
             f"{source} is a public key file, where the private key file is needed{private}"
         )
     return KeyFileError(f"{source}: not a securemedia key file")
-
-
-def parse_fingerprint(text: str) -> str | None:
-    """``text`` as a fingerprint in its printed form (``ABCD-EFGH-...``), or None.
-
-    Dashes and spaces are optional and case does not matter, so a fingerprint
-    read over the phone can be typed as heard."""
-    plain = "".join(text.split()).replace("-", "").upper()
-    if len(plain) != _FINGERPRINT_CHARS or not set(plain) <= _BASE32:
-        return None
-    return _grouped(plain)
-
-
-def _grouped(text: str) -> str:
-    """The printed form of a fingerprint's characters: groups of four joined by dashes."""
-    return "-".join(text[i : i + 4] for i in range(0, len(text), 4))

@@ -526,6 +526,7 @@ def build_all() -> list[Vector]:
     _part("gen_freeze_index").build(b)  # issue 10 items 3-6, 13, 15
     _part("gen_freeze_stream").build(b)  # issue 10 items 2, 7, 8, 14
     _part("gen_freeze_media").build(b)  # issue 10 item 9: member names
+    _part("gen_freeze_keys").build(b)  # issue 10 items 1, 10, 11
     return b.vectors
 
 
