@@ -8,6 +8,7 @@ from collections.abc import Callable
 from ..errors import IntegrityError
 from ..finishing import Finishing
 from .dirfd import apply_metadata
+from .writeback import Writeback
 
 
 class StagedFile(Finishing):
@@ -40,6 +41,7 @@ class StagedFile(Finishing):
         self._on_close = on_close
         self._on_discard = on_discard
         self._open = True
+        self._writeback = Writeback(fd)
 
     def fileno(self) -> int:
         return self.fd
@@ -54,6 +56,7 @@ class StagedFile(Finishing):
             done = os.write(self.fd, view)
             view = view[done:]
         self.written += total
+        self._writeback.written(self.written)
         return total
 
     def apply(self, mode: int | None, mtime_ns: int | None) -> None:

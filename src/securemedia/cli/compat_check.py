@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from .. import compat_zip
 from ..archive.paths import display_name
-from ..compat_zip import ZipFacts, ZipMember, describe_compat_zip, is_compat_zip, list_compat_zip
+from ..compat_zip.layout import is_compat_zip
 from ..errors import UsageError
 from .output import echo_result, emit_json, human_bytes
 from .passphrases import archive_passphrase
+
+if TYPE_CHECKING:
+    from ..compat_zip import ZipFacts, ZipMember
+
+# The ZIP reader (pyzipper, and through it pycryptodome and cffi: about 60 ms of
+# CPU) is reached through the lazy package only once a ZIP is in hand: every
+# reading command asks is_zip_argument first, and a native archive never needs it.
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
@@ -68,7 +77,7 @@ def zip_passphrase(use_passphrase: bool, passphrase_file: str | None, command: s
 
 def inspect_zip(path: Path, *, as_json: bool) -> None:
     """What anyone sees of a compatibility ZIP, without the passphrase."""
-    facts = describe_compat_zip(path)
+    facts = compat_zip.describe_compat_zip(path)
     if as_json:
         emit_json(facts.to_json())
         return
@@ -96,7 +105,8 @@ def inspect_zip(path: Path, *, as_json: bool) -> None:
 
 def list_zip(path: Path, use_passphrase: bool, passphrase_file: str | None, as_json: bool) -> None:
     """The members of a compatibility ZIP, shown only once its MAC verified."""
-    members = list_compat_zip(path, zip_passphrase(use_passphrase, passphrase_file, "list"))
+    passphrase = zip_passphrase(use_passphrase, passphrase_file, "list")
+    members = compat_zip.list_compat_zip(path, passphrase)
     if as_json:
         emit_json(
             {
@@ -129,11 +139,11 @@ def verify_zip(
     not reported as a pass: the facts are shown and the exit status is 2, as for
     a plain native archive verified without a key.
     """
-    facts = describe_compat_zip(path)
+    facts = compat_zip.describe_compat_zip(path)
     keyed = use_passphrase or passphrase_file is not None
     members: list[ZipMember] = []
     if keyed:
-        members = list_compat_zip(path, zip_passphrase(True, passphrase_file, "verify"))
+        members = compat_zip.list_compat_zip(path, zip_passphrase(True, passphrase_file, "verify"))
     if as_json:
         document = {
             "ok": keyed,
