@@ -18,6 +18,7 @@ from ..progress import Phases, no_phases
 from . import iso as iso_mod
 from . import recovery
 from .disc_names import IMAGE_SUFFIX, VOLUME_SUFFIX
+from .iso_around import build_around
 from .readme import render_readme
 
 
@@ -33,6 +34,7 @@ def finish_disc(
     iso: bool,
     redundancy: float | Literal["default"] | None,
     phases: Phases = no_phases,
+    offset: int = 0,
 ) -> str:
     """Make staged volume ``part`` (volume ``number`` of ``count`` data volumes)
     into its disc file in ``staging``; returns the disc file's staged name.
@@ -40,6 +42,10 @@ def finish_disc(
     ``redundancy`` is the recovery data to add: a fraction, ``"default"`` for the
     recovery module's default, None for none. ``phases`` is told of each step
     ("disc 1 of 2: writing image", "disc 1 of 2: recovery data").
+
+    With ``iso``, the volume file may start at ``offset`` of ``part``: where
+    the writer planned its image to hold it (:mod:`.iso_around`). The image is
+    then written around it in the same file, or by a copy if the plan failed.
     """
     disc = part
     # Spares are numbered after the data volumes: "disc 5 of 5", not "of 4".
@@ -54,17 +60,30 @@ def finish_disc(
             notice=notice,
             spares=spares,
         )
-        size = (staging.path / part).stat().st_size
-        iso_mod.build_image(
+        size = (staging.path / part).stat().st_size - offset
+        progress = phases(f"{which}: writing image", size)
+        if offset and build_around(
             staging.path / part,
-            staging.path / disc,
+            offset,
             volume_name=part,
             number=number,
             readme=readme,
             set_hex=set_hex,
-            progress=phases(f"{which}: writing image", size),
-        )
-        staging.remove(part)  # keep peak disk use to the archive plus one image
+            progress=progress,
+        ):
+            staging.rename(part, disc)
+        else:
+            iso_mod.build_image(
+                staging.path / part,
+                staging.path / disc,
+                volume_name=part,
+                number=number,
+                readme=readme,
+                set_hex=set_hex,
+                progress=progress,
+                offset=offset,
+            )
+            staging.remove(part)  # keep peak disk use to the archive plus one image
     if redundancy is None:
         return disc
     fraction = recovery.DEFAULT_REDUNDANCY if redundancy == "default" else redundancy

@@ -42,7 +42,10 @@ from .header import (
     SET_ID_SIZE,
     VolumeHeader,
 )
+from .iso import needs_udf
+from .iso_around import planned_offset
 from .plan import check_spare_count
+from .readme import render_readme
 from .spare_files import check_spare_files, write_spare_files
 from .volume_salvage import SalvageCopies
 
@@ -122,6 +125,7 @@ class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
         self._overwrite = overwrite
         self._parts: list[str] = []  # staged volume file names
         self._lengths: list[int] = []
+        self._fronts: list[int] = []  # where each staged volume file starts in its file
         self._written = 0
         self._salvage_init(salvage_reserve)
         self.paths: list[Path] = []
@@ -232,11 +236,43 @@ class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
                 "choose a larger medium"
             )
         name = volume_name(self.base, number)
+        front = self._planned_front(name, number)
         self._current = self._open_staged(name)
         self._parts.append(name)
         self._lengths.append(0)
+        self._fronts.append(front)
+        # The image's file system goes in front of the volume at close (a hole
+        # until then), so the volume is never copied into its image.
+        self._current.seek(front)
         # Placeholder header: the count and total length are unknown until close.
         self._current.write(bytes(HEADER_SIZE))
+
+    def _planned_front(self, name: str, number: int) -> int:
+        """Where volume ``number``'s image will hold it (0 without ``iso``).
+
+        Planned as if this volume were the last one: the README's count of
+        discs rarely changes its length in sectors, and if it does, or the
+        last volume is small enough not to need UDF, ``finish_disc`` notices
+        and copies the volume into its image instead. Spare volumes are made
+        from the data volume files at offset 0, so a set with spares has none.
+        """
+        if not self.iso or self.spares:
+            return 0
+        readme = render_readme(
+            volume_name=name,
+            number=number,
+            count=number,
+            set_hex=self.set_id.hex(),
+            notice=self.notice,
+            spares=self.spares,
+        )
+        return planned_offset(
+            volume_name=name,
+            number=number,
+            readme=readme,
+            set_hex=self.set_id.hex(),
+            udf=needs_udf(self._payload_capacity + HEADER_SIZE),
+        )
 
     def _with_spares(self) -> str:
         return f" besides {self.spares} spare(s)" if self.spares else ""
@@ -269,11 +305,13 @@ class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
             raise UsageError("an empty archive has nothing for spare volumes to protect")
         copy = self._salvage_copy()
         offset = 0
-        for number, (part, length) in enumerate(zip(self._parts, self._lengths, strict=True), 1):
+        parts = zip(self._parts, self._lengths, self._fronts, strict=True)
+        for number, (part, length, front) in enumerate(parts, 1):
             header = self._header(number, count, offset, length, stripe, copy)
             with (staging.path / part).open("r+b") as fp:
+                fp.seek(front)
                 fp.write(header.pack())
-                self._append_copy(fp, header)
+                self._append_copy(fp, header, front)
                 fp.flush()
                 os.fsync(fp.fileno())
             offset += length
@@ -358,6 +396,7 @@ class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
             iso=self.iso,
             redundancy=self.redundancy,
             phases=self.phases,
+            offset=self._fronts[number - 1] if number <= len(self._fronts) else 0,
         )
         size = (staging.path / disc).stat().st_size
         if self.disc_capacity is not None and size > self.disc_capacity:
