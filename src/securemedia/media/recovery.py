@@ -175,8 +175,8 @@ def protect_file(
             try:
                 f.truncate(lay.total_size)
                 rsprotect.write_data_crcs(f, lay)
-                rsprotect.encode_parity(f, lay, progress)
-                rsprotect.write_tables(f, lay)
+                sums = rsprotect.encode_parity(f, lay, progress)
+                rsprotect.write_tables(f, lay, lambda first, n: sums[first : first + n].tolist())
                 f.flush()
                 os.fsync(f.fileno())
             except BaseException:

@@ -8,6 +8,7 @@ Everything streams in strides of whole sectors; memory stays bounded by
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 from typing import BinaryIO
 
@@ -46,11 +47,15 @@ def write_data_crcs(f: BinaryIO, lay: Layout) -> None:
         t += 1
 
 
-def encode_parity(f: BinaryIO, lay: Layout, progress: Progress = ignore) -> None:
+def encode_parity(f: BinaryIO, lay: Layout, progress: Progress = ignore) -> array[int]:
     """Compute every parity row, one batch of columns at a time, in two reused buffers.
 
     ``progress`` counts the data bytes of each batch (``lay.data_size`` in all).
+    Returns the checksum of every parity sector (flat index ``row * columns +
+    column``), taken from the buffers: :func:`write_tables` then need not read
+    the parity rows back (4 bytes a sector, 0.1 MiB per GB of disc).
     """
+    sums = array("I", bytes(4 * lay.p * lay.columns))
     codec = rs_backend.codec(lay.k, lay.m)
     step = rsgroups.batch_columns(lay)
     width = step * SECTOR
@@ -66,8 +71,12 @@ def encode_parity(f: BinaryIO, lay: Layout, progress: Progress = ignore) -> None
         codec.encode_into(rows, outs)
         for j, out in enumerate(outs):
             rsgroups.write_at(f, lay.parity_rows[j] + c0, out)
+            raw = bytes(out)
+            at = j * lay.columns + c0
+            sums[at : at + c1 - c0] = array("I", map(crc32c, rsgroups.blocks_of(raw, c1 - c0)))
         # Each batch holds the same share of every data row.
         progress(lay.data_size * c1 // lay.columns - lay.data_size * c0 // lay.columns)
+    return sums
 
 
 def write_tables(f: BinaryIO, lay: Layout, known: ParityCrcs | None = None) -> None:
