@@ -1,8 +1,10 @@
-"""A disc image built around its staged volume (``iso_around``) is byte for byte
-the image built by copying the volume into it (``iso.build_image``, the way every
-image was made before, and still the fallback): for one and several volumes,
-with and without recovery data and a salvage copy, a volume name sorting before
-or after README.TXT, a notice, and a plan that does not hold."""
+"""A disc image built around its staged volume (``iso_around``), with the
+checksums of its sectors taken as the volume was written (``sector_sums``), is
+byte for byte the image made the way every image was made before: the volume
+copied into it (``iso.build_image``, still the fallback) and every sector read
+back for the recovery data. For one and several volumes, with and without
+recovery data and a salvage copy, a volume name sorting before or after
+README.TXT, a notice, a plan that does not hold, and plain volume files."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from securemedia.media.sector_sums import SectorSums
+from securemedia.media.sectors import crc32c
 from securemedia.media.sizes import SECTOR
 from securemedia.media.volumes import VolumeSetWriter
 
@@ -19,10 +23,14 @@ CAPACITY = 300_000
 
 
 class _Copying(VolumeSetWriter):
-    """Every volume at offset 0 of its staged file: the image is built by a copy."""
+    """As before: every volume at offset 0 of its staged file (the image is
+    built by a copy), and no checksums taken as it is written."""
 
     def _planned_front(self, name: str, number: int) -> int:
         return 0
+
+    def _checksummer(self, number: int) -> SectorSums | None:
+        return None
 
 
 class _Misplanned(VolumeSetWriter):
@@ -41,16 +49,17 @@ def _write(
     redundancy: float | None,
     notice: str | None,
     salvage: bool,
+    iso: bool = True,
 ) -> tuple[list[bytes], list[int]]:
     directory.mkdir()
-    writer = cls(directory / base, CAPACITY, iso=True, redundancy=redundancy, notice=notice)
+    writer = cls(directory / base, CAPACITY, iso=iso, redundancy=redundancy, notice=notice)
     writer.set_id = SET_ID
     with writer:
         if salvage:
             assert writer.reserve_salvage(8 * SECTOR)
             writer.salvage_layout(100, len(payload) - 5_000)
         writer.write(payload)
-    assert [p.suffix for p in writer.paths] == [".iso"] * len(writer.paths)
+    assert [p.suffix for p in writer.paths] == [".iso" if iso else ".smv"] * len(writer.paths)
     return [p.read_bytes() for p in writer.paths], writer._fronts
 
 
@@ -90,3 +99,32 @@ def test_spare_volumes_keep_the_copy_path(tmp_path: Path) -> None:
         writer.write(random.Random(1).randbytes(400_000))
     assert writer._fronts == [0, 0]
     assert len(writer.paths) == 3
+
+
+@pytest.mark.parametrize("salvage", [False, True])
+def test_volume_files_checksummed_as_written_equal_the_read_ones(
+    tmp_path: Path, salvage: bool
+) -> None:
+    payload = random.Random(7).randbytes(650_003)
+    args = {"redundancy": 0.15, "notice": None, "salvage": salvage, "iso": False}
+    fresh, _ = _write(VolumeSetWriter, tmp_path / "fresh", "ship.sm", payload, **args)
+    old, _ = _write(_Copying, tmp_path / "old", "ship.sm", payload, **args)
+    assert len(fresh) == 3
+    assert fresh == old
+
+
+def test_sector_sums_take_writes_of_any_size(tmp_path: Path) -> None:
+    data = random.Random(3).randbytes(9 * SECTOR + 77)
+    with (tmp_path / "side").open("w+b") as side:
+        sums = SectorSums(side, "side")
+        done = 0
+        for size in (1, 2046, 1, 5000, SECTOR, 3 * SECTOR + 5, 10_000_000):
+            sums.update(memoryview(data)[done : done + size])
+            done += size
+        staged = sums.finish()
+    assert (staged.first, staged.end) == (1, 9)  # after the header, before the partial sector
+    want = [crc32c(data[i * SECTOR : (i + 1) * SECTOR]) for i in range(9)]
+    with (tmp_path / "side").open("rb") as side:
+        # The volume at sector 3 of its disc file: sectors 0-3 and 13 on are read, not known.
+        known = staged.reader(side, 3 * SECTOR)(0, 14)
+    assert known == [None] * 4 + want[1:9] + [None, None]

@@ -20,6 +20,7 @@ from . import recovery
 from .disc_names import IMAGE_SUFFIX, VOLUME_SUFFIX
 from .iso_around import build_around
 from .readme import render_readme
+from .sector_sums import StagedSums
 
 
 def finish_disc(
@@ -35,6 +36,7 @@ def finish_disc(
     redundancy: float | Literal["default"] | None,
     phases: Phases = no_phases,
     offset: int = 0,
+    sums: StagedSums | None = None,
 ) -> str:
     """Make staged volume ``part`` (volume ``number`` of ``count`` data volumes)
     into its disc file in ``staging``; returns the disc file's staged name.
@@ -46,8 +48,12 @@ def finish_disc(
     With ``iso``, the volume file may start at ``offset`` of ``part``: where
     the writer planned its image to hold it (:mod:`.iso_around`). The image is
     then written around it in the same file, or by a copy if the plan failed.
+    ``sums`` names the side file of sector checksums taken as ``part`` was
+    written (:mod:`.sector_sums`), which spares a pass over the disc file; it
+    is removed here.
     """
     disc = part
+    at = offset  # where the volume file is in the disc file
     # Spares are numbered after the data volumes: "disc 5 of 5", not "of 4".
     which = f"disc {number} of {count + spares}"
     if iso:
@@ -73,7 +79,7 @@ def finish_disc(
         ):
             staging.rename(part, disc)
         else:
-            iso_mod.build_image(
+            at = iso_mod.build_image(
                 staging.path / part,
                 staging.path / disc,
                 volume_name=part,
@@ -95,7 +101,13 @@ def finish_disc(
             staging.path / disc, size + recovery.recovery_overhead(size, fraction)
         )
     progress = phases(f"{which}: recovery data", size)
-    recovery.protect_file(staging.path / disc, fraction, progress=progress)
+    if sums is None:
+        recovery.protect_file(staging.path / disc, fraction, progress=progress)
+        return disc
+    with (staging.path / sums.name).open("rb") as side:
+        known = sums.reader(side, at)
+        recovery.protect_file(staging.path / disc, fraction, progress=progress, known=known)
+    staging.remove(sums.name)
     return disc
 
 

@@ -177,7 +177,7 @@ def build_image(
     udf: bool | None = None,
     progress: Progress = ignore,
     offset: int = 0,
-) -> None:
+) -> int:
     """Write an ISO image holding the volume file (as ``volume_name``), the README
     and the specifications (``FORMAT.TXT``, ``MEDIA.TXT``).
 
@@ -186,6 +186,7 @@ def build_image(
     its files and the set id, never on when or where it was made. ``udf``
     None adds UDF when the volume file needs it (:func:`needs_udf`).
     ``progress`` counts the image bytes written (about the volume file's size).
+    Returns the byte offset of the volume file in the image.
     :mod:`.iso_around` writes the same image around a volume already in place.
     """
     from pycdlib.pycdlibexception import PyCdlibException
@@ -204,6 +205,7 @@ def build_image(
         )
         try:
             write_image(image, out, progress)
+            return volume_offset(image, volume_name)
         except PyCdlibException as exc:
             raise OperationalError(f"cannot build disc image {image_path}: {exc}") from exc
         finally:

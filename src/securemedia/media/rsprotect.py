@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from ..progress import Progress, ignore
 from . import rs_backend, rsgroups
+from .sector_sums import SectorCrcs
 from .sectors import (
     ENTRIES,
     KIND_DATA,
@@ -29,14 +30,27 @@ ParityCrcs = Callable[[int, int], list[int]]
 """``known(first, count)``: checksums of that run of parity sectors (flat index)."""
 
 
-def write_data_crcs(f: BinaryIO, lay: Layout) -> None:
-    """Checksum every data sector (the last one with its zero padding) into the C sectors."""
+def write_data_crcs(f: BinaryIO, lay: Layout, known: SectorCrcs | None = None) -> None:
+    """Checksum every data sector (the last one with its zero padding) into the C sectors.
+
+    ``known`` gives the checksums taken as the file was written
+    (:mod:`.sector_sums`); only the sectors it does not know are read.
+    """
     entries: list[int] = []
     t = 0
     for s0 in range(0, lay.n_data, rsgroups.STRIDE):
         n = min(rsgroups.STRIDE, lay.n_data - s0)
-        raw = rsgroups.read_sectors(f, s0, n)
-        entries += [crc32c(b) for b in rsgroups.blocks_of(raw, n)]
+        got: list[int | None] = known(s0, n) if known is not None else [None] * n
+        missing = [i for i, c in enumerate(got) if c is None]
+        if missing:
+            # Read just the span of sectors not known (the image's file system,
+            # the volume header, its tail), not the whole stride.
+            low, high = missing[0], missing[-1] + 1
+            raw = rsgroups.read_sectors(f, s0 + low, high - low)
+            for i, block in enumerate(rsgroups.blocks_of(raw, high - low), low):
+                if got[i] is None:
+                    got[i] = crc32c(block)
+        entries += cast(list[int], got)
         while len(entries) >= ENTRIES:
             rsgroups.write_at(f, lay.n_data + t, build_crc_sector(KIND_DATA, t, entries[:ENTRIES]))
             del entries[:ENTRIES]
