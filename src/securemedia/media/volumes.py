@@ -339,8 +339,12 @@ class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
                 fp.seek(front)
                 fp.write(header.pack())
                 self._append_copy(fp, header, front)
-                fp.flush()
-                os.fsync(fp.fileno())
+                if self.redundancy is None:
+                    fp.flush()
+                    os.fsync(fp.fileno())
+                # Otherwise protect_file syncs the disc file (this very file, or
+                # the image copied from it, when this one is deleted): syncing
+                # here as well only made pack wait for the disk twice.
             offset += length
         # Spares are computed from the data volume files, so before those become
         # images (which removes them); peak disk use: the set's volume files
