@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from securemedia.media.iso import build_image
+from securemedia.media.iso_around import build_around, planned_offset
+from securemedia.media.readme import render_readme
 from securemedia.media.sector_sums import SectorSums
 from securemedia.media.sectors import crc32c
 from securemedia.media.sizes import SECTOR
@@ -128,3 +131,25 @@ def test_sector_sums_take_writes_of_any_size(tmp_path: Path) -> None:
         # The volume at sector 3 of its disc file: sectors 0-3 and 13 on are read, not known.
         known = staged.reader(side, 3 * SECTOR)(0, 14)
     assert known == [None] * 4 + want[1:9] + [None, None]
+
+
+@pytest.mark.parametrize("udf", [False, True])
+def test_build_around_equals_build_image(tmp_path: Path, udf: bool) -> None:
+    """With UDF too (volume files over 4 GiB - 1, too large to write here)."""
+    volume = random.Random(5).randbytes(30_001)
+    name = "ship.sm.001.smv"
+    readme = render_readme(volume_name=name, number=1, count=1, set_hex=SET_ID.hex(), notice=None)
+    common = {"volume_name": name, "number": 1, "readme": readme, "set_hex": SET_ID.hex()}
+    (tmp_path / name).write_bytes(volume)
+    at = build_image(tmp_path / name, tmp_path / "copied.iso", udf=udf, **common)
+    front = planned_offset(udf=udf, **common)
+    assert front == at
+    in_place = tmp_path / "around.iso"
+    with in_place.open("xb") as f:
+        f.seek(front)
+        f.write(volume)
+    assert build_around(in_place, front, udf=udf, **common)
+    assert in_place.read_bytes() == (tmp_path / "copied.iso").read_bytes()
+    # Planned elsewhere: nothing is written, the caller copies instead.
+    assert not build_around(in_place, front + SECTOR, udf=udf, **common)
+    assert in_place.read_bytes() == (tmp_path / "copied.iso").read_bytes()
