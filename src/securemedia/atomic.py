@@ -300,6 +300,13 @@ class StagingDirectory:
         """Delete file ``name`` from the directory."""
         os.unlink(name, dir_fd=self._fd)
 
+    def rename(self, name: str, new: str) -> None:
+        """Rename file ``name`` to ``new`` inside the directory; ``new`` must be
+        a name not in use (the directory is private: nothing else adds names)."""
+        if os.path.lexists(self.path / new):
+            raise FileExistsError(errno.EEXIST, "already staged", new)
+        os.rename(name, new, src_dir_fd=self._fd, dst_dir_fd=self._fd)
+
     def shown(self, name: str) -> str:
         """A path for messages: the real one, not ``/proc/self/fd/N``."""
         return str(self.directory / self._name / name)

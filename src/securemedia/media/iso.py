@@ -17,7 +17,7 @@ import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Protocol, cast
 
 from ..errors import OperationalError
 from ..progress import Progress, ignore
@@ -96,15 +96,74 @@ def _new_image(number: int, udf: bool) -> pycdlib.PyCdlib:
     return image
 
 
+class Source(Protocol):
+    """What pycdlib reads a file's data from (binary: pycdlib checks ``mode``
+    when there is one)."""
+
+    def seek(self, pos: int, whence: int = ..., /) -> int: ...
+
+    def read(self, size: int = ..., /) -> bytes | memoryview: ...
+
+
 _PLAIN_FILES = ("README.TXT", "FORMAT.TXT", "MEDIA.TXT")
 """Files whose name is the same in every namespace (8.3 upper case already)."""
 
 
-def _add(image: pycdlib.PyCdlib, fp: BinaryIO, length: int, name: str, udf: bool) -> None:
+def _add(image: pycdlib.PyCdlib, fp: Source, length: int, name: str, udf: bool) -> None:
     plain = name in _PLAIN_FILES
     jname = "/" + name if plain else joliet_name(name)
     iname = f"/{name};1" if plain else iso9660_name(name)
-    image.add_fp(fp, length, iso_path=iname, joliet_path=jname, udf_path=jname if udf else None)
+    # pycdlib only seeks and reads it (its annotation says BinaryIO).
+    data = cast(BinaryIO, fp)
+    image.add_fp(data, length, iso_path=iname, joliet_path=jname, udf_path=jname if udf else None)
+
+
+def compose(
+    volume: Source,
+    size: int,
+    *,
+    volume_name: str,
+    number: int,
+    readme: bytes,
+    set_hex: str,
+    udf: bool,
+) -> pycdlib.PyCdlib:
+    """The image :func:`build_image` writes, laid out but not written: the
+    volume file (``size`` bytes read from ``volume``), the README and the
+    specifications, every date fixed. The caller closes it."""
+    image = _new_image(number, udf)
+    # pycdlib lays files out in ISO 9660 name order, so the volume lands
+    # right after the file system (and the few text files), where a
+    # scan of a damaged image finds it at once.
+    _add(image, volume, size, volume_name, udf)
+    _add(image, io.BytesIO(readme), len(readme), "README.TXT", udf)
+    for name, text in disc_specs():
+        _add(image, io.BytesIO(text), len(text), name, udf)
+    fix_dates(image, set_hex[:16])
+    return image
+
+
+def volume_offset(image: pycdlib.PyCdlib, volume_name: str) -> int:
+    """Byte offset of the volume file inside a composed image (pycdlib places
+    every file when it is added, before anything is written)."""
+    record = image.get_record(iso_path=iso9660_name(volume_name))
+    return int(record.extent_location()) * SECTOR
+
+
+def write_image(image: pycdlib.PyCdlib, out: BinaryIO, progress: Progress = ignore) -> None:
+    """Write a composed image to ``out`` (seekable, from offset 0) and fix the
+    modification date that pycdlib stamps as it writes the descriptors."""
+    done = 0
+
+    def written(so_far: int, _total: int, _opaque: object) -> None:
+        nonlocal done
+        progress(so_far - done)
+        done = so_far
+
+    image.write_fp(out, blocksize=1024 * 1024, progress_cb=written)
+    for offset in _volume_descriptors(out):
+        out.seek(offset + VD_MODIFIED)
+        out.write(FIXED_VD_DATE)
 
 
 def build_image(
@@ -117,47 +176,60 @@ def build_image(
     set_hex: str,
     udf: bool | None = None,
     progress: Progress = ignore,
-) -> None:
+    offset: int = 0,
+) -> int:
     """Write an ISO image holding the volume file (as ``volume_name``), the README
     and the specifications (``FORMAT.TXT``, ``MEDIA.TXT``).
 
+    The volume file is the bytes of ``volume`` from ``offset`` to its end.
     Every date in it is fixed (``iso_dates.py``): the image depends only on
     its files and the set id, never on when or where it was made. ``udf``
     None adds UDF when the volume file needs it (:func:`needs_udf`).
     ``progress`` counts the image bytes written (about the volume file's size).
+    Returns the byte offset of the volume file in the image.
+    :mod:`.iso_around` writes the same image around a volume already in place.
     """
     from pycdlib.pycdlibexception import PyCdlibException
 
-    specs = disc_specs()
-    size = volume.stat().st_size
+    size = volume.stat().st_size - offset
     udf = needs_udf(size) if udf is None else udf
-    image = _new_image(number, udf)
-    try:
-        with volume.open("rb") as src, image_path.open("x+b") as out:
-            # pycdlib lays files out in ISO 9660 name order, so the volume lands
-            # right after the file system (and the few text files), where a
-            # scan of a damaged image finds it at once.
-            _add(image, src, size, volume_name, udf)
-            _add(image, io.BytesIO(readme), len(readme), "README.TXT", udf)
-            for name, text in specs:
-                _add(image, io.BytesIO(text), len(text), name, udf)
-            fix_dates(image, set_hex[:16])
-            done = 0
+    with volume.open("rb") as src, image_path.open("x+b") as out:
+        image = compose(
+            Window(src, offset),
+            size,
+            volume_name=volume_name,
+            number=number,
+            readme=readme,
+            set_hex=set_hex,
+            udf=udf,
+        )
+        try:
+            write_image(image, out, progress)
+            return volume_offset(image, volume_name)
+        except PyCdlibException as exc:
+            raise OperationalError(f"cannot build disc image {image_path}: {exc}") from exc
+        finally:
+            image.close()
 
-            def written(so_far: int, _total: int, _opaque: object) -> None:
-                nonlocal done
-                progress(so_far - done)
-                done = so_far
 
-            image.write_fp(out, blocksize=1024 * 1024, progress_cb=written)
-            # pycdlib stamps the modification date as it writes the descriptors.
-            for offset in _volume_descriptors(out):
-                out.seek(offset + VD_MODIFIED)
-                out.write(FIXED_VD_DATE)
-    except PyCdlibException as exc:
-        raise OperationalError(f"cannot build disc image {image_path}: {exc}") from exc
-    finally:
-        image.close()
+class Window:
+    """The bytes of ``fp`` from ``offset`` on, as a file of their own: pycdlib
+    reads a file's data from offset 0 of the object it was given."""
+
+    mode = "rb"  # what pycdlib checks for a binary file
+
+    def __init__(self, fp: BinaryIO, offset: int) -> None:
+        self._fp, self._offset = fp, offset
+
+    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
+        base = self._offset if whence == io.SEEK_SET else 0
+        return self._fp.seek(base + pos, whence) - self._offset
+
+    def tell(self) -> int:
+        return self._fp.tell() - self._offset
+
+    def read(self, size: int = -1) -> bytes:
+        return self._fp.read(size)
 
 
 @functools.lru_cache(maxsize=16)

@@ -29,6 +29,7 @@ from ..errors import MediaError, os_error
 from ..progress import Phases, Progress, ignore, no_phases
 from . import rsgroups, rsprotect
 from .disc_open import open_disc_file
+from .sector_sums import SectorCrcs
 from .sectors import (
     DESC_MAGIC,
     SECTOR,
@@ -153,11 +154,17 @@ def recovery_overhead(data_size: int, redundancy: float = DEFAULT_REDUNDANCY) ->
 
 
 def protect_file(
-    path: Path, redundancy: float = DEFAULT_REDUNDANCY, *, progress: Progress = ignore
+    path: Path,
+    redundancy: float = DEFAULT_REDUNDANCY,
+    *,
+    progress: Progress = ignore,
+    known: SectorCrcs | None = None,
 ) -> None:
     """Append the recovery region to `path` in place; original bytes untouched.
 
     ``progress`` counts the data bytes encoded (the file's size in all).
+    ``known`` gives checksums of data sectors taken as the file was written
+    (:mod:`.sector_sums`): those sectors are not read for the checksum table.
 
     Streams: constant memory. If anything fails the file is cut back to its
     original length. A file that is already protected is refused (MediaError):
@@ -174,9 +181,9 @@ def protect_file(
                     raise MediaError(f"{path.name}: already protected")
             try:
                 f.truncate(lay.total_size)
-                rsprotect.write_data_crcs(f, lay)
-                rsprotect.encode_parity(f, lay, progress)
-                rsprotect.write_tables(f, lay)
+                rsprotect.write_data_crcs(f, lay, known)
+                sums = rsprotect.encode_parity(f, lay, progress)
+                rsprotect.write_tables(f, lay, lambda first, n: sums[first : first + n].tolist())
                 f.flush()
                 os.fsync(f.fileno())
             except BaseException:

@@ -199,17 +199,17 @@ def write_block(info: CopyInfo, pieces: Iterable[bytes], out: BinaryIO) -> None:
     out.write(bytes(-written % SECTOR))
 
 
-def staged_pieces(info: CopyInfo, volumes: Sequence[tuple[Path, int]]) -> Iterator[bytes]:
+def staged_pieces(info: CopyInfo, volumes: Sequence[tuple[Path, int, int]]) -> Iterator[bytes]:
     """The block's content, archive[0:H] then archive[T:A], read back from the
-    written volume files (path, payload length; in volume order, payloads
-    after a header sector)."""
+    written volume files (path, payload length, offset of the volume file in
+    it; in volume order, payloads after a header sector)."""
     for start, end in ((0, info.header_length), (info.tail_offset, info.archive_length)):
         first = 0
-        for path, length in volumes:
+        for path, length, front in volumes:
             low, high = max(start, first), min(end, first + length)
             if low < high:
                 with path.open("rb") as fp:
-                    fp.seek(SECTOR + low - first)
+                    fp.seek(front + SECTOR + low - first)
                     while low < high:
                         piece = fp.read(min(_READ, high - low))
                         if not piece:
@@ -219,13 +219,15 @@ def staged_pieces(info: CopyInfo, volumes: Sequence[tuple[Path, int]]) -> Iterat
             first += length
 
 
-def append_block(fp: BinaryIO, header: VolumeHeader, source: BinaryIO, offset: int) -> None:
+def append_block(
+    fp: BinaryIO, header: VolumeHeader, source: BinaryIO, offset: int, *, front: int = 0
+) -> None:
     """Append the copy block (``header.copy_length`` bytes of ``source`` from
-    ``offset``) to the volume file ``fp`` (header and payload written) at
-    ``header.copy_offset``, after the payload's zero padding. Copied in pieces:
-    memory stays bounded whatever length a header announces. A short source is
-    a truncated volume (MediaError)."""
-    end = fp.seek(0, io.SEEK_END)
+    ``offset``) to the volume file ``fp`` (header and payload written; it
+    starts at ``front`` of the file) at ``header.copy_offset``, after the
+    payload's zero padding. Copied in pieces: memory stays bounded whatever
+    length a header announces. A short source is a truncated volume (MediaError)."""
+    end = fp.seek(0, io.SEEK_END) - front
     fp.write(bytes(header.copy_offset - end))
     source.seek(offset)
     left = header.copy_length

@@ -28,6 +28,7 @@ class SalvageCopies:
     _state: str
     _parts: list[str]
     _lengths: list[int]
+    _fronts: list[int]
     _payload_capacity: int
     _written: int
     set_id: bytes
@@ -95,17 +96,21 @@ class SalvageCopies:
             self.salvage_skipped = "the index is too large for the medium"
             return None
         path = self._staged().path
-        volumes = [(path / p, n) for p, n in zip(self._parts, self._lengths, strict=True)]
+        volumes = [
+            (path / p, n, front)
+            for p, n, front in zip(self._parts, self._lengths, self._fronts, strict=True)
+        ]
         with self._open_staged(_COPY_NAME) as out:
             salvage.write_block(info, salvage.staged_pieces(info, volumes), out)
         self._copy = info
         return info
 
-    def _append_copy(self, fp: BinaryIO, header: VolumeHeader) -> None:
-        """Append the staged copy block to volume file ``fp`` (helper A: spares too)."""
+    def _append_copy(self, fp: BinaryIO, header: VolumeHeader, front: int = 0) -> None:
+        """Append the staged copy block to volume file ``fp``, which starts at
+        ``front`` of its file (helper A: spares too)."""
         if self._copy is not None:
             with (self._staged().path / _COPY_NAME).open("rb") as block:
-                salvage.append_block(fp, header, block, 0)
+                salvage.append_block(fp, header, block, 0, front=front)
 
     def _drop_copy(self) -> None:
         if self._copy is not None:

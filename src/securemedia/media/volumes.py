@@ -42,7 +42,11 @@ from .header import (
     SET_ID_SIZE,
     VolumeHeader,
 )
+from .iso import needs_udf
+from .iso_around import planned_offset
 from .plan import check_spare_count
+from .readme import render_readme
+from .sector_sums import SectorSums, StagedSums
 from .spare_files import check_spare_files, write_spare_files
 from .volume_salvage import SalvageCopies
 
@@ -122,6 +126,9 @@ class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
         self._overwrite = overwrite
         self._parts: list[str] = []  # staged volume file names
         self._lengths: list[int] = []
+        self._fronts: list[int] = []  # where each staged volume file starts in its file
+        self._sums: SectorSums | None = None  # the current volume's sector checksums
+        self._staged_sums: list[StagedSums | None] = []
         self._written = 0
         self._salvage_init(salvage_reserve)
         self.paths: list[Path] = []
@@ -156,6 +163,8 @@ class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
             piece = view[done : done + room]
             assert self._current is not None
             self._current.write(piece)
+            if self._sums is not None:
+                self._sums.update(piece)
             self._lengths[-1] += len(piece)
             done += len(piece)
         self._written += done
@@ -199,6 +208,10 @@ class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
     # -- internals -----------------------------------------------------------
 
     def _discard_staging(self) -> None:
+        if self._sums is not None:
+            with contextlib.suppress(OSError):
+                self._sums.abandon()
+            self._sums = None
         if self._current is not None:
             with contextlib.suppress(OSError):
                 self._current.close()
@@ -216,9 +229,7 @@ class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
         return self._staging
 
     def _start_volume(self) -> None:
-        if self._current is not None:
-            self._current.close()
-            self._current = None
+        self._close_volume()
         number = len(self._parts) + 1
         if number + self.spares > MAX_VOLUMES:
             raise UsageError(
@@ -232,11 +243,65 @@ class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
                 "choose a larger medium"
             )
         name = volume_name(self.base, number)
+        front = self._planned_front(name, number)
         self._current = self._open_staged(name)
         self._parts.append(name)
         self._lengths.append(0)
+        self._fronts.append(front)
+        self._staged_sums.append(None)
+        self._sums = self._checksummer(number)
+        # The image's file system goes in front of the volume at close (a hole
+        # until then), so the volume is never copied into its image.
+        self._current.seek(front)
         # Placeholder header: the count and total length are unknown until close.
         self._current.write(bytes(HEADER_SIZE))
+        if self._sums is not None:
+            self._sums.update(bytes(HEADER_SIZE))
+
+    def _checksummer(self, number: int) -> SectorSums | None:
+        """Sector checksums of volume ``number``, taken as it is written, for
+        its recovery data (which then need not read the volume again); None
+        without recovery data."""
+        if self.redundancy is None:
+            return None
+        name = f"sector-sums-{number:03d}"  # staged only, never published
+        return SectorSums(self._open_staged(name), name)
+
+    def _close_volume(self) -> None:
+        """Close the current volume file and its checksums, if there is one."""
+        if self._current is not None:
+            self._current.close()
+            self._current = None
+        if self._sums is not None:
+            self._staged_sums[-1] = self._sums.finish()
+            self._sums = None
+
+    def _planned_front(self, name: str, number: int) -> int:
+        """Where volume ``number``'s image will hold it (0 without ``iso``).
+
+        Planned as if this volume were the last one: the README's count of
+        discs rarely changes its length in sectors, and if it does, or the
+        last volume is small enough not to need UDF, ``finish_disc`` notices
+        and copies the volume into its image instead. Spare volumes are made
+        from the data volume files at offset 0, so a set with spares has none.
+        """
+        if not self.iso or self.spares:
+            return 0
+        readme = render_readme(
+            volume_name=name,
+            number=number,
+            count=number,
+            set_hex=self.set_id.hex(),
+            notice=self.notice,
+            spares=self.spares,
+        )
+        return planned_offset(
+            volume_name=name,
+            number=number,
+            readme=readme,
+            set_hex=self.set_id.hex(),
+            udf=needs_udf(self._payload_capacity + HEADER_SIZE),
+        )
 
     def _with_spares(self) -> str:
         return f" besides {self.spares} spare(s)" if self.spares else ""
@@ -252,9 +317,7 @@ class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
     def _finish(self) -> None:
         if not self._parts:
             self._start_volume()  # an empty archive still makes one volume
-        assert self._current is not None
-        self._current.close()
-        self._current = None
+        self._close_volume()
         count = len(self._parts)
         finals = output_paths(self.base, count + self.spares, iso=self.iso)
         if not self._overwrite:
@@ -269,13 +332,19 @@ class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
             raise UsageError("an empty archive has nothing for spare volumes to protect")
         copy = self._salvage_copy()
         offset = 0
-        for number, (part, length) in enumerate(zip(self._parts, self._lengths, strict=True), 1):
+        parts = zip(self._parts, self._lengths, self._fronts, strict=True)
+        for number, (part, length, front) in enumerate(parts, 1):
             header = self._header(number, count, offset, length, stripe, copy)
             with (staging.path / part).open("r+b") as fp:
+                fp.seek(front)
                 fp.write(header.pack())
-                self._append_copy(fp, header)
-                fp.flush()
-                os.fsync(fp.fileno())
+                self._append_copy(fp, header, front)
+                if self.redundancy is None:
+                    fp.flush()
+                    os.fsync(fp.fileno())
+                # Otherwise protect_file syncs the disc file (this very file, or
+                # the image copied from it, when this one is deleted): syncing
+                # here as well only made pack wait for the disk twice.
             offset += length
         # Spares are computed from the data volume files, so before those become
         # images (which removes them); peak disk use: the set's volume files
@@ -358,6 +427,8 @@ class VolumeSetWriter(SalvageCopies, Finishing, io.RawIOBase):
             iso=self.iso,
             redundancy=self.redundancy,
             phases=self.phases,
+            offset=self._fronts[number - 1] if number <= count else 0,
+            sums=self._staged_sums[number - 1] if number <= count else None,
         )
         size = (staging.path / disc).stat().st_size
         if self.disc_capacity is not None and size > self.disc_capacity:
