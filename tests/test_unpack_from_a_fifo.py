@@ -36,3 +36,27 @@ def test_unpack_reads_an_archive_from_a_named_pipe(
         feeder.join(timeout=10)
     assert result.code == 0, result.stderr
     assert (tmp_path / "out" / "export" / "rows.csv").read_bytes() == b"id,value\n1,2\n"
+
+
+def test_telling_a_volume_never_opens_a_named_pipe(tmp_path: Path) -> None:
+    """Opening a FIFO, even without blocking, releases a writer waiting in open():
+    it would write into a pipe closed under it, and the real read that follows
+    would wait forever (a race that made the test above hang under load)."""
+    from securemedia.media.volume_set import is_volume_or_image
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    opened = threading.Event()
+
+    def writer() -> None:
+        with fifo.open("wb"):
+            opened.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert not is_volume_or_image(fifo)
+        assert not opened.wait(0.5), "the probe opened the pipe"
+    finally:
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        thread.join(timeout=10)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import stat
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -93,6 +95,12 @@ def is_volume_or_image(path: Path) -> bool:
     system area), so only such a file is searched, even when "CD001" is lost.
     """
     try:
+        # A named pipe is never opened here, not even without blocking: its writer
+        # would take our open for the reader it waits for, write into a pipe we
+        # close, and the real read that follows would wait forever. (A pipe
+        # swapped in after this check is refused by open_disc_file.)
+        if not _may_be_disc(os.stat(path).st_mode):
+            return False
         with open_disc_file(path) as fp:
             probe = fp.read(_PROBE)
             if looks_like_header(probe):
@@ -102,6 +110,10 @@ def is_volume_or_image(path: Path) -> bool:
             return locate_volume(fp) is not None
     except (OSError, UsageError):  # not a file: a pipe holds one archive, if anything
         return False
+
+
+def _may_be_disc(mode: int) -> bool:
+    return stat.S_ISREG(mode) or stat.S_ISBLK(mode)
 
 
 def wants_volume_set(inputs: tuple[str, ...]) -> bool:
