@@ -50,8 +50,12 @@ def temporary_server() -> Iterator[str]:
         initdb = [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
         initdb += ["-E", "UTF8", "--no-locale", "--no-sync"]
         subprocess.run(_as_server_user(initdb), check=True, capture_output=True)
-        # Durability is not what is tested: no fsync, no full-page writes.
+        # Durability is not what is tested: no fsync, no full-page writes. Two
+        # COPYs of one table must give the rows in one order: a synchronised scan
+        # of a table over a quarter of shared_buffers starts where another scan
+        # last was, so the test's own COPY could rotate the rows.
         options = f"-k {home} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
+        options += " -c synchronize_seqscans=off"
         ctl = [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w"]
         subprocess.run(
             _as_server_user([*ctl, "-o", options, "start"]), check=True, capture_output=True
