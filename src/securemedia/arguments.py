@@ -98,7 +98,7 @@ def signer_argument(signer: object) -> None:
     kind = type(signer)
     missing = object()
     public = inspect.getattr_static(signer, "public", missing)
-    if not (callable(getattr(kind, "sign", None)) and public is not missing):
+    if not (callable(inspect.getattr_static(signer, "sign", None)) and public is not missing):
         what = " (a path?)" if _looks_like_a_path(signer) else ""
         raise TypeError(
             f"signer must be a securemedia SecretKey or another Signer (a token key), not a "
