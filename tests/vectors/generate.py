@@ -527,6 +527,7 @@ def build_all() -> list[Vector]:
     _part("gen_freeze_stream").build(b)  # issue 10 items 2, 7, 8, 14
     _part("gen_freeze_media").build(b)  # issue 10 item 9: member names
     _part("gen_freeze_keys").build(b)  # issue 10 items 1, 10, 11
+    _part("gen_sigformat").build(b)  # signer kinds 3 and 4, Ed25519 strictness (item 12)
     return b.vectors
 
 
@@ -1628,7 +1629,7 @@ def index_failures(b: Builder) -> None:
     )
     add(
         "index_signature_block_64_bytes",
-        "a 64-byte signature block: neither 0, 129 nor 1313",
+        "a 64-byte signature block: not 0, 97, 129, 130 nor 1313",
         signature=bytes(64),
     )
     add(
@@ -1638,8 +1639,8 @@ def index_failures(b: Builder) -> None:
     )
     add(
         "index_signature_block_unknown_kind",
-        "a 129-byte signature block whose kind byte is 3: malformed",
-        signature=u8(3) + bytes(128),
+        "a 129-byte signature block whose kind byte is 5: malformed",
+        signature=u8(5) + bytes(128),
     )
     add(
         "index_signature_block_kind_length_mismatch",
