@@ -11,12 +11,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from ..recipients import Identity
 from .passphrases import _from_file, _prompt
+
+if TYPE_CHECKING:
+    from ..tokens.session import PinSource
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -59,7 +62,11 @@ def _given() -> dict[str, str]:
     return found
 
 
-def _pin_source(pin_file: str | None) -> Callable[[], bytes]:
+def _pin_source(pin_file: str | None) -> PinSource:
+    """--pin-file, else $SECUREMEDIA_PKCS11_PIN, else a prompt (the one source
+    that counts as typed by the operator, for a token's last PIN try)."""
+    from ..tokens.session import PinSource
+
     def get() -> bytes:
         if pin_file:
             return _from_file(pin_file)
@@ -67,7 +74,13 @@ def _pin_source(pin_file: str | None) -> Callable[[], bytes]:
             return os.environ[PIN_ENV].encode()
         return _prompt("Token PIN", confirm=False, hint=f"set {PIN_ENV} or use --pin-file")
 
-    return get
+    typed = not pin_file and not os.environ.get(PIN_ENV)
+    return PinSource(get, typed=typed, warn=_warn)
+
+
+def _warn(line: str) -> None:
+    # Not silenced by -q: it is said before the PIN that may lock the token.
+    click.echo(f"securemedia: warning: {line}", err=True)
 
 
 def token_identities(uri: str) -> list[Identity]:

@@ -20,12 +20,13 @@ from .uri import is_token_uri
 if TYPE_CHECKING:
     from ..arguments import PassphraseArgument
     from ..recipients import Identity
+    from .session import PinSource
 
 __all__ = ["is_token_uri", "load_token_identities"]
 
 
 def load_token_identities(
-    uri: str, *, module: str | None = None, pin: PassphraseArgument = None
+    uri: str, *, module: str | None = None, pin: PassphraseArgument | PinSource = None
 ) -> list[Identity]:
     """Identities for the private keys a ``pkcs11:`` URI names (see
     :func:`securemedia.tokens.identities.load`)."""

@@ -22,8 +22,7 @@ from ..atomic import atomic_output
 from ..errors import OperationalError, UsageError
 from .certificate import pem, self_signed
 from .generate import TokenKeyKind, generate_key_pair
-from .identities import pin_source
-from .session import require_pkcs11, token_session
+from .session import PinSource, pin_source, require_pkcs11, token_session
 from .uri import parse
 
 ENCRYPTION_KINDS = (TokenKeyKind.RSA3072, TokenKeyKind.P256, TokenKeyKind.P384)
@@ -49,7 +48,7 @@ def make_token_key(
     certificate_file: Path,
     *,
     module: str | None = None,
-    pin: PassphraseArgument = None,
+    pin: PassphraseArgument | PinSource = None,
     force: bool = False,
 ) -> TokenKey:
     """Generate an encryption key pair on the token under the URI's ``object``
