@@ -47,6 +47,9 @@ _EXPORTS = {
     "load_signing_key": "keyring",
     "PublicKey": "keys",
     "SecretKey": "keys",
+    "Signer": "signing_keys",
+    "SignerKey": "signing_keys",
+    "SigningPublicKey": "signing_keys",
     "PassphraseIdentity": "recipients.passphrase",
     "PassphraseRecipient": "recipients.passphrase",
 }
@@ -68,6 +71,9 @@ __all__ = [
     "SecretKey",
     "SecureMediaError",
     "SignatureError",
+    "Signer",
+    "SignerKey",
+    "SigningPublicKey",
     "UsageError",
     "check_new_passphrase",
     "create_archive",
@@ -115,3 +121,4 @@ if TYPE_CHECKING:
     from .keys import PublicKey, SecretKey
     from .passphrase_strength import check_new_passphrase
     from .recipients.passphrase import PassphraseIdentity, PassphraseRecipient
+    from .signing_keys import Signer, SignerKey, SigningPublicKey

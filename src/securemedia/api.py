@@ -27,9 +27,9 @@ from .arguments import (
 )
 from .atomic import atomic_output
 from .errors import OperationalError, UsageError
-from .keys import PublicKey, SecretKey
 from .progress import Progress
 from .recipients import Identity, Recipient
+from .signing_keys import Signer, SignerKey
 
 
 @contextlib.contextmanager
@@ -37,7 +37,7 @@ def create_archive(
     path: Path | str,
     recipients: Sequence[Recipient],
     *,
-    signer: SecretKey | None = None,
+    signer: Signer | None = None,
     compression: Compression | None = None,
     force: bool = False,
     progress: Progress | None = None,
@@ -45,8 +45,9 @@ def create_archive(
     """An :class:`ArchiveWriter` on a new file that appears at ``path`` only once
     the archive is complete; on an exception nothing is left there.
 
-    ``signer`` is a key pair (:func:`securemedia.load_signing_key`): readers see
-    its fingerprint, the one ``keygen`` printed."""
+    ``signer`` is a :class:`~securemedia.Signer`: a key pair
+    (:func:`securemedia.load_signing_key`), whose fingerprint readers see (the one
+    ``keygen`` printed), or a key that only signs (a token key)."""
     with (
         atomic_output(Path(path), force=force) as sink,
         ArchiveWriter(
@@ -61,7 +62,7 @@ def open_archive(
     path: Path | str,
     identities: Sequence[Identity],
     *,
-    require_signer: Sequence[PublicKey] | None = None,
+    require_signer: Sequence[SignerKey] | None = None,
 ) -> Iterator[ArchiveReader]:
     """An :class:`ArchiveReader` on an archive file (header, MAC, index and
     signature already checked); the file is closed when the block ends.
@@ -85,7 +86,7 @@ def pack(
     output: Path | str,
     recipients: Sequence[Recipient],
     *,
-    signer: SecretKey | None = None,
+    signer: Signer | None = None,
     compression: Compression | None = None,
     force: bool = False,
     progress: Progress | None = None,
@@ -122,7 +123,7 @@ def unpack(
     identities: Sequence[Identity],
     *,
     members: Sequence[str] | None = None,
-    require_signer: Sequence[PublicKey] | None = None,
+    require_signer: Sequence[SignerKey] | None = None,
     force: bool = False,
     progress: Progress | None = None,
 ) -> ExtractResult:

@@ -22,7 +22,8 @@ from .errors import UsageError
 from .recipients import Identity, Recipient
 
 if TYPE_CHECKING:  # keys imports this module (via recipients.passphrase): not at run time
-    from .keys import PassphraseSource, PublicKey
+    from .keys import PassphraseSource
+    from .signing_keys import SignerKey
 
 Passphrase = bytes | str
 PassphraseArgument = Passphrase | Callable[[], Passphrase] | None
@@ -84,25 +85,31 @@ def identities_argument(identities: object) -> list[Identity]:
 
 
 def signer_argument(signer: object) -> None:
-    """Refuse a signer that is not a securemedia key pair (checked before any work:
-    the signature is made last, after the whole archive was written). The
-    signature carries the pair's whole public key (signature.py), so a bare
-    Ed25519 key cannot sign."""
-    from .keys import SecretKey
+    """Refuse a signer that is not a :class:`~securemedia.signing_keys.Signer`
+    (checked before any work: the signature is made last, after the whole archive
+    was written). A SecretKey (a key pair) is one, and so is a token key; a bare
+    pyca key is not: a signature names its signer by a securemedia public key.
 
-    if signer is not None and not isinstance(signer, SecretKey):
+    Looked up on the type, not the object: ``public`` may be a property that asks
+    a token for its key, which a check must not do."""
+    if signer is None:
+        return
+    kind = type(signer)
+    if not (callable(getattr(kind, "sign", None)) and hasattr(kind, "public")):
         what = " (a path?)" if _looks_like_a_path(signer) else ""
         raise TypeError(
-            f"signer must be a securemedia SecretKey, not a {type(signer).__name__}"
-            f"{what}: load it from its key file first (securemedia.load_signing_key(path))"
+            f"signer must be a securemedia SecretKey or another Signer (a token key), not a "
+            f"{kind.__name__}{what}: load it first (securemedia.load_signing_key(path))"
         )
 
 
-def require_signer_argument(require_signer: object) -> list[PublicKey] | None:
-    """``require_signer`` as a list of :class:`~securemedia.keys.PublicKey` (None
-    or empty: no signer required), or a clear TypeError: a path or key line where
-    loaded keys are expected, or a key of another kind."""
+def require_signer_argument(require_signer: object) -> list[SignerKey] | None:
+    """``require_signer`` as a list of signer keys (:class:`~securemedia.keys.PublicKey`
+    or :class:`~securemedia.signing_keys.SigningPublicKey`; None or empty: no signer
+    required), or a clear TypeError: a path or key line where loaded keys are
+    expected, or a key of another kind."""
     from .keys import PublicKey
+    from .signing_keys import SigningPublicKey
 
     if require_signer is None:
         return None
@@ -114,12 +121,12 @@ def require_signer_argument(require_signer: object) -> list[PublicKey] | None:
                 f"require_signer[{i}] is a {type(item).__name__} (a path or a key line?): "
                 f"use {loader}"
             )
-    found = [item for item in items if isinstance(item, PublicKey)]
+    found = [item for item in items if isinstance(item, PublicKey | SigningPublicKey)]
     if len(found) < len(items):
-        wrong = next(item for item in items if not isinstance(item, PublicKey))
-        # Before this took raw Ed25519 keys; a signer is now the whole key pair.
+        wrong = next(i for i in items if not isinstance(i, PublicKey | SigningPublicKey))
+        # Before this took raw Ed25519 keys; a signer is now a securemedia public key.
         raise TypeError(
-            "require_signer takes securemedia PublicKey objects "
+            "require_signer takes securemedia PublicKey or SigningPublicKey objects "
             f"(securemedia.load_signers(spec)), not {type(wrong).__name__}"
         )
     return found or None

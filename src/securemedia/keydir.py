@@ -28,12 +28,12 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from .errors import SecureMediaError, UsageError
-from .keys import PublicKey
+from .signing_keys import SignerKey
 
 MAX_KEY_DIR_FILES = 1000
 """Public key files read from the key directory at most: a lookup stays quick."""
 
-KeyLoader = Callable[[str], list[PublicKey]]
+KeyLoader = Callable[[str], list[SignerKey]]
 
 
 def key_directory() -> Path:
@@ -104,7 +104,7 @@ def _check_trusted(directory: Path, info: os.stat_result) -> None:
             )
 
 
-def find_by_fingerprint(fingerprint: str, load: KeyLoader, extra: Sequence[str] = ()) -> PublicKey:
+def find_by_fingerprint(fingerprint: str, load: KeyLoader, extra: Sequence[str] = ()) -> SignerKey:
     """The one public key at hand whose fingerprint is ``fingerprint`` (printed form).
 
     ``load`` reads one spec (a key line or a public key file) into keys; files in
@@ -112,9 +112,9 @@ def find_by_fingerprint(fingerprint: str, load: KeyLoader, extra: Sequence[str] 
     is reported by ``load`` as it would be anywhere else.
     """
     directory = key_directory()
-    matches: dict[bytes, tuple[PublicKey, str]] = {}
+    matches: dict[bytes, tuple[SignerKey, str]] = {}
 
-    def consider(keys: Iterable[PublicKey], where: str) -> None:
+    def consider(keys: Iterable[SignerKey], where: str) -> None:
         for key in keys:
             if key.fingerprint == fingerprint:
                 matches.setdefault(key.to_blob(), (key, where))

@@ -7,7 +7,8 @@ identities, signing keys and required signers.
 * an identity is a securemedia key file, or a PEM RSA/EC private key;
 * a signing key is a securemedia key file (the whole pair signs: see
   :mod:`.signature`);
-* a required signer is a public key line, a file of them, or a fingerprint.
+* a required signer is a public key line (a key pair's, or a signing key's:
+  ``smpub1-sign-...``, :mod:`.signing_keys`), a file of them, or a fingerprint.
 
 Every "wrong kind of file" message says what was given and what is needed,
 without naming a command-line option: the library is also used from scripts.
@@ -25,6 +26,7 @@ from .errors import KeyFileError, OperationalError, UsageError, os_error
 from .keydir import find_by_fingerprint
 from .keys import SECRET_KEY_MARKS, PassphraseSource, PublicKey, SecretKey, parse_fingerprint
 from .recipients import Identity, Recipient
+from .signing_keys import SignerKey, SigningPublicKey, signer_key_from_line
 from .tokens.uri import is_token_uri
 
 MAX_KEY_FILE = 1 << 20
@@ -59,7 +61,7 @@ def _read(spec: str, what: str) -> bytes:
     return data
 
 
-def _public_lines(data: bytes, source: str) -> list[PublicKey]:
+def _public_lines(data: bytes, source: str) -> list[SignerKey]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -80,10 +82,10 @@ def _public_lines(data: bytes, source: str) -> list[PublicKey]:
         raise KeyFileError(
             f"{source} is an X.509 certificate, where a securemedia public key is needed"
         )
-    keys = []
+    keys: list[SignerKey] = []
     for line in lines:
         try:
-            keys.append(PublicKey.from_line(line))
+            keys.append(signer_key_from_line(line))
         except UsageError as exc:
             raise KeyFileError(f"{source}: {exc}") from None
     return keys
@@ -98,33 +100,50 @@ def _looks_like_private_key(data: bytes) -> bool:
     return b"-----BEGIN" in data and b"PRIVATE KEY-----" in data
 
 
-def _public_file(spec: str) -> list[PublicKey]:
+def _public_file(spec: str) -> list[SignerKey]:
     return _public_lines(_read(spec, "public key file (and not a public key line)"), spec)
 
 
-def _one_spec(spec: str, extra: Sequence[str]) -> list[PublicKey] | None:
+def _one_spec(spec: str, extra: Sequence[str]) -> list[SignerKey] | None:
     """A key line or a fingerprint; None if ``spec`` names a file."""
     if spec.startswith("smpub1-"):
-        return [PublicKey.from_line(spec)]
+        return [signer_key_from_line(spec)]
     fingerprint = parse_fingerprint(spec)
     # A fingerprint is public (it is read over the phone): a file named after it,
     # planted in a shared working directory, must not stand in for the key. A
     # file so named is given as ./NAME, which no fingerprint looks like.
     if fingerprint is not None:
         others = [e for e in extra if e != spec and parse_fingerprint(e) is None]
-        return [find_by_fingerprint(fingerprint, load_public_keys, others)]
+        return [find_by_fingerprint(fingerprint, _any_public_keys, others)]
     return None
 
 
+def _any_public_keys(spec: str, *, extra: Sequence[str] = ()) -> list[SignerKey]:
+    found = _one_spec(spec, extra)
+    return found if found is not None else _public_file(spec)
+
+
+def _key_pairs(keys: list[SignerKey], spec: str) -> list[PublicKey]:
+    """``keys`` if they are all key pairs; a signing key cannot be a recipient."""
+    for key in keys:
+        if isinstance(key, SigningPublicKey):
+            name = "the key line" if spec.startswith("smpub1-") else spec
+            raise KeyFileError(
+                f"{name} is a signing key ({key.description}): it checks signatures "
+                "and cannot receive archives"
+            )
+    return [key for key in keys if isinstance(key, PublicKey)]
+
+
 def load_public_keys(spec: str, *, extra: Sequence[str] = ()) -> list[PublicKey]:
-    """Public keys from a key line, a file of key lines, or a fingerprint.
+    """Key pairs' public keys from a key line, a file of key lines, or a fingerprint.
 
     A fingerprint (``FZY7-...``, dashes optional, any case) is looked up among
     the keys at hand: the key directory and ``extra`` (other public key lines
-    or files given alongside), see :mod:`securemedia.keydir`.
+    or files given alongside), see :mod:`securemedia.keydir`. A signing key
+    (``smpub1-sign-...``) is refused: it cannot receive archives.
     """
-    found = _one_spec(spec, extra)
-    return found if found is not None else _public_file(spec)
+    return _key_pairs(_any_public_keys(spec, extra=extra), spec)
 
 
 def load_recipients(spec: str, *, extra: Sequence[str] = ()) -> list[Recipient]:
@@ -132,7 +151,7 @@ def load_recipients(spec: str, *, extra: Sequence[str] = ()) -> list[Recipient]:
     hand (as :func:`load_public_keys`), or an X.509 certificate (PEM or DER)."""
     found = _one_spec(spec, extra)
     if found is not None:
-        return [key.recipient() for key in found]
+        return [key.recipient() for key in _key_pairs(found, spec)]
     data = _read(spec, "public key or certificate file (and not a public key line)")
     if _looks_like_certificate(data):
         from .recipients import x509  # only now: the X.509 machinery is slow to import
@@ -143,7 +162,7 @@ def load_recipients(spec: str, *, extra: Sequence[str] = ()) -> list[Recipient]:
             f"{spec} is a private key, where a public key or certificate is needed: "
             "give the certificate instead"
         )
-    return [key.recipient() for key in _public_lines(data, spec)]
+    return [key.recipient() for key in _key_pairs(_public_lines(data, spec), spec)]
 
 
 def load_secret_key(path: str, passphrase: PassphraseArgument = None) -> SecretKey:
@@ -208,10 +227,11 @@ def load_signing_key(path: str, passphrase: PassphraseArgument = None) -> Secret
     return _secret_key(data, path, passphrase_source(passphrase))
 
 
-def load_signers(spec: str, *, extra: Sequence[str] = ()) -> list[PublicKey]:
-    """Acceptable signers, for ``require_signer=``: a public key line, a file of
-    them, or a fingerprint of a key at hand (as :func:`load_public_keys`).
+def load_signers(spec: str, *, extra: Sequence[str] = ()) -> list[SignerKey]:
+    """Acceptable signers, for ``require_signer=``: a public key line (a key pair's
+    or a signing key's), a file of them, or a fingerprint of a key at hand (as
+    :func:`load_public_keys`).
 
-    The whole public key is compared (its encryption and signing keys), so a
-    signer is the key pair whose fingerprint ``keygen`` printed."""
-    return load_public_keys(spec, extra=extra)
+    The whole public key is compared (a key pair's encryption and signing keys),
+    so a signer is the key whose fingerprint ``keygen`` printed."""
+    return _any_public_keys(spec, extra=extra)

@@ -28,11 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives.asymmetric import ed25519, mlkem, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hpke import MLKEM768X25519PrivateKey, MLKEM768X25519PublicKey
 
+from . import ed25519_rules
 from .atomic import StagingDirectory
 from .errors import (
     FormatError,
@@ -80,6 +81,24 @@ def _b64d(text: str) -> bytes:
 
 def _checksum(prefix: str, body: bytes) -> bytes:
     return hashlib.sha256(prefix.encode() + body).digest()[:4]
+
+
+def fingerprint_of_line(line: str) -> str:
+    """The fingerprint of a public key line (FORMAT.md section 12): every kind of
+    public key line, key pair or signing key, has it computed the same way."""
+    digest = hashlib.sha256(b"securemedia/v1 fingerprint\x00" + line.encode()).digest()
+    return _grouped(base64.b32encode(digest).decode()[:_FINGERPRINT_CHARS])
+
+
+def verify_ed25519(key: bytes, signature: bytes, message: bytes) -> None:
+    """Ed25519 by FORMAT.md section 9's rule (:mod:`.ed25519_rules`): ValueError for
+    a key that cannot sign, InvalidSignature for a signature that does not verify."""
+    problem = ed25519_rules.key_problem(key)
+    if problem is not None:
+        raise ValueError(problem)
+    if not ed25519_rules.canonical_signature(signature):
+        raise InvalidSignature
+    ed25519.Ed25519PublicKey.from_public_bytes(key).verify(signature, message)
 
 
 @dataclass(frozen=True)
@@ -141,10 +160,13 @@ class PublicKey:
     @property
     def fingerprint(self) -> str:
         """20 base32 characters in groups of four, short enough to read on the phone."""
-        digest = hashlib.sha256(
-            b"securemedia/v1 fingerprint\x00" + self.to_line().encode()
-        ).digest()
-        return _grouped(base64.b32encode(digest).decode()[:_FINGERPRINT_CHARS])
+        return fingerprint_of_line(self.to_line())
+
+    @property
+    def description(self) -> str:
+        """How a signer or recipient is named to a user: the fingerprint alone, as
+        ``keygen`` printed it (a key pair is the common case)."""
+        return self.fingerprint
 
     def recipient(self) -> HPKERecipient:
         description = (
@@ -168,6 +190,11 @@ class PublicKey:
     def verify_key(self) -> ed25519.Ed25519PublicKey:
         """The pair's Ed25519 public key; ValueError if its bytes are not one."""
         return ed25519.Ed25519PublicKey.from_public_bytes(self.signing)
+
+    def verify(self, signature: bytes, message: bytes) -> None:
+        """Check an Ed25519 signature by this pair (FORMAT.md section 9's rule: S < L,
+        no small-order or non-canonical key): InvalidSignature or ValueError if not."""
+        verify_ed25519(self.signing, signature, message)
 
 
 @dataclass(frozen=True)
@@ -214,6 +241,11 @@ class SecretKey:
 
     def signing_key(self) -> ed25519.Ed25519PrivateKey:
         return ed25519.Ed25519PrivateKey.from_private_bytes(self.signing)
+
+    def sign(self, message: bytes) -> bytes:
+        """The pair's Ed25519 signature (64 bytes) over ``message``: a SecretKey is a
+        :class:`~securemedia.signing_keys.Signer`."""
+        return self.signing_key().sign(message)
 
     def _blob(self) -> bytes:
         return bytes([_KIND_BYTE[self.kind]]) + self.encryption + self.signing

@@ -7,14 +7,20 @@ the header MAC), the index (which holds the BLAKE3 digest of every member) and
 the signer's whole public key:
 
     message = "securemedia/v1 signature" 0x00 || SHA-256(header) || SHA-256(index)
-              || SHA-256(kind || encryption public || ed25519 public)
-    block   = kind || encryption public || ed25519 public (32) || signature (64)
+              || SHA-256(signer)
+    block   = signer || signature (64)
+    signer  = 1 || ML-KEM-768+X25519 public || ed25519 public     key pair, pq
+            | 2 || x25519 public || ed25519 public                key pair, classic
+            | 3 || ed25519 public (32)                            Ed25519 alone
+            | 4 || P-256 point, SEC1 uncompressed (65)            ECDSA P-256 alone
 
-The block carries the whole key pair's public half, not only its Ed25519 key,
-so a reader can show the one fingerprint that ``keygen`` showed (which covers
-the encryption key too); binding that key into the message stops anyone who
-can decrypt from grafting another encryption key onto a valid signature to
-show another fingerprint.
+A key pair's block carries its whole public half, not only its Ed25519 key, so
+a reader can show the one fingerprint that ``keygen`` showed (which covers the
+encryption key too); binding that key into the message stops anyone who can
+decrypt from grafting another encryption key onto a valid signature to show
+another fingerprint. Kinds 3 and 4 are keys that only sign, as a PKCS#11 token
+holds them (:mod:`.signing_keys`); the kind byte is inside SHA-256(signer), so a
+signature cannot be moved from one kind to another.
 
 The signature block lives inside the encrypted payload: a finder learns nothing
 about who sent the disc; recipients learn the signer's public key.
@@ -23,22 +29,34 @@ about who sent the disc; recipients learn the signer's public key.
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidSignature
 
-from .errors import FormatError, SignatureError
-from .keys import PublicKey, SecretKey
+from .errors import FormatError, OperationalError, SignatureError
+from .keys import PublicKey
+from .signing_keys import (
+    SIGNATURE_SIZE,
+    Signer,
+    SignerKey,
+    SigningPublicKey,
+    same_signer,
+    signer_key_from_blob,
+)
 
-_SIGNATURE = 64
-BLOCK_SIZES = tuple(size + _SIGNATURE for size in PublicKey.BLOB_SIZES.values())
-"""Every valid length of a signature block (besides 0: unsigned)."""
+_SIGNATURE = SIGNATURE_SIZE
+BLOCK_SIZES = tuple(
+    sorted(
+        size + _SIGNATURE
+        for size in (*PublicKey.BLOB_SIZES.values(), *SigningPublicKey.BLOB_SIZES.values())
+    )
+)
+"""Every valid length of a signature block (besides 0: unsigned): 97, 129, 130, 1313."""
 MAX_BLOCK_SIZE = max(BLOCK_SIZES)
 _DOMAIN = b"securemedia/v1 signature\x00"
 
 
-def _message(header_raw: bytes, index_digest: bytes, public: PublicKey) -> bytes:
+def _message(header_raw: bytes, index_digest: bytes, public: SignerKey) -> bytes:
     return (
         _DOMAIN
         + hashlib.sha256(header_raw).digest()
@@ -47,24 +65,40 @@ def _message(header_raw: bytes, index_digest: bytes, public: PublicKey) -> bytes
     )
 
 
-def sign(key: SecretKey, header_raw: bytes, index: bytes) -> bytes:
+def sign(signer: Signer, header_raw: bytes, index: bytes) -> bytes:
     """The signature block: the signer's public key blob, then the signature (64)."""
-    return sign_digest(key, header_raw, hashlib.sha256(index).digest())
+    return sign_digest(signer, header_raw, hashlib.sha256(index).digest())
 
 
-def sign_digest(key: SecretKey, header_raw: bytes, index_digest: bytes) -> bytes:
+def sign_digest(signer: Signer, header_raw: bytes, index_digest: bytes) -> bytes:
     """:func:`sign` given SHA-256(index) rather than the index: the writer hashes
-    the index piece by piece as it streams it, never holding it whole."""
-    public = key.public
-    return public.to_blob() + key.signing_key().sign(_message(header_raw, index_digest, public))
+    the index piece by piece as it streams it, never holding it whole.
+
+    The signature is checked under the signer's public key before it is used: a
+    token that signed with another key than the one it reported, or returned
+    something else than 64 bytes, must not produce an archive that every reader
+    refuses (OperationalError, before the block is written)."""
+    public = signer.public
+    message = _message(header_raw, index_digest, public)
+    signed = signer.sign(message)
+    try:
+        if len(signed) != _SIGNATURE:
+            raise InvalidSignature
+        public.verify(signed, message)
+    except (InvalidSignature, ValueError):
+        raise OperationalError(
+            f"the signature made by {public.description} does not verify under that key: "
+            "nothing was signed"
+        ) from None
+    return public.to_blob() + signed
 
 
 def verify(
     block: bytes,
     header_raw: bytes,
     index: bytes,
-    required: Sequence[PublicKey] | None,
-) -> PublicKey | None:
+    required: Sequence[SignerKey] | None,
+) -> SignerKey | None:
     """Check a signature block; return the signer's public key (or None if unsigned).
 
     ``required`` lists acceptable signers; when given, an unsigned archive or
@@ -77,8 +111,8 @@ def verify_digest(
     block: bytes,
     header_raw: bytes,
     index_digest: bytes,
-    required: Sequence[PublicKey] | None,
-) -> PublicKey | None:
+    required: Sequence[SignerKey] | None,
+) -> SignerKey | None:
     """:func:`verify` given SHA-256(index) rather than the index: a reader hashes
     a large index piece by piece and checks the signature before parsing it."""
     if not block:
@@ -90,27 +124,29 @@ def verify_digest(
     if len(block) not in BLOCK_SIZES:
         raise FormatError("archive signature block is malformed")
     try:
-        public = PublicKey.from_blob(block[:-_SIGNATURE])
+        # Kind, length, and the key itself (a P-256 point on the curve, an Ed25519
+        # key neither of small order nor non-canonical): all before any signature math.
+        public = signer_key_from_blob(block[:-_SIGNATURE])
     except ValueError:
         raise FormatError("archive signature block is malformed") from None
     try:
-        public.verify_key().verify(block[-_SIGNATURE:], _message(header_raw, index_digest, public))
+        public.verify(block[-_SIGNATURE:], _message(header_raw, index_digest, public))
     except (InvalidSignature, ValueError):
         raise SignatureError(
             "archive signature does not verify: altered after it was signed"
         ) from None
     if required and not any(same_key(public, r) for r in required):
         raise SignatureError(
-            f"archive is signed by {public.fingerprint}, not by the required signer "
+            f"archive is signed by {public.description}, not by the required signer "
             f"({_names(required)})"
         )
     return public
 
 
-def same_key(a: PublicKey, b: PublicKey) -> bool:
-    """True if ``a`` and ``b`` are the same key pair (kind, encryption and signing keys)."""
-    return hmac.compare_digest(a.to_blob(), b.to_blob())
+def same_key(a: SignerKey, b: SignerKey) -> bool:
+    """True if ``a`` and ``b`` are the same signer (kind and every public key byte)."""
+    return same_signer(a, b)
 
 
-def _names(keys: Sequence[PublicKey]) -> str:
-    return ", ".join(dict.fromkeys(k.fingerprint for k in keys))
+def _names(keys: Sequence[SignerKey]) -> str:
+    return ", ".join(dict.fromkeys(k.description for k in keys))

@@ -24,10 +24,10 @@ from ..arguments import identities_argument, require_signer_argument
 from ..envelope import open_header
 from ..errors import FormatError, IntegrityError, NoIdentityError, UsageError, WrongSecretKindError
 from ..header import Header, StanzaType, read_header
-from ..keys import PublicKey
 from ..progress import Progress, counted
 from ..recipients import Identity
 from ..recipients.passphrase import PassphraseIdentity
+from ..signing_keys import SignerKey
 from ..stream import CHUNK_SIZE, SequentialSource, StreamReader, chunk_count
 from .index import FILE, Member, check_member_meta
 from .index_stream import iter_index
@@ -99,7 +99,7 @@ class ArchiveReader:
         source: BinaryIO,
         identities: Sequence[Identity],
         *,
-        require_signer: Sequence[PublicKey] | None = None,
+        require_signer: Sequence[SignerKey] | None = None,
         header: Header | None = None,
     ) -> None:
         identities = identities_argument(identities)  # a path here is a TypeError, early
@@ -124,7 +124,7 @@ class ArchiveReader:
         size = source.seek(0, io.SEEK_END) - start
         source.seek(start)
         self._stream = StreamReader(key, source, start=start, size=size)
-        self.signer: PublicKey | None = None  # the whole public key: see signature.py
+        self.signer: SignerKey | None = None  # the whole public key: see signature.py
         self.member_count = 0
         self.total_size = 0
         self._members: list[Member] | None = None

@@ -20,9 +20,9 @@ from ..envelope import FileKeyIdentity, seal_header_for_writer
 from ..errors import FormatError, InputError
 from ..finishing import Finishing
 from ..header import Header
-from ..keys import SecretKey
 from ..progress import Progress
 from ..recipients import Recipient
+from ..signing_keys import Signer
 from ..stream import CHUNK_SIZE, CIPHER_CHUNK_SIZE, StreamWriter
 from .compression import Compression
 from .index import (
@@ -61,6 +61,7 @@ class ArchiveSummary:
     archive_bytes: int = 0
     signed: bool = False
     signer: str | None = None  # the signer's fingerprint
+    signer_kind: str | None = None  # "pq", "x25519" (key pairs), "ed25519", "p256"
     recipients: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     # The index entries, as written (set when the archive is finished).
@@ -81,6 +82,7 @@ class ArchiveSummary:
             "input_bytes": self.input_bytes,
             "signed": self.signed,
             "signer": self.signer,
+            "signer_kind": self.signer_kind,
             "recipients": self.recipients,
             "elapsed_seconds": round(self.elapsed, 3),
             "members": [
@@ -104,7 +106,7 @@ class ArchiveWriter(Finishing):
         sink: BinaryIO,
         recipients: Sequence[Recipient],
         *,
-        signer: SecretKey | None = None,
+        signer: Signer | None = None,
         compression: Compression | None = None,
         progress: Progress | None = None,
         _file_key: bytes | None = None,
@@ -202,7 +204,9 @@ class ArchiveWriter(Finishing):
         self._closed = True
         self.summary._entries = self._entries
         self.summary.signed = bool(block)
-        self.summary.signer = self._signer.public.fingerprint if self._signer else None
+        if self._signer:
+            public = self._signer.public
+            self.summary.signer, self.summary.signer_kind = public.fingerprint, public.kind
         self.summary.archive_bytes = len(self.header.raw) + self._stream.ciphertext_bytes
         return self.summary
 

@@ -103,6 +103,7 @@ def list_zip(path: Path, use_passphrase: bool, passphrase_file: str | None, as_j
                 "archive": str(path),
                 "format": "zip",
                 "signer": None,
+                "signer_kind": None,
                 "members": [m.to_json() for m in members],
             }
         )
@@ -140,6 +141,7 @@ def verify_zip(
             **facts.to_json(),
             "authenticated": keyed,
             "signer": None,
+            "signer_kind": None,
             "checked": WITH_PASSPHRASE_CHECKED if keyed else KEYLESS_CHECKED,
             "not_checked": [] if keyed else KEYLESS_NOT_CHECKED,
         }

@@ -12,7 +12,7 @@ import click
 
 from ..errors import NotAnArchiveError, OperationalError, UsageError, WrongSecretKindError
 from ..keyring import load_identities, load_signers
-from ..keys import PublicKey
+from ..signing_keys import SignerKey, describe_signer
 
 if TYPE_CHECKING:
     from ..archive.reader import ArchiveReader
@@ -87,20 +87,33 @@ NOT_SIGNED = (
 )
 
 
-def signer_line(signer: PublicKey | None) -> str:
-    """What the reading commands say about who made the archive."""
-    return f"signed by {signer.fingerprint}" if signer else NOT_SIGNED
+def signer_line(signer: SignerKey | None) -> str:
+    """What the reading commands say about who made the archive: a key pair by its
+    fingerprint, a signing key with its kind (``Ed25519 signing key FP``)."""
+    return f"signed by {signer.description}" if signer else NOT_SIGNED
+
+
+def signer_json(signer: SignerKey | None) -> dict[str, str | None]:
+    """The ``signer`` (fingerprint) and ``signer_kind`` ("pq", "x25519", "ed25519",
+    "p256") of a --json document; both None if the archive is not signed."""
+    if signer is None:
+        return {"signer": None, "signer_kind": None}
+    return {"signer": signer.fingerprint, "signer_kind": signer.kind}
 
 
 def recipients_said(summary: ArchiveSummary) -> str:
     """What ``pack`` says it encrypted to and who signed: the fingerprints and
     certificate subjects the receiving office can check (one line, as the
     summary is one line)."""
-    signed = f"signed by {summary.signer}" if summary.signer else "not signed"
+    signed = (
+        f"signed by {describe_signer(summary.signer_kind or '', summary.signer)}"
+        if summary.signer
+        else "not signed"
+    )
     return f"for {'; '.join(summary.recipients)}; {signed}"
 
 
-def load_required_signers(specs: tuple[str, ...]) -> list[PublicKey]:
+def load_required_signers(specs: tuple[str, ...]) -> list[SignerKey]:
     """--require-signer's keys; a fingerprint is also looked for among the
     other public keys given with --require-signer."""
     return [key for spec in specs for key in load_signers(spec, extra=specs)]
@@ -157,7 +170,7 @@ def open_reader(
     archives: tuple[str, ...],
     options: KeyOptions,
     *,
-    require_signer: list[PublicKey] | None = None,
+    require_signer: list[SignerKey] | None = None,
 ) -> Iterator[tuple[BinaryIO, ArchiveReader]]:
     """The input (:func:`open_input`) and an :class:`ArchiveReader` on it.
 

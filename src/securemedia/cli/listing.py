@@ -17,7 +17,7 @@ from ..archive.index import Member
 from ..archive.paths import display_name
 from ..errors import UsageError
 from .damage_advice import explain_damage, media_json, media_lines
-from .inputs import key_options, open_reader, signer_line
+from .inputs import key_options, open_reader, signer_json, signer_line
 from .output import current, human_bytes, info, output_options
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
@@ -57,13 +57,12 @@ def listing(
         # The header first, then -i/-p: a wrong input is refused before a prompt.
         open_reader(archives, key_args) as (source, reader),
     ):
-        signer = reader.signer.fingerprint if reader.signer else None
         said = signer_line(reader.signer)
         if as_json:
             head = {
                 "archive": archives[0] if len(archives) == 1 else list(archives),
                 "archive_id": reader.archive_id,
-                "signer": signer,
+                **signer_json(reader.signer),
             }
             _echo_json(head, reader.iter_members(), tail=lambda: media_json(source))
             return

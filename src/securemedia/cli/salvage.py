@@ -13,16 +13,16 @@ import click
 from ..archive.reader import ArchiveReader
 from ..archive.salvage import salvage
 from ..errors import LostDataError
-from ..keys import PublicKey
 from ..recipients import Identity
-from .inputs import open_archive_file
+from ..signing_keys import SignerKey
+from .inputs import open_archive_file, signer_json
 from .output import current, emit_json, human_bytes, info
 
 
 def unpack_salvage(
     archives: tuple[str, ...],
     keys: Sequence[Identity],
-    required: Sequence[PublicKey],
+    required: Sequence[SignerKey],
     dest: str | None,
     *,
     force: bool,
@@ -54,7 +54,7 @@ def unpack_salvage(
             {
                 "archive_id": reader.archive_id,
                 "destination": str(target),
-                "signer": reader.signer.fingerprint if reader.signer else None,
+                **signer_json(reader.signer),
                 "volumes": findings,
                 "members": [m.to_json() for m in result.restored],
                 "lost": [{"path": m.path, "type": m.type, "size": m.size} for m in result.lost],
@@ -64,7 +64,7 @@ def unpack_salvage(
     else:
         for m in result.lost:
             click.echo(f"lost: {m.path}", err=True)
-        signed = f", signed by {reader.signer.fingerprint}" if reader.signer else ""
+        signed = f", signed by {reader.signer.description}" if reader.signer else ""
         info(
             f"salvaged {result.files} file(s), {human_bytes(result.bytes)}, into {target}{signed}",
             quiet=quiet,
@@ -78,7 +78,7 @@ def unpack_salvage(
 
 
 def _open_reader(
-    source: BinaryIO, keys: Sequence[Identity], required: Sequence[PublicKey]
+    source: BinaryIO, keys: Sequence[Identity], required: Sequence[SignerKey]
 ) -> ArchiveReader:
     """The archive reader, as for a normal unpack (header MAC, signed index,
     required signer); a lost header or index is said as such."""

@@ -19,6 +19,7 @@ from .inputs import (
     load_required_signers,
     open_reader,
     require_signer_option,
+    signer_json,
     signer_line,
 )
 from .output import current, emit_json, human_bytes, info, output_options
@@ -177,7 +178,7 @@ def _report(
     return {
         "archive_id": reader.archive_id,
         "destination": dest,
-        "signer": reader.signer.fingerprint if reader.signer else None,
+        **signer_json(reader.signer),
         "members": members,
         "elapsed_seconds": round(time.monotonic() - started, 3),
     }

@@ -16,7 +16,6 @@ import click
 
 from ..errors import MediaError, UsageError
 from ..header import is_archive_file
-from ..keys import PublicKey
 from ..media import recovery
 from ..media.header import FLAG_IMAGE_PROTECTED
 from ..media.healing import describe_ranges
@@ -32,8 +31,14 @@ from ..media.volume_set import (
     read_volume_info_healed,
 )
 from ..progress import Phases, no_phases
+from ..signing_keys import SignerKey
 from .damage_advice import explain_damage
-from .inputs import KEYFILE_UNLOCK_HELP, load_required_signers, require_signer_option
+from .inputs import (
+    KEYFILE_UNLOCK_HELP,
+    load_required_signers,
+    require_signer_option,
+    signer_json,
+)
 from .output import current, echo_result, emit_json, output_options
 from .tokens import token_options
 from .verify_archive import authenticate, authenticated_line, verify_plain_archive
@@ -255,7 +260,7 @@ def verify(
         }
     problems = [f"{c.name()}: {p}" for c in checked for p in c.short] + set_problems
     authenticated: bool | None = None
-    signer: PublicKey | None = None
+    signer: SignerKey | None = None
     copies: list[str] = []
     media: SetReport | None = None
     if identity is not None:
@@ -286,7 +291,7 @@ def verify(
             "volumes": [c.to_json() for c in checked],
             "set_problems": set_problems,
             "authenticated": authenticated,
-            "signer": signer.fingerprint if signer else None,
+            **signer_json(signer),
         }
         if media is not None:
             document["media"] = media.to_json()

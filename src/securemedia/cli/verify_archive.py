@@ -11,9 +11,9 @@ from typing import Any, BinaryIO
 import click
 
 from ..errors import UsageError, WrongSecretKindError
-from ..keys import PublicKey
+from ..signing_keys import SignerKey
 from .damage_advice import explain_damage
-from .inputs import signer_line
+from .inputs import signer_json, signer_line
 from .output import current, echo_result, emit_json
 
 
@@ -21,7 +21,7 @@ def verify_plain_archive(
     path: Path,
     identity: Path | None,
     key_passphrase_file: str | None,
-    required: list[PublicKey],
+    required: list[SignerKey],
     as_json: bool,
 ) -> None:
     """An archive written without --media has no sector checksums or recovery data.
@@ -37,7 +37,7 @@ def verify_plain_archive(
         header = read_header(handle)
         size = handle.seek(0, 2)
     payload_plaintext_size(size - len(header.raw))  # an impossible length is truncation
-    signer: PublicKey | None = None
+    signer: SignerKey | None = None
     if identity is not None:
         with explain_damage((str(path),)), open(path, "rb") as handle:
             signer = authenticate(handle, identity, key_passphrase_file, required)
@@ -55,7 +55,7 @@ def verify_plain_archive(
         if identity is not None:
             document |= {
                 "authenticated": True,
-                "signer": signer.fingerprint if signer else None,
+                **signer_json(signer),
                 "checked": [*checked, "every byte authenticated"],
                 "not_checked": [],
             }
@@ -77,15 +77,15 @@ def verify_plain_archive(
         )
 
 
-def authenticated_line(signer: PublicKey | None) -> str:
+def authenticated_line(signer: SignerKey | None) -> str:
     """What verify says once every byte is authenticated, worded as list and
     unpack word it (one line for the same fact everywhere)."""
     return f"archive authenticated end to end, {signer_line(signer)}"
 
 
 def authenticate(
-    stream: BinaryIO, identity: Path, key_passphrase_file: str | None, required: list[PublicKey]
-) -> PublicKey | None:
+    stream: BinaryIO, identity: Path, key_passphrase_file: str | None, required: list[SignerKey]
+) -> SignerKey | None:
     """Read and authenticate every byte of the archive; return its signer's key, if signed."""
     from ..archive.reader import ArchiveReader
     from ..keyring import load_identities
