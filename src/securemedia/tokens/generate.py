@@ -27,11 +27,19 @@ class TokenKeyKind(enum.Enum):
     P384 = "p384"
     """Encryption: HPKE P-384 stanzas, through the token's ECDH."""
     ED25519 = "ed25519"
-    """Signing (CKM_EDDSA)."""
+    """Signing archives (CKM_EDDSA)."""
+    P256_SIGN = "p256-sign"
+    """Signing archives (CKM_ECDSA over SHA-256)."""
+
+    @property
+    def signs(self) -> bool:
+        """A key that signs archives (and does nothing else)."""
+        return self in (TokenKeyKind.ED25519, TokenKeyKind.P256_SIGN)
 
 
 _CURVES = {
     TokenKeyKind.P256: "secp256r1",
+    TokenKeyKind.P256_SIGN: "secp256r1",
     TokenKeyKind.P384: "secp384r1",
     TokenKeyKind.ED25519: "1.3.101.112",  # id-Ed25519 (RFC 8410)
 }
@@ -64,7 +72,7 @@ def generate_key_pair(
         Attribute.DECRYPT: kind is TokenKeyKind.RSA3072,
         Attribute.UNWRAP: False,
         Attribute.DERIVE: kind in (TokenKeyKind.P256, TokenKeyKind.P384),
-        Attribute.SIGN: may_sign or kind is TokenKeyKind.ED25519,
+        Attribute.SIGN: may_sign or kind.signs,
     }
     public: dict[Attribute, Any] = {Attribute.TOKEN: True, Attribute.PRIVATE: False}
     try:
@@ -95,7 +103,7 @@ def generate_key_pair(
             if kind is TokenKeyKind.ED25519
             else Mechanism.EC_KEY_PAIR_GEN,
             capabilities=MechanismFlag.SIGN | MechanismFlag.VERIFY
-            if kind is TokenKeyKind.ED25519
+            if kind.signs
             else MechanismFlag.DERIVE | (MechanismFlag.SIGN if may_sign else MechanismFlag(0)),
             public_template=public,
             private_template=private,

@@ -43,7 +43,7 @@ _CURVE_PARAMS = {
 }
 
 
-def _token_failure(what: str, exc: Exception) -> OperationalError:
+def token_failure(what: str, exc: Exception) -> OperationalError:
     return OperationalError(f"{what}: the token failed ({type(exc).__name__})")
 
 
@@ -108,7 +108,7 @@ class TokenRSAIdentity(_Capped):
         ):
             return None
         except pkcs11.PKCS11Error as exc:
-            raise _token_failure(self.name, exc) from None
+            raise token_failure(self.name, exc) from None
         return result if isinstance(result, bytes) else None
 
 
@@ -146,7 +146,7 @@ class TokenECIdentity(_Capped):
                 f"{self.name}: the token cannot do ECDH (CKM_ECDH1_DERIVE) with this key"
             ) from None
         except pkcs11.PKCS11Error as exc:
-            raise _token_failure(self.name, exc) from None
+            raise token_failure(self.name, exc) from None
         try:
             return bytes(shared[Attribute.VALUE])
         finally:
@@ -193,8 +193,21 @@ def _search(uri: TokenURI) -> dict[Any, Any]:
     return attrs
 
 
+def public_object(session: pkcs11.Session, key: pkcs11.PrivateKey, name: str) -> pkcs11.PublicKey:
+    """The token's public object for ``key``: same ``CKA_ID`` (else label), exactly one."""
+    import pkcs11
+    from pkcs11 import Attribute, ObjectClass
+
+    find: dict[Any, Any] = {Attribute.CLASS: ObjectClass.PUBLIC_KEY}
+    find[Attribute.ID if key.id else Attribute.LABEL] = key.id or key.label
+    public = list(session.get_objects(find))
+    if len(public) != 1 or not isinstance(public[0], pkcs11.PublicKey):
+        raise UsageError(f"{name}: the token holds no single public key for it")
+    return public[0]
+
+
 def _identity(session: pkcs11.Session, key: pkcs11.PrivateKey, uri: TokenURI) -> Identity:
-    from pkcs11 import Attribute, KeyType, ObjectClass
+    from pkcs11 import Attribute, KeyType
 
     name = f"{uri.describe()} (key {key.label!r})" if uri.object is None else uri.describe()
     if key.key_type is KeyType.RSA:
@@ -206,23 +219,20 @@ def _identity(session: pkcs11.Session, key: pkcs11.PrivateKey, uri: TokenURI) ->
         kind = _ec_kind(bytes(key[Attribute.EC_PARAMS]))
         if kind is None:
             raise UsageError(f"{name}: only EC P-256 and P-384 keys open archives")
-        find: dict[Any, Any] = {Attribute.CLASS: ObjectClass.PUBLIC_KEY}
-        find[Attribute.ID if key.id else Attribute.LABEL] = key.id or key.label
-        public = list(session.get_objects(find))
-        if len(public) != 1:
-            raise UsageError(f"{name}: the token holds no single public key for it")
-        point = _uncompressed(bytes(public[0][Attribute.EC_POINT]), kind)
+        public = public_object(session, key, name)
+        point = _uncompressed(bytes(public[Attribute.EC_POINT]), kind)
         return TokenECIdentity(cast("DeriveMixin", key), kind, point, name)
     raise UsageError(
         f"{name}: a {key.key_type.name} key cannot open archives (RSA, EC P-256, P-384)"
     )
 
 
-def _keys(session: pkcs11.Session, uri: TokenURI) -> list[pkcs11.PrivateKey]:
+def private_keys(session: pkcs11.Session, uri: TokenURI) -> list[pkcs11.PrivateKey]:
+    """The private keys ``uri`` selects (at most MAX_KEYS), read before any other call."""
     import pkcs11
 
     if uri.type not in (None, "private"):
-        raise UsageError(f"{uri.describe()}: an identity is a private key (type=private)")
+        raise UsageError(f"{uri.describe()}: a key to use is a private key (type=private)")
     found: list[pkcs11.PrivateKey] = []
     try:  # all read before any other call: one search at a time per session
         for key in session.get_objects(_search(uri)):
@@ -231,7 +241,7 @@ def _keys(session: pkcs11.Session, uri: TokenURI) -> list[pkcs11.PrivateKey]:
             assert isinstance(key, pkcs11.PrivateKey)
             found.append(key)
     except pkcs11.PKCS11Error as exc:
-        raise _token_failure(uri.describe(), exc) from None
+        raise token_failure(uri.describe(), exc) from None
     return found
 
 
@@ -250,7 +260,7 @@ def load(
     """
     parsed = parse(uri)
     session, _ = token_session(parsed, module, pin_source(pin))
-    found = [_identity(session, key, parsed) for key in _keys(session, parsed)]
+    found = [_identity(session, key, parsed) for key in private_keys(session, parsed)]
     if not found:
         raise OperationalError(f"{parsed.describe()}: no such private key on the token")
     return found
