@@ -59,7 +59,7 @@ from .tokens import token_keygen, token_options
     default="p256",
     show_default=True,
     help="With --pkcs11: the token key's type: p256, p384 and rsa-3072 decrypt archives, "
-    "ed25519 and p256-sign (ECDSA) sign them.",
+    "ed25519 and p256-sign (P-256) sign them.",
 )
 @token_options
 @output_options
