@@ -14,9 +14,7 @@ from __future__ import annotations
 import os
 import pty
 import select
-import shutil
 import struct
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,26 +22,10 @@ from pathlib import Path
 import pytest
 
 from conftest import RunCli
-from token_support import PIN, _module
+from token_support import PIN, fresh_store
 
 FINAL_TRY = 0x20000  # CKF_USER_PIN_FINAL_TRY
 _TOKEN_FLAGS = struct.pack(">QQ", 0x8000534B, 2)  # SoftHSM's CKA_OS_TOKENFLAGS, an unsigned long
-
-
-def _store(root: Path) -> dict[str, str]:
-    (root / "tokens").mkdir(parents=True)
-    conf = root / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {root / 'tokens'}\nobjectstore.backend = file\n")
-    env = {"SOFTHSM2_CONF": str(conf), "SECUREMEDIA_PKCS11_MODULE": _module()}
-    tool = shutil.which("softhsm2-util")
-    assert tool, "softhsm2-util is not installed (apt-get install softhsm2)"
-    subprocess.run(
-        [tool, "--init-token", "--free", "--label", "Last", "--pin", PIN, "--so-pin", "99999999"],
-        env={**os.environ, **env},
-        check=True,
-        capture_output=True,
-    )
-    return env
 
 
 def _set_final_try(root: Path) -> None:
@@ -89,7 +71,7 @@ def _typed(cwd: Path, args: list[str], env: dict[str, str], typed: str) -> tuple
 
 
 def test_last_pin_try_is_spent_only_on_a_typed_pin(run_cli: RunCli, tmp_path: Path) -> None:
-    env = _store(tmp_path / "store")
+    env = fresh_store(tmp_path / "store", "Last")
     uri = "pkcs11:token=Last;object=office"
     made = run_cli(
         "keygen", "--pkcs11", uri, "--kind", "p256", "-o", "office",
