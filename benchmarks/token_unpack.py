@@ -1,6 +1,6 @@
 """What a key held on a PKCS#11 token adds to an unpack, against the same key
 in a PEM file (SoftHSM2; a smartcard is slower per operation: see
-docs/PKCS11-STATUS.md).
+docs/PKCS11.md).
 
 The "copy" P-256 key of the test token store is on the token and in memory, so
 both runs open the same archive with the same key; only where the private key

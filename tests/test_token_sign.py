@@ -214,3 +214,40 @@ def test_a_signature_that_does_not_verify_leaves_no_archive(
     assert result.code == 1, result.stderr
     assert "does not verify under that key: nothing was signed" in _one_line(result.stderr)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "office", "office.pub"]
+
+
+def test_a_key_that_wants_its_pin_per_signature_is_refused_before_packing(
+    run_cli: RunCli, tmp_path: Path, store: TokenStore, make_keys: Callable[..., KeyFiles]
+) -> None:
+    """CKA_ALWAYS_AUTHENTICATE (a PIV card's signature key): refused at once,
+    not after the pack when the one signature would fail."""
+    from pkcs11 import KeyType, Mechanism
+    from pkcs11.util.ec import encode_named_curve_parameters
+
+    token = pkcs11.lib(store.module).get_token(token_label="Registry")
+    try:
+        session = token.open(rw=True, user_pin=PIN)
+    except pkcs11.UserAlreadyLoggedIn:
+        session = token.open(rw=True)
+    with session:
+        params = session.create_domain_parameters(
+            KeyType.EC,
+            {Attribute.EC_PARAMS: encode_named_curve_parameters("secp256r1")},
+            local=True,
+        )
+        params.generate_keypair(
+            id=b"\x0b",
+            label="piv-like",
+            store=True,
+            mechanism=Mechanism.EC_KEY_PAIR_GEN,
+            private_template={Attribute.SIGN: True, Attribute.ALWAYS_AUTHENTICATE: True},
+        )
+    office = make_keys("office")
+    uri = f"pkcs11:token=Registry;object=piv-like?module-path={store.module}"
+    result = run_cli(
+        "pack", _data(tmp_path), "-o", "-", "-r", office.pub_path, "--sign", uri,
+        env=store.env(SECUREMEDIA_PKCS11_PIN=PIN),
+    )  # fmt: skip
+    assert result.code == 2, result.stderr
+    assert "CKA_ALWAYS_AUTHENTICATE" in _one_line(result.stderr)
+    assert result.stdout == b""

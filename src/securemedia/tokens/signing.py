@@ -27,6 +27,7 @@ from .uri import parse
 
 if TYPE_CHECKING:
     import pkcs11
+    from pkcs11 import Attribute
     from pkcs11.types import SignMixin
 
 _PRINTABLE_EDWARDS25519 = b"\x13\x0cedwards25519"
@@ -73,6 +74,16 @@ class TokenSigner:
         return bytes(signature)
 
 
+def _flag(key: pkcs11.PrivateKey, attribute: Attribute) -> bool:
+    """A boolean attribute; one the token does not know is false."""
+    import pkcs11
+
+    try:
+        return bool(key[attribute])
+    except (pkcs11.AttributeTypeInvalid, pkcs11.AttributeSensitive):
+        return False
+
+
 def _kind(params: bytes) -> SigningKind | None:
     from pkcs11.util.ec import encode_named_curve_parameters
 
@@ -111,6 +122,12 @@ def signer_for_key(session: pkcs11.Session, key: pkcs11.PrivateKey, name: str) -
         raise UsageError(f"{name}: the token's public key is not usable ({exc})") from None
     if not key[Attribute.SIGN]:
         raise UsageError(f"{name}: the token does not let this key sign (CKA_SIGN is false)")
+    if _flag(key, Attribute.ALWAYS_AUTHENTICATE):
+        # Said now, not after the pack: the signature at the end would fail.
+        raise UsageError(
+            f"{name}: the key wants its PIN again for every signature "
+            "(CKA_ALWAYS_AUTHENTICATE), which is not supported"
+        )
     mechanism = Mechanism.EDDSA if kind == ED25519 else Mechanism.ECDSA
     if mechanism not in session.token.slot.get_mechanisms():
         raise UsageError(f"{name}: the token cannot sign with {mechanism.name}")
