@@ -44,10 +44,11 @@ from securemedia.errors import (
     UnsupportedVersionError,
 )
 from securemedia.header import read_header
-from securemedia.keys import PublicKey, SecretKey
+from securemedia.keys import SecretKey
 from securemedia.recipients import Identity
 from securemedia.recipients.passphrase import PassphraseIdentity
 from securemedia.recipients.x509 import load_private_key
+from securemedia.signing_keys import SignerKey, signer_key_from_line
 
 VECTORS = Path(__file__).parent / "vectors"
 TESTKIT = VECTORS / "testkit"
@@ -93,9 +94,9 @@ class Vector:
                 found.append(PassphraseIdentity(value.encode()))
         return found
 
-    def required(self) -> list[bytes] | None:
+    def required(self) -> list[SignerKey] | None:
         line = self.get("require-signer")
-        return [PublicKey.from_line(line)] if line else None
+        return [signer_key_from_line(line)] if line else None
 
 
 @functools.cache
@@ -239,6 +240,8 @@ def _load_generator() -> object:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up by name
+    # The gen_*.py modules that build_all() imports sit beside generate.py.
+    sys.path.insert(0, str(VECTORS))
     try:
         spec.loader.exec_module(module)
     finally:

@@ -14,6 +14,7 @@ the wrong place may be a passphrase.
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -90,12 +91,14 @@ def signer_argument(signer: object) -> None:
     was written). A SecretKey (a key pair) is one, and so is a token key; a bare
     pyca key is not: a signature names its signer by a securemedia public key.
 
-    Looked up on the type, not the object: ``public`` may be a property that asks
-    a token for its key, which a check must not do."""
+    Looked up statically: ``public`` may be a property that asks a token for its
+    key, which a check must not do."""
     if signer is None:
         return
     kind = type(signer)
-    if not (callable(getattr(kind, "sign", None)) and hasattr(kind, "public")):
+    missing = object()
+    public = inspect.getattr_static(signer, "public", missing)
+    if not (callable(inspect.getattr_static(signer, "sign", None)) and public is not missing):
         what = " (a path?)" if _looks_like_a_path(signer) else ""
         raise TypeError(
             f"signer must be a securemedia SecretKey or another Signer (a token key), not a "

@@ -522,6 +522,7 @@ def build_all() -> list[Vector]:
     index_failures(b)
     unsafe_members(b)
     signature_failures(b)
+    __import__("gen_sigformat").build(b)  # signer kinds 3 and 4, Ed25519 strictness
     return b.vectors
 
 
@@ -1623,7 +1624,7 @@ def index_failures(b: Builder) -> None:
     )
     add(
         "index_signature_block_64_bytes",
-        "a 64-byte signature block: neither 0, 129 nor 1313",
+        "a 64-byte signature block: not 0, 97, 129, 130 nor 1313",
         signature=bytes(64),
     )
     add(
@@ -1633,8 +1634,8 @@ def index_failures(b: Builder) -> None:
     )
     add(
         "index_signature_block_unknown_kind",
-        "a 129-byte signature block whose kind byte is 3: malformed",
-        signature=u8(3) + bytes(128),
+        "a 129-byte signature block whose kind byte is 5: malformed",
+        signature=u8(5) + bytes(128),
     )
     add(
         "index_signature_block_kind_length_mismatch",

@@ -5,7 +5,7 @@ record, the signature block and the trailer. Parsing only; no cryptography.
                     then, for a file: frames  u32 length (1..MAX_FRAME) | data
                     ended by a u32 zero
     index record    'I' | index (UTF-8 JSON)
-    signature       0, 129 or 1313 bytes (signature.py)
+    signature       0, 97, 129, 130 or 1313 bytes (signature.py)
     trailer         u64 index_offset | u64 index_length | u32 signature_length | "SMEND001"
 
 Records come one after another from offset 0: a reader that cannot seek parses
