@@ -174,6 +174,20 @@ def test_keys_that_cannot_sign_are_one_line(
     assert not (tmp_path / "a.sm").exists()
 
 
+def test_a_key_file_passphrase_is_not_a_pin(
+    run_cli: RunCli, tmp_path: Path, store: TokenStore, make_keys: Callable[..., KeyFiles]
+) -> None:
+    office = make_keys("office")
+    (tmp_path / "pin").write_text(PIN + "\n")
+    uri = f"pkcs11:token=Registry;object=sender?module-path={store.module}"
+    result = run_cli(
+        "pack", _data(tmp_path), "-o", "a.sm", "-r", office.pub_path, "--sign", uri,
+        "--key-passphrase-file", "pin", env=store.env(),
+    )  # fmt: skip
+    assert result.code == 2
+    assert "a token's PIN is --pin-file" in _one_line(result.stderr)
+
+
 def test_a_signature_that_does_not_verify_leaves_no_archive(
     run_cli: RunCli, tmp_path: Path, store: TokenStore, make_keys: Callable[..., KeyFiles]
 ) -> None:

@@ -241,6 +241,10 @@ def pack(
     wrap_to = _recipients(recipients, use_passphrase, passphrase_file, allow_weak=allow_weak)
     signer: Signer | None = None
     if is_token_uri(sign_key or ""):  # logged in and the key found before packing starts
+        if key_passphrase_file:
+            raise UsageError(
+                "--key-passphrase-file unlocks a key file: a token's PIN is --pin-file"
+            )
         signer = token_signer(str(sign_key))
     elif sign_key:
         signer = load_signing_key(sign_key, key_passphrase_source(key_passphrase_file))
