@@ -138,6 +138,8 @@ def test_cli_reads_the_new_signers(
 
     verified = run_cli("verify", "s.sm", "-i", office.path, "--require-signer", pub)
     assert verified.code == 0 and said in verified.out + verified.stderr
+    verified_json = json.loads(run_cli("verify", "s.sm", "-i", office.path, "--json").out)
+    assert verified_json["signer_kind"] == public.kind
 
     # Another signer required: refused (exit 4), naming the kind of the one who signed.
     other = make_keys("other.key", classic=True)

@@ -129,8 +129,8 @@ def require_signer_argument(require_signer: object) -> list[SignerKey] | None:
         wrong = next(i for i in items if not isinstance(i, PublicKey | SigningPublicKey))
         # Before this took raw Ed25519 keys; a signer is now a securemedia public key.
         raise TypeError(
-            "require_signer takes securemedia PublicKey or SigningPublicKey objects "
-            f"(securemedia.load_signers(spec)), not {type(wrong).__name__}"
+            "require_signer takes securemedia PublicKey objects (or SigningPublicKey, "
+            f"keys that only sign: securemedia.load_signers(spec)), not {type(wrong).__name__}"
         )
     return found or None
 

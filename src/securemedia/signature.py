@@ -87,8 +87,8 @@ def sign_digest(signer: Signer, header_raw: bytes, index_digest: bytes) -> bytes
         public.verify(signed, message)
     except (InvalidSignature, ValueError):
         raise OperationalError(
-            f"the signature made by {public.description} does not verify under that key: "
-            "nothing was signed"
+            f"the signature made by {public.description} does not verify under that key "
+            "(a token that signed with another key?): the archive is left unfinished"
         ) from None
     return public.to_blob() + signed
 
