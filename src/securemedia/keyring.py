@@ -129,8 +129,8 @@ def _key_pairs(keys: list[SignerKey], spec: str) -> list[PublicKey]:
         if isinstance(key, SigningPublicKey):
             name = "the key line" if spec.startswith("smpub1-") else spec
             raise KeyFileError(
-                f"{name} is a signing key ({key.description}): it checks signatures "
-                "and cannot receive archives"
+                f"{name} is a signing key: it checks signatures and cannot receive "
+                f"archives ({key.description})"
             )
     return [key for key in keys if isinstance(key, PublicKey)]
 
