@@ -63,3 +63,47 @@ def test_export_script_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert any(line.startswith("codes/atc.csv") for line in seen)
     sender = (tmp_path / "sender.key.pub").read_text().split("fingerprint ")[1].split()[0]
     assert f"signed by {sender}" in seen, seen
+
+
+def _block_after(heading: str) -> str:
+    section = README[README.index(heading) :]
+    match = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert match, f"README has no sh block after {heading}"
+    return match.group(1)
+
+
+def test_token_workflow_runs_against_softhsm(tmp_path: Path) -> None:
+    """The README's token workflow, line by line as written, against a real
+    SoftHSM2 store of its own with blank tokens "Registry" and "Sender"."""
+    from token_support import PIN, fresh_store
+
+    block = _block_after("### Keys on a smartcard or HSM (PKCS#11)")
+    store = fresh_store(tmp_path / "store", "Registry", "Sender")
+    debian = "/usr/lib/softhsm/libsofthsm2.so"
+    assert f"SECUREMEDIA_PKCS11_MODULE={debian}" in block
+    block = block.replace(debian, store["SECUREMEDIA_PKCS11_MODULE"])  # another architecture
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "registry.csv").write_text("id,code\n1,A10\n")
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "SOFTHSM2_CONF": store["SOFTHSM2_CONF"],
+        "SECUREMEDIA_PKCS11_PIN": PIN,
+    }
+    if "PYTHONPATH" in os.environ:
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"  # this checkout's securemedia
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", block],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        start_new_session=True,  # no terminal: nothing can prompt
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "received" / "export" / "registry.csv").read_text() == "id,code\n1,A10\n"
+    sender = (tmp_path / "sender.pub").read_text().split("fingerprint ")[1].split()[0]
+    assert f"signed by ECDSA P-256 signing key {sender}" in done.stderr, done.stderr

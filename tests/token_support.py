@@ -67,6 +67,18 @@ def _init_token(conf: Path, label: str, pin: str) -> None:
     )
 
 
+def fresh_store(root: Path, *labels: str) -> dict[str, str]:
+    """A token store of its own in ``root`` with blank tokens ``labels`` (PIN
+    PIN), and the environment that points child processes at it (this process
+    keeps the shared one: SoftHSM reads its configuration once)."""
+    (root / "tokens").mkdir(parents=True)
+    conf = root / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {root / 'tokens'}\nobjectstore.backend = file\n")
+    for label in labels:
+        _init_token(conf, label, PIN)
+    return {"SOFTHSM2_CONF": str(conf), "SECUREMEDIA_PKCS11_MODULE": _module()}
+
+
 def _import_p256(session: object, key: ec.EllipticCurvePrivateKey) -> None:
     """Put a software P-256 key on the token (as a real office would not: tests only)."""
     from pkcs11 import Attribute, KeyType, ObjectClass

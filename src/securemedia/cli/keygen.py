@@ -50,14 +50,16 @@ from .tokens import token_keygen, token_options
     "pkcs11_uri",
     metavar="URI",
     help="Make the key pair on a PKCS#11 token (pkcs11:token=...;object=...) and write "
-    "KEYFILE.crt, a certificate for it signed by the token key.",
+    "KEYFILE.crt, a certificate for it signed by the token key (a key that decrypts), "
+    "or KEYFILE.pub (a key that signs).",
 )
 @click.option(
     "--kind",
-    type=click.Choice(["p256", "p384", "rsa-3072"]),
+    type=click.Choice(["p256", "p384", "rsa-3072", "ed25519", "p256-sign"]),
     default="p256",
     show_default=True,
-    help="With --pkcs11: the token key's type.",
+    help="With --pkcs11: the token key's type: p256, p384 and rsa-3072 decrypt archives, "
+    "ed25519 and p256-sign (P-256) sign them.",
 )
 @token_options
 @output_options

@@ -19,6 +19,8 @@ from ..errors import UsageError, writing_to
 from ..keyring import load_recipients, load_signing_key
 from ..recipients import Recipient
 from ..recipients.passphrase import PassphraseRecipient
+from ..signing_keys import Signer
+from ..tokens.uri import is_token_uri
 from .inputs import KEYFILE_UNLOCK_HELP, recipients_said
 from .media_options import MEDIA_KINDS, REDUNDANCY, SPARE_DISCS
 from .output import current, emit_json, human_bytes, info, output_options
@@ -29,6 +31,7 @@ from .passphrases import (
     key_passphrase_source,
     passphrase_meant,
 )
+from .tokens import token_options, token_signer
 
 
 @click.command()
@@ -67,7 +70,8 @@ from .passphrases import (
     "sign_key",
     type=click.Path(dir_okay=False),
     metavar="KEYFILE",
-    help="Sign the archive with this private key file (readers see its fingerprint).",
+    help="Sign the archive with this private key file, or a signing key on a token "
+    "(pkcs11:token=...;object=...); readers see its fingerprint.",
 )
 @click.option(
     "--key-passphrase-file",
@@ -150,6 +154,7 @@ from .passphrases import (
     help="Pack a file that grows, shrinks or is rewritten while it is packed as it was "
     "read (at most its size when scanned), with a warning, instead of refusing.",
 )
+@token_options
 @output_options
 def pack(
     inputs: tuple[str, ...],
@@ -234,8 +239,14 @@ def pack(
         own.add_path(Path(output), volumes=discs is not None)
     sources = scan_inputs([Path(p) for p in inputs], stdin_name=stdin_name, exclude=own)
     wrap_to = _recipients(recipients, use_passphrase, passphrase_file, allow_weak=allow_weak)
-    signer = None
-    if sign_key:
+    signer: Signer | None = None
+    if is_token_uri(sign_key or ""):  # logged in and the key found before packing starts
+        if key_passphrase_file:
+            raise UsageError(
+                "--key-passphrase-file unlocks a key file: a token's PIN is --pin-file"
+            )
+        signer = token_signer(str(sign_key))
+    elif sign_key:
         signer = load_signing_key(sign_key, key_passphrase_source(key_passphrase_file))
     compression = Compression(enabled=not no_compress, level=level, threads=threads)
     stdin = sys.stdin.buffer if "-" in inputs else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
+from ..errors import OperationalError, UsageError
 
 if TYPE_CHECKING:
     import pkcs11
@@ -27,11 +27,19 @@ class TokenKeyKind(enum.Enum):
     P384 = "p384"
     """Encryption: HPKE P-384 stanzas, through the token's ECDH."""
     ED25519 = "ed25519"
-    """Signing (CKM_EDDSA)."""
+    """Signing archives (CKM_EDDSA)."""
+    P256_SIGN = "p256-sign"
+    """Signing archives (CKM_ECDSA over SHA-256)."""
+
+    @property
+    def signs(self) -> bool:
+        """A key that signs archives (and does nothing else)."""
+        return self in (TokenKeyKind.ED25519, TokenKeyKind.P256_SIGN)
 
 
 _CURVES = {
     TokenKeyKind.P256: "secp256r1",
+    TokenKeyKind.P256_SIGN: "secp256r1",
     TokenKeyKind.P384: "secp384r1",
     TokenKeyKind.ED25519: "1.3.101.112",  # id-Ed25519 (RFC 8410)
 }
@@ -64,9 +72,12 @@ def generate_key_pair(
         Attribute.DECRYPT: kind is TokenKeyKind.RSA3072,
         Attribute.UNWRAP: False,
         Attribute.DERIVE: kind in (TokenKeyKind.P256, TokenKeyKind.P384),
-        Attribute.SIGN: may_sign or kind is TokenKeyKind.ED25519,
+        Attribute.SIGN: may_sign or kind.signs,
     }
     public: dict[Attribute, Any] = {Attribute.TOKEN: True, Attribute.PRIVATE: False}
+    # A private key that signs gets a public half that verifies: NSS's softoken
+    # refuses the pair otherwise (CKR_KEY_TYPE_INCONSISTENT), SoftHSM does not mind.
+    signing = MechanismFlag.SIGN | MechanismFlag.VERIFY
     try:
         if kind is TokenKeyKind.RSA3072:
             return session.generate_keypair(
@@ -75,9 +86,9 @@ def generate_key_pair(
                 id=key_id,
                 label=label,
                 store=True,
-                capabilities=MechanismFlag.ENCRYPT | MechanismFlag.DECRYPT | MechanismFlag.SIGN
-                if may_sign
-                else MechanismFlag.ENCRYPT | MechanismFlag.DECRYPT,
+                capabilities=MechanismFlag.ENCRYPT
+                | MechanismFlag.DECRYPT
+                | (signing if may_sign else MechanismFlag(0)),
                 public_template=public,
                 private_template=private,
             )
@@ -94,13 +105,17 @@ def generate_key_pair(
             mechanism=Mechanism.EC_EDWARDS_KEY_PAIR_GEN
             if kind is TokenKeyKind.ED25519
             else Mechanism.EC_KEY_PAIR_GEN,
-            capabilities=MechanismFlag.SIGN | MechanismFlag.VERIFY
-            if kind is TokenKeyKind.ED25519
-            else MechanismFlag.DERIVE | (MechanismFlag.SIGN if may_sign else MechanismFlag(0)),
+            capabilities=signing
+            if kind.signs
+            else MechanismFlag.DERIVE | (signing if may_sign else MechanismFlag(0)),
             public_template=public,
             private_template=private,
         )
     except (pkcs11.MechanismInvalid, pkcs11.AttributeValueInvalid, pkcs11.DomainParamsInvalid):
         raise UsageError(
-            f"the token cannot generate a {kind.value} key pair (mechanism or curve missing)"
+            f"the token cannot generate {kind.value} key pairs (mechanism or curve missing)"
+        ) from None
+    except pkcs11.PKCS11Error as exc:
+        raise OperationalError(
+            f"the token refused to generate the {kind.value} key pair ({type(exc).__name__})"
         ) from None

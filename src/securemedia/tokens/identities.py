@@ -14,17 +14,16 @@ that lacks the mechanism, or goes away, is an error of its own, since saying
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
-from ..arguments import PassphraseArgument, passphrase_bytes
+from ..arguments import PassphraseArgument
 from ..errors import OperationalError, UsageError
 from ..header import Stanza, StanzaType
 from ..recipients import Identity
 from ..recipients.hpke import info_for
 from ..recipients.rsa import OAEP_LABEL, check_size
 from . import hpke_open
-from .session import token_session
+from .session import PinSource, pin_source, token_session
 from .uri import TokenURI, parse
 
 if TYPE_CHECKING:
@@ -33,6 +32,10 @@ if TYPE_CHECKING:
 
 MAX_KEYS = 64
 """Private keys one URI may select: each is tried on every stanza, on the token."""
+MAX_TOKEN_TRIES = 16
+"""Stanzas of its kind one token key tries per header (as ``header.MAX_RSA_STANZAS``
+caps RSA): each try is a token operation, tens of milliseconds on a smartcard,
+and a finder's header may hold ``MAX_STANZAS`` stanzas for other keys."""
 
 _CURVE_PARAMS = {
     StanzaType.P256: "secp256r1",
@@ -40,12 +43,31 @@ _CURVE_PARAMS = {
 }
 
 
-def _token_failure(what: str, exc: Exception) -> OperationalError:
+def token_failure(what: str, exc: Exception) -> OperationalError:
     return OperationalError(f"{what}: the token failed ({type(exc).__name__})")
 
 
-class TokenRSAIdentity:
+class _Capped:
+    """What makes a token identity a :class:`~securemedia.recipients.CostlyIdentity`."""
+
+    max_tries = MAX_TOKEN_TRIES
+    name: str
+    kind_name: str
+
+    def would_try(self, stanza: Stanza) -> bool:
+        raise NotImplementedError
+
+    def capped(self, tried: int, offered: int) -> str:
+        return (
+            f"{self.name} tried the first {tried} of {offered} {self.kind_name} stanzas only "
+            f"(token work per header is capped: the sender can give you among the first {tried})"
+        )
+
+
+class TokenRSAIdentity(_Capped):
     """Unwraps RSA-OAEP stanzas with an RSA private key on a token."""
+
+    kind_name = "RSA-OAEP"
 
     def __init__(self, key: DecryptMixin, bits: int, name: str) -> None:
         check_size(bits)
@@ -56,11 +78,14 @@ class TokenRSAIdentity:
     def __repr__(self) -> str:
         return f"TokenRSAIdentity({self.name}, {self._bits} bits)"
 
+    def would_try(self, stanza: Stanza) -> bool:
+        return stanza.type is StanzaType.RSA_OAEP and len(stanza.body) == self._bits // 8
+
     def unwrap(self, stanza: Stanza) -> bytes | None:
         import pkcs11
         from pkcs11 import MGF, Mechanism
 
-        if stanza.type is not StanzaType.RSA_OAEP or len(stanza.body) != self._bits // 8:
+        if not self.would_try(stanza):
             return None
         try:
             result = self._key.decrypt(
@@ -83,16 +108,17 @@ class TokenRSAIdentity:
         ):
             return None
         except pkcs11.PKCS11Error as exc:
-            raise _token_failure(self.name, exc) from None
+            raise token_failure(self.name, exc) from None
         return result if isinstance(result, bytes) else None
 
 
-class TokenECIdentity:
+class TokenECIdentity(_Capped):
     """Unwraps HPKE P-256/P-384 stanzas with an EC private key on a token."""
 
     def __init__(self, key: DeriveMixin, kind: StanzaType, point: bytes, name: str) -> None:
         self._key = key
         self.kind = kind
+        self.kind_name = "P-256" if kind is StanzaType.P256 else "P-384"
         self._point = point
         self.name = name
 
@@ -120,14 +146,17 @@ class TokenECIdentity:
                 f"{self.name}: the token cannot do ECDH (CKM_ECDH1_DERIVE) with this key"
             ) from None
         except pkcs11.PKCS11Error as exc:
-            raise _token_failure(self.name, exc) from None
+            raise token_failure(self.name, exc) from None
         try:
             return bytes(shared[Attribute.VALUE])
         finally:
             shared.destroy()
 
+    def would_try(self, stanza: Stanza) -> bool:
+        return stanza.type is self.kind
+
     def unwrap(self, stanza: Stanza) -> bytes | None:
-        if stanza.type is not self.kind:
+        if not self.would_try(stanza):
             return None
         return hpke_open.open_stanza(
             self.kind, stanza.body, info_for(self.kind), self._point, self._dh
@@ -164,8 +193,21 @@ def _search(uri: TokenURI) -> dict[Any, Any]:
     return attrs
 
 
+def public_object(session: pkcs11.Session, key: pkcs11.PrivateKey, name: str) -> pkcs11.PublicKey:
+    """The token's public object for ``key``: same ``CKA_ID`` (else label), exactly one."""
+    import pkcs11
+    from pkcs11 import Attribute, ObjectClass
+
+    find: dict[Any, Any] = {Attribute.CLASS: ObjectClass.PUBLIC_KEY}
+    find[Attribute.ID if key.id else Attribute.LABEL] = key.id or key.label
+    public = list(session.get_objects(find))
+    if len(public) != 1 or not isinstance(public[0], pkcs11.PublicKey):
+        raise UsageError(f"{name}: the token holds no single public key for it")
+    return public[0]
+
+
 def _identity(session: pkcs11.Session, key: pkcs11.PrivateKey, uri: TokenURI) -> Identity:
-    from pkcs11 import Attribute, KeyType, ObjectClass
+    from pkcs11 import Attribute, KeyType
 
     name = f"{uri.describe()} (key {key.label!r})" if uri.object is None else uri.describe()
     if key.key_type is KeyType.RSA:
@@ -177,23 +219,20 @@ def _identity(session: pkcs11.Session, key: pkcs11.PrivateKey, uri: TokenURI) ->
         kind = _ec_kind(bytes(key[Attribute.EC_PARAMS]))
         if kind is None:
             raise UsageError(f"{name}: only EC P-256 and P-384 keys open archives")
-        find: dict[Any, Any] = {Attribute.CLASS: ObjectClass.PUBLIC_KEY}
-        find[Attribute.ID if key.id else Attribute.LABEL] = key.id or key.label
-        public = list(session.get_objects(find))
-        if len(public) != 1:
-            raise UsageError(f"{name}: the token holds no single public key for it")
-        point = _uncompressed(bytes(public[0][Attribute.EC_POINT]), kind)
+        public = public_object(session, key, name)
+        point = _uncompressed(bytes(public[Attribute.EC_POINT]), kind)
         return TokenECIdentity(cast("DeriveMixin", key), kind, point, name)
     raise UsageError(
         f"{name}: a {key.key_type.name} key cannot open archives (RSA, EC P-256, P-384)"
     )
 
 
-def _keys(session: pkcs11.Session, uri: TokenURI) -> list[pkcs11.PrivateKey]:
+def private_keys(session: pkcs11.Session, uri: TokenURI) -> list[pkcs11.PrivateKey]:
+    """The private keys ``uri`` selects (at most MAX_KEYS), read before any other call."""
     import pkcs11
 
     if uri.type not in (None, "private"):
-        raise UsageError(f"{uri.describe()}: an identity is a private key (type=private)")
+        raise UsageError(f"{uri.describe()}: a key to use is a private key (type=private)")
     found: list[pkcs11.PrivateKey] = []
     try:  # all read before any other call: one search at a time per session
         for key in session.get_objects(_search(uri)):
@@ -202,31 +241,26 @@ def _keys(session: pkcs11.Session, uri: TokenURI) -> list[pkcs11.PrivateKey]:
             assert isinstance(key, pkcs11.PrivateKey)
             found.append(key)
     except pkcs11.PKCS11Error as exc:
-        raise _token_failure(uri.describe(), exc) from None
+        raise token_failure(uri.describe(), exc) from None
     return found
 
 
-def pin_source(pin: PassphraseArgument) -> Callable[[], bytes]:
-    def get() -> bytes:
-        if pin is None:
-            raise UsageError("the token needs a PIN, and none was given")
-        return passphrase_bytes(pin() if callable(pin) else pin, "the PIN")
-
-    return get
-
-
-def load(uri: str, *, module: str | None = None, pin: PassphraseArgument = None) -> list[Identity]:
+def load(
+    uri: str, *, module: str | None = None, pin: PassphraseArgument | PinSource = None
+) -> list[Identity]:
     """Identities for the private keys ``uri`` selects on its token.
 
     ``module``: the PKCS#11 module's absolute path when the URI has no
     ``module-path`` (else ``$SECUREMEDIA_PKCS11_MODULE``). ``pin``: str or
     bytes, or a callable returning one, called once and only if the token needs
-    a PIN. A wrong PIN is :class:`~securemedia.errors.NoIdentityError` and is
-    not tried again in this process.
+    a PIN (or a :class:`~securemedia.tokens.session.PinSource`, to say it is
+    typed by the operator). A wrong PIN is
+    :class:`~securemedia.errors.NoIdentityError` and is not tried again in this
+    process.
     """
     parsed = parse(uri)
     session, _ = token_session(parsed, module, pin_source(pin))
-    found = [_identity(session, key, parsed) for key in _keys(session, parsed)]
+    found = [_identity(session, key, parsed) for key in private_keys(session, parsed)]
     if not found:
         raise OperationalError(f"{parsed.describe()}: no such private key on the token")
     return found

@@ -4,6 +4,9 @@ The PIN is asked for only after the module loaded and exactly one token
 matched, and it is tried once per token per process: a failed login is
 remembered and raised again rather than retried, so that nothing we do on our
 own counts against the token's PIN counter (a smartcard locks after three).
+When the token says one try is left (``CKF_USER_PIN_FINAL_TRY``), a PIN that
+was not typed by the operator just now (a file, the environment, a script's
+string) is not spent on it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..arguments import PassphraseArgument, passphrase_bytes
 from ..errors import NoIdentityError, OperationalError, UsageError
 from .uri import TokenURI
 
@@ -24,6 +28,21 @@ if TYPE_CHECKING:
 MODULE_ENV = "SECUREMEDIA_PKCS11_MODULE"
 MAX_PIN = 256
 """PKCS#11 PINs are short; a longer one is a file given by mistake."""
+
+
+@dataclass(frozen=True)
+class PinSource:
+    """Where a token's PIN comes from.
+
+    ``read`` gives it (called at most once, and only if the token needs it);
+    ``typed`` says the operator types it now, at a prompt, rather than a file,
+    the environment or a script holding it: only a typed PIN is spent on a
+    token's last try. ``warn`` is shown that warning first.
+    """
+
+    read: Callable[[], bytes]
+    typed: bool = False
+    warn: Callable[[str], None] | None = None
 
 
 def require_pkcs11() -> None:
@@ -123,12 +142,27 @@ _LOGINS: dict[tuple[str, str], _Login] = {}
 """(module, token serial and label) -> the one login attempt of this process."""
 
 
+def pin_source(pin: PassphraseArgument | PinSource) -> PinSource:
+    """A :class:`PinSource` for a library caller's ``pin=`` (a str or bytes, a
+    callable returning one, or a :class:`PinSource` as it is). Only a
+    :class:`PinSource` can say the PIN is typed now."""
+    if isinstance(pin, PinSource):
+        return pin
+
+    def get() -> bytes:
+        if pin is None:
+            raise UsageError("the token needs a PIN, and none was given")
+        return passphrase_bytes(pin() if callable(pin) else pin, "the PIN")
+
+    return PinSource(get)
+
+
 def open_session(
-    token: pkcs11.Token, module: str, pin: Callable[[], bytes], *, rw: bool = False
+    token: pkcs11.Token, module: str, pin: PinSource, *, rw: bool = False
 ) -> pkcs11.Session:
     """A logged-in session on ``token``, shared by every key named on it.
 
-    ``pin`` is called at most once per token and process, and only if the token
+    ``pin`` is read at most once per token and process, and only if the token
     has no PIN pad of its own.
     """
     key = (module, token.serial.hex() + token.label)
@@ -148,7 +182,7 @@ def open_session(
     return done.session
 
 
-def _login(token: pkcs11.Token, pin: Callable[[], bytes], rw: bool) -> _Login:
+def _login(token: pkcs11.Token, pin: PinSource, rw: bool) -> _Login:
     import pkcs11
     from pkcs11 import TokenFlag
 
@@ -160,7 +194,19 @@ def _login(token: pkcs11.Token, pin: Callable[[], bytes], rw: bool) -> _Login:
             return _Login(token.open(rw=rw, user_pin=pkcs11.PROTECTED_AUTH), None)
         if not token.flags & TokenFlag.LOGIN_REQUIRED:
             return _Login(token.open(rw=rw), None)
-        value = pin()
+        if token.flags & TokenFlag.USER_PIN_FINAL_TRY:
+            last = f"{name} has one PIN try left before it locks"
+            if not pin.typed:
+                return _Login(
+                    None,
+                    NoIdentityError(
+                        f"{last}: a PIN from a file or the environment is not spent on it; "
+                        "type it at the prompt if you are sure of it"
+                    ),
+                )
+            if pin.warn is not None:
+                pin.warn(f"{last}: a wrong PIN now locks it")
+        value = pin.read()
         if not value or len(value) > MAX_PIN:
             return _Login(None, UsageError(f"{name}: the PIN given is empty or too long"))
         try:  # PKCS#11 PINs are UTF-8 (and python-pkcs11 takes str only)
@@ -194,7 +240,7 @@ def _locked(name: str) -> NoIdentityError:
 
 
 def token_session(
-    uri: TokenURI, module: str | None, pin: Callable[[], bytes], *, rw: bool = False
+    uri: TokenURI, module: str | None, pin: PinSource, *, rw: bool = False
 ) -> tuple[pkcs11.Session, str]:
     """A logged-in session on the token ``uri`` names (read-write: to make
     keys), and the module's path."""
