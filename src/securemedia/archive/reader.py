@@ -243,14 +243,22 @@ class ArchiveReader:
         index and the signature were checked when the reader opened).
         ``progress`` counts the payload bytes decrypted (:attr:`payload_size`)."""
         count = chunk_count(self._stream.size_known())
-        chunks = counted((self._stream.chunk(i) for i in range(count)), progress)
+        after = [0]  # the next chunk to decrypt
+
+        def decrypt() -> Iterator[bytes]:
+            while after[0] < count:
+                after[0] += 1
+                yield self._stream.chunk(after[0] - 1)
+
+        chunks = counted(decrypt(), progress)
 
         def authenticate_rest() -> None:
             # A structural fault found on the way is reported only once every
-            # later chunk has authenticated too (FORMAT.md 15.1).
-            with contextlib.suppress(LostDataError):  # a salvage's hole proves nothing
-                for _ in chunks:
-                    pass
+            # later chunk has authenticated too (FORMAT.md 15.1). Chunk by chunk,
+            # as at open: a salvage's hole proves nothing, and the chunks after
+            # it are still checked (a generator that met the hole is finished).
+            start, after[0] = after[0], count
+            self._authenticate_all(start)
 
         try:
             yield from self._walk(Pieces(chunks), authenticate_rest)
@@ -333,9 +341,9 @@ class ArchiveReader:
                 found = m.path
         return found
 
-    def _authenticate_all(self) -> None:
-        """Decrypt every chunk, keeping nothing: IntegrityError if one fails."""
-        for index in range(chunk_count(self._stream.size_known())):
+    def _authenticate_all(self, start: int = 0) -> None:
+        """Decrypt every chunk from ``start`` on, keeping nothing: IntegrityError if one fails."""
+        for index in range(start, chunk_count(self._stream.size_known())):
             with contextlib.suppress(LostDataError):  # a salvage's hole proves nothing
                 self._stream.chunk(index)
 
