@@ -131,15 +131,21 @@ def compose(
     """The image :func:`build_image` writes, laid out but not written: the
     volume file (``size`` bytes read from ``volume``), the README and the
     specifications, every date fixed. The caller closes it."""
+    from pycdlib.pycdlibexception import PyCdlibException
+
     image = _new_image(number, udf)
-    # pycdlib lays files out in ISO 9660 name order, so the volume lands
-    # right after the file system (and the few text files), where a
-    # scan of a damaged image finds it at once.
-    _add(image, volume, size, volume_name, udf)
-    _add(image, io.BytesIO(readme), len(readme), "README.TXT", udf)
-    for name, text in disc_specs():
-        _add(image, io.BytesIO(text), len(text), name, udf)
-    fix_dates(image, set_hex[:16])
+    try:
+        # pycdlib lays files out in ISO 9660 name order, so the volume lands
+        # right after the file system (and the few text files), where a
+        # scan of a damaged image finds it at once.
+        _add(image, volume, size, volume_name, udf)
+        _add(image, io.BytesIO(readme), len(readme), "README.TXT", udf)
+        for name, text in disc_specs():
+            _add(image, io.BytesIO(text), len(text), name, udf)
+        fix_dates(image, set_hex[:16])
+    except PyCdlibException as exc:
+        image.close()
+        raise OperationalError(f"cannot lay out the disc image of {volume_name}: {exc}") from exc
     return image
 
 
