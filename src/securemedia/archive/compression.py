@@ -34,10 +34,6 @@ MAX_STORED_FRAME = FRAME_CONTENT + (FRAME_CONTENT >> 8)
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 MAX_BLOCK = 128 << 10  # RFC 8878: a block never exceeds 128 KiB
 IN_FLIGHT = 2  # frames queued per worker: both cores busy, memory bounded
-# Stored bytes fetched at once while splitting frames: a 2 MiB frame has ~16
-# blocks, and one source read per 3-byte block header cost the unpack's main
-# thread ~0.09 s per 380 MB (benchmarks/results/issue13-s18/PROFILE-prof-unpack.md).
-READ_AHEAD = 256 << 10
 
 
 def default_threads() -> int:
@@ -236,11 +232,6 @@ class FrameDecoder:
         self._out = b""
         self._pos = 0
         self._ended = False
-        # Stored bytes read ahead of the frame being split (at most READ_AHEAD
-        # more than a block): the source ends with the member, so this never
-        # reads past it.
-        self._ahead = b""
-        self._ahead_pos = 0
 
     def read(self, size: int = -1) -> bytes:
         if self._pos >= len(self._out):
@@ -290,7 +281,7 @@ class FrameDecoder:
         content = zstandard.get_frame_parameters(header).content_size
         if content != min(FRAME_CONTENT, left):
             raise ZstdFrameError("zstd frame content size is not the one required")
-        parts: list[bytes | memoryview] = [header]
+        parts = [header]
         stored = len(header)
         last = False
         while not last:
@@ -299,11 +290,11 @@ class FrameDecoder:
             last, kind, length = bool(value & 1), value >> 1 & 3, value >> 3
             if kind == 3 or length > MAX_BLOCK:
                 raise ZstdFrameError("zstd frame has a malformed block")
-            body = self._take(1 if kind == 1 else length)
-            stored += 3 + sum(len(part) for part in body)
+            body = self._read(1 if kind == 1 else length)
+            stored += 3 + len(body)
             if stored > MAX_STORED_FRAME:
                 raise ZstdFrameError("zstd frame is longer than its content allows")
-            parts += (block, *body)
+            parts += (block, body)
         if flags & 4:
             parts.append(self._read(4))  # content checksum: zstd verifies it
             if stored + 4 > MAX_STORED_FRAME:
@@ -311,29 +302,15 @@ class FrameDecoder:
         return b"".join(parts), content
 
     def _read(self, size: int, *, allow_end: bool = False) -> bytes:
-        return b"".join(self._take(size, allow_end=allow_end))
-
-    def _take(self, size: int, *, allow_end: bool = False) -> list[bytes | memoryview]:
-        """The next ``size`` stored bytes as views of what was read (no copy:
-        the frame is joined once); fewer only at the end, with ``allow_end``."""
-        ahead, pos = self._ahead, self._ahead_pos
-        if len(ahead) - pos >= size:
-            self._ahead_pos = pos + size
-            return [memoryview(ahead)[pos : pos + size]]
-        parts: list[bytes | memoryview] = [memoryview(ahead)[pos:]]
-        want = size - (len(ahead) - pos)
-        self._ahead, self._ahead_pos = b"", 0
+        parts: list[bytes] = []
+        want = size
         while want:
-            piece = self._source.read(max(want, READ_AHEAD))
+            piece = self._source.read(want)
             if not piece:
                 break
-            if len(piece) > want:
-                parts.append(memoryview(piece)[:want])
-                self._ahead, self._ahead_pos = piece, want
-                want = 0
-            else:
-                parts.append(piece)
-                want -= len(piece)
-        if want and not (allow_end and want == size):
+            parts.append(piece)
+            want -= len(piece)
+        data = b"".join(parts)
+        if want and not (allow_end and not data):
             raise ZstdFrameError("stored bytes end inside a zstd frame")
-        return parts
+        return data
