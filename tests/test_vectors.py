@@ -287,8 +287,6 @@ def _load_generator() -> object:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up by name
-    # The gen_*.py modules that build_all() imports sit beside generate.py.
-    sys.path.insert(0, str(VECTORS))
     try:
         spec.loader.exec_module(module)
     finally:

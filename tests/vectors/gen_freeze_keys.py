@@ -14,17 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import sys
-from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-# Run by path from generate.build_all(), also when generate.py itself was loaded
-# by path (tests/test_vectors.py): its folder may not be on sys.path.
-if str(Path(__file__).resolve().parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from generate import (
     ALICE,
     BASIC,

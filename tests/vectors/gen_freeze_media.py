@@ -9,14 +9,6 @@ pins names a reader MUST accept although they come close to a rule.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Run by path from generate.build_all(), also when generate.py itself was loaded
-# by path (tests/test_vectors.py): its folder may not be on sys.path.
-if str(Path(__file__).resolve().parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from generate import (
     ID_PASS,
     Builder,

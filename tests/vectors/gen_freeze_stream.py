@@ -17,17 +17,9 @@ byte-level encoder.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import zstandard
-
-# Run by path from generate.build_all(), also when generate.py itself was loaded
-# by path (tests/test_vectors.py): its folder may not be on sys.path.
-if str(Path(__file__).resolve().parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from generate import (
     ALICE,
     BASIC,
