@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
 from .recipients import Identity, Recipient
@@ -55,34 +55,57 @@ def _key_pair_hint(item: object, method: str) -> str:
 
 def recipients_argument(recipients: object) -> list[Recipient]:
     """``recipients`` as a list of :class:`Recipient`, or a clear TypeError."""
-    loader = "securemedia.load_recipients(PATH)"
-    found: list[Recipient] = []
-    for i, item in enumerate(_listed(recipients, "recipients", loader)):
-        if not isinstance(item, Recipient):
-            what = "a path or a key line?" if _looks_like_a_path(item) else "not a recipient"
-            raise TypeError(
-                f"recipients[{i}] is a {type(item).__name__} ({what})"
-                f"{_key_pair_hint(item, 'recipient')}: use {loader}, "
-                "PublicKey.recipient() or PassphraseRecipient"
-            )
-        found.append(item)
-    return found
+    return _each(
+        recipients,
+        "recipients",
+        Recipient,
+        loader="securemedia.load_recipients(PATH)",
+        path_hint="a path or a key line?",
+        method="recipient",
+        others="PublicKey.recipient() or PassphraseRecipient",
+    )
 
 
 def identities_argument(identities: object) -> list[Identity]:
     """``identities`` as a list of :class:`Identity`, or a clear TypeError."""
-    loader = "securemedia.load_identities(PATH, passphrase)"
-    found: list[Identity] = []
-    for i, item in enumerate(_listed(identities, "identities", loader)):
-        if not isinstance(item, Identity):
-            what = "a path or a passphrase?" if _looks_like_a_path(item) else "not an identity"
+    return _each(
+        identities,
+        "identities",
+        Identity,
+        loader="securemedia.load_identities(PATH, passphrase)",
+        path_hint="a path or a passphrase?",
+        method="identity",
+        others="SecretKey.identity() or PassphraseIdentity",
+    )
+
+
+def _each(
+    value: object,
+    name: str,
+    kind: type,
+    *,
+    loader: str,
+    path_hint: str,
+    method: str,
+    others: str,
+) -> list[Any]:
+    """``value`` as a list of ``kind`` (abstract, so the caller gives the type); a
+    TypeError names the first item that is not one, and what makes one (``method``
+    of a key pair, ``others``)."""
+    found: list[Any] = []
+    for i, item in enumerate(_listed(value, name, loader)):
+        if not isinstance(item, kind):
+            what = path_hint if _looks_like_a_path(item) else f"not {_article(method)}"
             raise TypeError(
-                f"identities[{i}] is a {type(item).__name__} ({what})"
-                f"{_key_pair_hint(item, 'identity')}: use {loader}, "
-                "SecretKey.identity() or PassphraseIdentity"
+                f"{name}[{i}] is a {type(item).__name__} ({what})"
+                f"{_key_pair_hint(item, method)}: use {loader}, {others}"
             )
         found.append(item)
     return found
+
+
+def _article(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
 
 
 def signer_argument(signer: object) -> None:
