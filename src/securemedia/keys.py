@@ -194,10 +194,6 @@ class PublicKey:
             # still not hold a valid key.
             raise UsageError(f"public key {self.fingerprint} is not a valid key") from None
 
-    def verify_key(self) -> ed25519.Ed25519PublicKey:
-        """The pair's Ed25519 public key; ValueError if its bytes are not one."""
-        return ed25519.Ed25519PublicKey.from_public_bytes(self.signing)
-
     def verify(self, signature: bytes, message: bytes) -> None:
         """Check an Ed25519 signature by this pair (FORMAT.md section 9's rule: S < L,
         no small-order or non-canonical key): InvalidSignature or ValueError if not."""

@@ -44,10 +44,9 @@ from .signing_keys import (
     signer_key_from_blob,
 )
 
-_SIGNATURE = SIGNATURE_SIZE
 BLOCK_SIZES = tuple(
     sorted(
-        size + _SIGNATURE
+        size + SIGNATURE_SIZE
         for size in (*PublicKey.BLOB_SIZES.values(), *SigningPublicKey.BLOB_SIZES.values())
     )
 )
@@ -82,7 +81,7 @@ def sign_digest(signer: Signer, header_raw: bytes, index_digest: bytes) -> bytes
     message = _message(header_raw, index_digest, public)
     signed = signer.sign(message)
     try:
-        if len(signed) != _SIGNATURE:
+        if len(signed) != SIGNATURE_SIZE:
             raise InvalidSignature
         public.verify(signed, message)
     except (InvalidSignature, ValueError):
@@ -126,26 +125,21 @@ def verify_digest(
     try:
         # Kind, length, and the key itself (a P-256 point on the curve, an Ed25519
         # key neither of small order nor non-canonical): all before any signature math.
-        public = signer_key_from_blob(block[:-_SIGNATURE])
+        public = signer_key_from_blob(block[:-SIGNATURE_SIZE])
     except ValueError:
         raise FormatError("archive signature block is malformed") from None
     try:
-        public.verify(block[-_SIGNATURE:], _message(header_raw, index_digest, public))
+        public.verify(block[-SIGNATURE_SIZE:], _message(header_raw, index_digest, public))
     except (InvalidSignature, ValueError):
         raise SignatureError(
             "archive signature does not verify: altered after it was signed"
         ) from None
-    if required and not any(same_key(public, r) for r in required):
+    if required and not any(same_signer(public, r) for r in required):
         raise SignatureError(
             f"archive is signed by {public.description}, not by the required signer "
             f"({_names(required)})"
         )
     return public
-
-
-def same_key(a: SignerKey, b: SignerKey) -> bool:
-    """True if ``a`` and ``b`` are the same signer (kind and every public key byte)."""
-    return same_signer(a, b)
 
 
 def _names(keys: Sequence[SignerKey]) -> str:
