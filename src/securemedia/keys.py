@@ -80,6 +80,24 @@ def _checksum(prefix: str, body: bytes) -> bytes:
     return hashlib.sha256(prefix.encode() + body).digest()[:4]
 
 
+def public_line(prefix: str, body: bytes) -> str:
+    """A public key line: ``prefix``, then base64url of the body and its checksum."""
+    return prefix + _b64e(body + _checksum(prefix, body))
+
+
+def public_line_body(text: str, prefix: str, size: int) -> bytes:
+    """The ``size``-byte body of public key line ``text`` (which starts with
+    ``prefix``), its base64url and checksum checked; UsageError if damaged."""
+    try:
+        raw = _b64d(text[len(prefix) :])
+    except ValueError:
+        raise UsageError("public key is damaged: not valid base64url") from None
+    body, check = raw[:-4], raw[-4:]
+    if len(body) != size or not hmac.compare_digest(check, _checksum(prefix, body)):
+        raise UsageError("public key is damaged (checksum mismatch): copy it again")
+    return body
+
+
 def fingerprint_of_line(line: str) -> str:
     """The fingerprint of a public key line (FORMAT.md section 12): every kind of
     public key line, key pair or signing key, has it computed the same way."""
@@ -147,22 +165,12 @@ class PublicKey:
             raise UsageError(
                 "not a securemedia public key (expected smpub1-pq-... or smpub1-x25519-...)"
             )
-        try:
-            raw = _b64d(text[len(prefix) :])
-        except ValueError:
-            raise UsageError("public key is damaged: not valid base64url") from None
         enc_len = _MLKEM_PUB + _X25519 if kind == PQ else _X25519
-        body, check = raw[:-4], raw[-4:]
-        if len(body) != enc_len + _ED25519 or not hmac.compare_digest(
-            check, _checksum(prefix, body)
-        ):
-            raise UsageError("public key is damaged (checksum mismatch): copy it again")
+        body = public_line_body(text, prefix, enc_len + _ED25519)
         return cls(kind, body[:enc_len], body[enc_len:])
 
     def to_line(self) -> str:
-        prefix = f"{_PUBLIC_PREFIX}{self.kind}-"
-        body = self.encryption + self.signing
-        return prefix + _b64e(body + _checksum(prefix, body))
+        return public_line(f"{_PUBLIC_PREFIX}{self.kind}-", self.encryption + self.signing)
 
     @property
     def fingerprint(self) -> str:

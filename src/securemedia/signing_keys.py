@@ -33,7 +33,13 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from . import ed25519_rules
 from .errors import UsageError
 from .key_text import key_lines
-from .keys import PublicKey, _b64d, _b64e, _checksum, fingerprint_of_line, verify_ed25519
+from .keys import (
+    PublicKey,
+    fingerprint_of_line,
+    public_line,
+    public_line_body,
+    verify_ed25519,
+)
 
 ED25519 = "ed25519"
 P256 = "p256"
@@ -44,7 +50,6 @@ _BYTE_KIND = {byte: kind for kind, byte in _KIND_BYTE.items()}
 _KEY_SIZE = {ED25519: 32, P256: 65}
 _LINE_PREFIX = {ED25519: "smpub1-sign-ed25519-", P256: "smpub1-sign-p256-"}
 _NAME = {ED25519: "Ed25519 signing key", P256: "ECDSA P-256 signing key"}
-_CHECK = 4
 SIGNATURE_SIZE = 64
 """Every signer kind's signature is 64 bytes (Ed25519; ECDSA r || s, 32 each)."""
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -103,13 +108,7 @@ class SigningPublicKey:
                 "or smpub1-sign-p256-...)"
             )
         prefix = _LINE_PREFIX[kind]
-        try:
-            raw = _b64d(text[len(prefix) :])
-        except ValueError:
-            raise UsageError("public key is damaged: not valid base64url") from None
-        body, check = raw[:-_CHECK], raw[-_CHECK:]
-        if len(body) != _KEY_SIZE[kind] or not hmac.compare_digest(check, _checksum(prefix, body)):
-            raise UsageError("public key is damaged (checksum mismatch): copy it again")
+        body = public_line_body(text, prefix, _KEY_SIZE[kind])
         try:
             return cls(kind, body)  # type: ignore[arg-type]
         except ValueError as exc:
@@ -117,8 +116,7 @@ class SigningPublicKey:
 
     def to_line(self) -> str:
         """The public key line (``smpub1-sign-ed25519-...`` or ``smpub1-sign-p256-...``)."""
-        prefix = _LINE_PREFIX[self.kind]
-        return prefix + _b64e(self.key + _checksum(prefix, self.key))
+        return public_line(_LINE_PREFIX[self.kind], self.key)
 
     @property
     def fingerprint(self) -> str:
